@@ -1,0 +1,34 @@
+"""The Celery app. Tasks are idempotent, so they are acknowledged late: a worker that
+dies mid-task leaves the message on the broker and another worker redoes it."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("leadgate")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # One slow CRM or a pathological lead must not wedge a worker forever.
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    # Redis redelivers unacked messages after this; longer than task_time_limit.
+    broker_transport_options={"visibility_timeout": 300},
+    beat_schedule={
+        # Retries are rows with a due time; beat hands the due ones to workers, so a
+        # lost broker message delays a delivery by seconds instead of losing it.
+        "deliveries-due": {"task": "profiling.tasks.deliveries_sweep", "schedule": 5.0},
+    },
+)
+app.autodiscover_tasks()

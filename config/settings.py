@@ -1,0 +1,175 @@
+"""leadgate settings: one module, every knob from the environment.
+
+Two modes, chosen by what the environment provides:
+- production-like: DATABASE_URL (PostgreSQL) and REDIS_URL set -> real Celery workers;
+- embedded demo: neither set -> SQLite file and tasks run in-process (eager). The
+  `start` management command prints a banner saying which mode is active.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("LEADGATE_REQUIRE_SECRET", default=False):
+        raise RuntimeError("DJANGO_SECRET_KEY is required when LEADGATE_REQUIRE_SECRET=1")
+    # Demo and tests only: a fixed key is fine on a laptop, and the start banner warns.
+    SECRET_KEY = "leadgate-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
+    INSECURE_SECRET_KEY = True
+else:
+    INSECURE_SECRET_KEY = False
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute base URL of this service, used in links we hand out (content_url, embed snippet).
+LEADGATE_BASE_URL = env_str("LEADGATE_BASE_URL", default="").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "forms_app",
+    "profiling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores ---------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", default="")
+EMBEDDED_DATABASE = not DATABASE_URL
+DATABASES = {
+    "default": parse_database_url(DATABASE_URL or f"sqlite:///{BASE_DIR / 'leadgate.sqlite3'}")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", default="")
+EMBEDDED_TASKS = not REDIS_URL
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "leadgate",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery (see config/celery.py for the app) ----------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+# Embedded mode has no broker process: run tasks in-process right after commit.
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED_TASKS
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_DEFAULT_QUEUE = env_str("LEADGATE_CELERY_QUEUE", default="leadgate")
+
+# --- Auth, i18n, static ---------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# The demo runs without collectstatic: let WhiteNoise serve straight from the finders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = Path(env_str("LEADGATE_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
+
+# Request bodies: the events endpoint caps batches at 64 KiB itself; Segment ingest
+# accepts 500 KB. Anything larger is refused before it is read into memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 600 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The contract's single error shape: {"errors": {"<field or __all__>": [...]}}.
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "leadgate API",
+    "DESCRIPTION": "Lead-capture gates with passive profiling: public endpoints, marketer API.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- leadgate ---------------------------------------------------------------------------
+# Contract: webhook endpoints resolving to loopback/private/link-local addresses are
+# refused unless this is set (tests and the built-in sandbox CRM inbox need it).
+LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", default=False)
+LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
+# Access tokens for gated content (hosted page, tracked downloads) stay valid this long.
+LEADGATE_ACCESS_TOKEN_MAX_AGE_S = env_int("LEADGATE_ACCESS_TOKEN_MAX_AGE_S", default=90 * 86400)
+LEADGATE_EVENTS_MAX_BATCH = 100
+LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LEADGATE_LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,150 @@
+"""The content catalog: gates, their sections, files and custom questions.
+
+This module is the bottom layer of leadgate: `profiling` builds on it and nothing here
+imports from `profiling` (Submission refers to Lead by its string label only).
+"""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,79}$",
+    "Use 1-80 lower-case letters, digits and hyphens, starting with a letter or digit.",
+)
+KEY_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]{0,79}$",
+    "Use 1-80 lower-case letters, digits, '-' and '_', starting with a letter or digit.",
+)
+
+
+class Stage(models.TextChoices):
+    # Contract: the stage decides how much may be asked.
+    EPIPHANY = "epiphany", "Epiphany (open content, no form)"
+    INTEREST = "interest", "Interest (name, email, opt-in)"
+    DECISION = "decision", "Decision (+ up to two questions, asked progressively)"
+
+
+DEFAULT_SUBSCRIBE_LABEL = "Send me new content about this business issue"
+DEFAULT_CONSENT_TEXT = (
+    "We'll email you this content. We also note which sections you read and what you "
+    "download here, to send you what is relevant; no third-party cookies, no "
+    "fingerprinting. You can ask us to stop or to erase your data at any time."
+)
+
+
+class Gate(models.Model):
+    slug = models.SlugField(max_length=80, unique=True, validators=[SLUG_VALIDATOR])
+    title = models.CharField(max_length=200)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.INTEREST)
+    headline = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    subscribe_label = models.CharField(max_length=200, default=DEFAULT_SUBSCRIBE_LABEL)
+    submit_label = models.CharField(max_length=60, default="Get the content")
+    # The notice shown next to the submit button; stored with every submission so we can
+    # prove what a visitor agreed to even after the marketer edits it.
+    consent_text = models.TextField(default=DEFAULT_CONSENT_TEXT)
+    # Exact origins ("https://www.example.com") allowed to call the public endpoints.
+    allowed_origins = models.JSONField(default=list, blank=True)
+    # A section counts as read after this much time at least half visible.
+    min_dwell_ms = models.PositiveIntegerField(default=5000)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.slug})"
+
+    @property
+    def is_gated(self) -> bool:
+        return self.stage != Stage.EPIPHANY
+
+
+class Section(models.Model):
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="sections")
+    key = models.CharField(max_length=80, validators=[KEY_VALIDATOR])
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate", "key"], name="section_key_unique_per_gate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate.slug}/{self.key}"
+
+
+class GateFile(models.Model):
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="files")
+    key = models.CharField(max_length=80, validators=[KEY_VALIDATOR])
+    title = models.CharField(max_length=200)
+    # Either an external URL (we record the download, then redirect) or an upload we serve.
+    url = models.URLField(max_length=1000, blank=True)
+    upload = models.FileField(upload_to="gate-files/", blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate", "key"], name="file_key_unique_per_gate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate.slug}/{self.key}"
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    CHOICE = "choice", "Choice"
+
+
+class FormField(models.Model):
+    """A custom question. Only `decision` gates may have them, at most two (contract)."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="fields")
+    name = models.CharField(max_length=60, validators=[KEY_VALIDATOR])
+    type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
+    label = models.CharField(max_length=200)
+    choices = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate", "name"], name="field_name_unique_per_gate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate.slug}/{self.name}"
+
+
+class Submission(models.Model):
+    """One form submission, with the notice the visitor saw (proof of consent)."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="submissions")
+    # String reference: the catalog never imports profiling (layering rule).
+    lead = models.ForeignKey("profiling.Lead", on_delete=models.CASCADE, related_name="submissions")
+    visitor_id = models.UUIDField(null=True, blank=True)
+    subscribed = models.BooleanField(default=False)
+    consent_text = models.TextField(blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    referrer = models.URLField(max_length=2000, blank=True)
+    page_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"submission {self.pk} to {self.gate_id}"

@@ -1,0 +1,168 @@
+"""Creating and editing gates with their sections, files and custom questions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from forms_app.friction import banned_topic, friction_message
+from forms_app.models import FormField, Gate, GateFile, Section, Stage
+from forms_app.stage_policy import MAX_CUSTOM_QUESTIONS
+
+GATE_SCALARS = (
+    "slug",
+    "title",
+    "stage",
+    "headline",
+    "description",
+    "subscribe_label",
+    "submit_label",
+    "consent_text",
+    "allowed_origins",
+    "min_dwell_ms",
+    "is_active",
+)
+
+
+@dataclass
+class SectionInput:
+    key: str
+    title: str
+    body: str = ""
+    topics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FileInput:
+    key: str
+    title: str
+    url: str = ""
+    upload: UploadedFile | None = None
+
+
+@dataclass
+class FieldInput:
+    name: str
+    label: str
+    type: str = "text"
+    choices: list[str] = field(default_factory=list)
+
+
+def gate_fields_check(*, stage: str, fields: list[FieldInput]) -> None:
+    """Contract: custom questions only on decision gates, at most two, none banned."""
+    errors: dict[str, list[str]] = {}
+    if fields and stage != Stage.DECISION:
+        errors["fields"] = [
+            f"A {stage} gate asks only for name, email and the opt-in; custom questions "
+            "are for decision-stage gates."
+        ]
+    if len(fields) > MAX_CUSTOM_QUESTIONS:
+        errors["fields"] = [
+            f"At most {MAX_CUSTOM_QUESTIONS} custom questions; they are asked one per visit."
+        ]
+    for index, f in enumerate(fields):
+        banned = banned_topic(f.name, f.label, *f.choices)
+        if banned is not None:
+            errors[f"fields.{index}"] = [friction_message(banned)]
+        if f.type == "choice" and len(f.choices) < 2:
+            errors[f"fields.{index}.choices"] = ["A choice question needs at least two choices."]
+        if f.name in {"name", "email", "subscribe", "website", "visitor_id"}:
+            errors[f"fields.{index}.name"] = [f"{f.name!r} is a built-in field."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _sync_children(gate: Gate, model: Any, key_attr: str, items: list[dict[str, Any]]) -> None:
+    """Make the gate's children exactly `items`: update by key, create new, delete gone.
+
+    Updating in place keeps ids stable, so existing links and events keep their meaning.
+    """
+    existing = {getattr(obj, key_attr): obj for obj in model.objects.filter(gate=gate)}
+    wanted = {item[key_attr] for item in items}
+    model.objects.filter(gate=gate).exclude(**{f"{key_attr}__in": wanted}).delete()
+    for position, item in enumerate(items):
+        obj = existing.get(item[key_attr]) or model(gate=gate)
+        for attr, value in item.items():
+            if value is not None or attr != "upload":
+                setattr(obj, attr, value)
+        obj.position = position
+        obj.full_clean(exclude=["gate"])
+        obj.save()
+
+
+def _check_unique(items: list[Any], attr: str, label: str) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        value = getattr(item, attr)
+        if value in seen:
+            raise ValidationError({f"{label}.{index}.{attr}": [f"Duplicate {attr} {value!r}."]})
+        seen.add(value)
+
+
+def gate_save(
+    *,
+    gate: Gate | None = None,
+    data: dict[str, Any],
+    sections: list[SectionInput] | None = None,
+    files: list[FileInput] | None = None,
+    fields: list[FieldInput] | None = None,
+) -> Gate:
+    """Create (gate=None) or update a gate. Children lists given replace the old ones."""
+    gate = gate or Gate()
+    for attr in GATE_SCALARS:
+        if attr in data:
+            setattr(gate, attr, data[attr])
+    stage = gate.stage
+    if fields is not None:
+        gate_fields_check(stage=stage, fields=fields)
+    elif gate.pk and stage != Stage.DECISION and gate.fields.exists():
+        raise ValidationError(
+            {"stage": ["Remove the custom questions first: only decision gates ask them."]}
+        )
+    for items, attr, label in ((sections, "key", "sections"), (files, "key", "files")):
+        if items:
+            _check_unique(items, attr, label)
+    if fields:
+        _check_unique(fields, "name", "fields")
+    for index, f in enumerate(files or []):
+        if not f.url and f.upload is None:
+            existing = gate.pk and GateFile.objects.filter(gate=gate, key=f.key).exists()
+            if not existing:
+                raise ValidationError({f"files.{index}": ["Give a url or an upload."]})
+    with transaction.atomic():
+        gate.full_clean(validate_unique=True)
+        gate.save()
+        if sections is not None:
+            _sync_children(
+                gate,
+                Section,
+                "key",
+                [{"key": s.key, "title": s.title, "body": s.body, "topics": s.topics} for s in sections],
+            )
+        if files is not None:
+            _sync_children(
+                gate,
+                GateFile,
+                "key",
+                [{"key": f.key, "title": f.title, "url": f.url, "upload": f.upload} for f in files],
+            )
+        if fields is not None:
+            _sync_children(
+                gate,
+                FormField,
+                "name",
+                [
+                    {"name": f.name, "label": f.label, "type": f.type, "choices": f.choices}
+                    for f in fields
+                ],
+            )
+    return gate
+
+
+def gate_delete(*, gate: Gate) -> None:
+    with transaction.atomic():
+        gate.delete()

@@ -1,0 +1,92 @@
+"""Form submissions: the capture path from a visitor's form to a lead."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from forms_app.access import access_token_make
+from forms_app.models import Gate, Stage, Submission
+from forms_app.stage_policy import next_question
+from profiling.services.identity import TouchSource, lead_identify
+
+
+@dataclass(frozen=True)
+class SubmissionInput:
+    name: str
+    email: str
+    subscribe: bool = False
+    visitor_id: uuid.UUID | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    referrer: str = ""
+    page_url: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    lead_id: uuid.UUID
+    visitor_id: uuid.UUID
+    access_token: str
+    created: bool
+
+
+def submission_create(*, gate: Gate, data: SubmissionInput) -> SubmissionResult:
+    """Identify the visitor as a lead, record the submission and the notice they saw.
+
+    The caller has validated the input; the stage policy is enforced here too (an
+    epiphany gate has no form, answers only to the question this gate asks).
+    """
+    if gate.stage == Stage.EPIPHANY:
+        raise ValueError("epiphany gates have no form")
+    # A visitor without the tracker (no JavaScript, blocked script) still gets an id so
+    # the tracked download can credit the right lead.
+    visitor_id = data.visitor_id or uuid.uuid4()
+    allowed_answers = {f.name for f in gate.fields.all()} if gate.stage == Stage.DECISION else set()
+    answers = {k: v for k, v in data.answers.items() if k in allowed_answers and v}
+    with transaction.atomic():
+        result = lead_identify(
+            email=data.email,
+            name=data.name,
+            visitor_id=visitor_id,
+            subscribed=data.subscribe,
+            consent_text=gate.consent_text,
+            source=TouchSource(
+                utm_source=data.utm_source,
+                utm_medium=data.utm_medium,
+                utm_campaign=data.utm_campaign,
+                referrer=data.referrer,
+                landing_url=data.page_url,
+            ),
+            first_gate_id=gate.id,
+        )
+        Submission.objects.create(
+            gate=gate,
+            lead_id=result.lead.id,
+            visitor_id=visitor_id,
+            subscribed=data.subscribe,
+            consent_text=gate.consent_text,
+            answers=answers,
+            utm_source=data.utm_source,
+            utm_medium=data.utm_medium,
+            utm_campaign=data.utm_campaign,
+            referrer=data.referrer,
+            page_url=data.page_url,
+        )
+    return SubmissionResult(
+        lead_id=result.lead.id,
+        visitor_id=visitor_id,
+        access_token=access_token_make(
+            lead_id=result.lead.id, visitor_id=visitor_id, gate_slug=gate.slug
+        ),
+        created=result.created,
+    )
+
+
+def question_for(gate: Gate, lead_id: uuid.UUID | None) -> str | None:
+    question = next_question(gate, lead_id)
+    return question.name if question else None

@@ -1,0 +1,262 @@
+"""Visitors, leads, events, scoring configuration and CRM delivery.
+
+Builds on the content catalog (`forms_app.models`); never imports forms_app's capture code.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from forms_app.models import Gate
+
+
+class Grade(models.TextChoices):
+    COLD = "cold", "Cold"
+    WARM = "warm", "Warm"
+    HOT = "hot", "Hot"
+
+
+GRADE_RANK = {Grade.COLD: 0, Grade.WARM: 1, Grade.HOT: 2}
+
+
+class EventType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    SECTION_VIEW = "section_view", "Section view"
+    DOWNLOAD = "download", "Download"
+    FORM_VIEW = "form_view", "Form view"
+    # Extension: Segment `track` calls with other names, scored by name.
+    TRACK = "track", "Custom track event"
+
+
+class Lead(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Stored normalised (trimmed, lower-cased); the functional unique index below makes
+    # "the same email in any case is the same lead" hold even against raw SQL writers.
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200)
+    subscribed = models.BooleanField(default=False)
+    consent_text = models.TextField(blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    do_not_contact = models.BooleanField(default=False)
+    # First touch: written once, when the lead is created.
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    landing_url = models.CharField(max_length=2000, blank=True)
+    first_gate = models.ForeignKey(
+        Gate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Passive profile (inferred, never asked).
+    company_domain = models.CharField(max_length=253, blank=True)
+    is_disposable_email = models.BooleanField(default=False)
+    # Scoring state, written only by the scoring service under a row lock.
+    score = models.IntegerField(default=0)
+    grade = models.CharField(max_length=8, choices=Grade.choices, default=Grade.COLD)
+    reasons = models.JSONField(default=list, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="lead_email_ci_unique"),
+        ]
+        indexes = [models.Index(fields=["grade", "-created_at"], name="lead_grade_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class Visitor(models.Model):
+    # The tracker's UUID v4: the browser makes it, so it is the primary key.
+    id = models.UUIDField(primary_key=True)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+    )
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Event(models.Model):
+    # Client-made UUID: a retried batch inserts nothing new (ON CONFLICT DO NOTHING).
+    id = models.UUIDField(primary_key=True)
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="events")
+    # Denormalised from visitor.lead so scoring reads one index range per lead; set when
+    # the visitor identifies (earlier anonymous events then count).
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    name = models.CharField(max_length=200, blank=True)  # track events: the event name
+    gate = models.ForeignKey(Gate, null=True, blank=True, on_delete=models.SET_NULL)
+    section_key = models.CharField(max_length=80, blank=True)
+    file_key = models.CharField(max_length=80, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    url = models.CharField(max_length=2000, blank=True)
+    source = models.CharField(max_length=16, default="tracker")  # tracker|server|segment
+
+    class Meta:
+        ordering = ["occurred_at"]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="event_lead_time"),
+            models.Index(fields=["visitor", "occurred_at"], name="event_visitor_time"),
+            models.Index(fields=["gate", "type", "occurred_at"], name="event_gate_type_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class ScoringRule(models.Model):
+    name = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=16, choices=EventType.choices)
+    gate = models.ForeignKey(Gate, null=True, blank=True, on_delete=models.CASCADE)
+    section_key = models.CharField(max_length=80, blank=True)  # blank = any section
+    file_key = models.CharField(max_length=80, blank=True)  # blank = any file
+    event_name = models.CharField(max_length=200, blank=True)  # track events only
+    points = models.IntegerField()
+    max_points = models.IntegerField(null=True, blank=True)  # cap per rule per lead
+    min_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    makes_hot = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoringSettings(models.Model):
+    """A single row (pk=1): the grade thresholds and decay half-life."""
+
+    warm_threshold = models.PositiveIntegerField(default=30)
+    hot_threshold = models.PositiveIntegerField(default=80)
+    half_life_days = models.PositiveIntegerField(default=0)  # 0 = no decay
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "scoring settings"
+
+    def __str__(self) -> str:
+        return f"warm {self.warm_threshold} / hot {self.hot_threshold}"
+
+
+class GradeChange(models.Model):
+    """A lead's grade moved. Deliveries hang off this row: one per (change, endpoint)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="grade_changes")
+    previous_grade = models.CharField(max_length=8, choices=Grade.choices)
+    grade = models.CharField(max_length=8, choices=Grade.choices)
+    score = models.IntegerField()
+    reasons = models.JSONField(default=list)
+    # When the event that caused the change reached us: the start of "speed to lead".
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+def make_webhook_secret() -> str:
+    # Standard Webhooks: "whsec_" + base64 of 24-64 random bytes.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookEndpoint(models.Model):
+    url = models.URLField(max_length=1000)
+    secret = models.CharField(max_length=200, default=make_webhook_secret)
+    grades = models.JSONField(default=list)  # e.g. ["hot"] or ["warm", "hot"]
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (gave up)"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Delivery(models.Model):
+    # The delivery's id is the `webhook-id` header: the same on every retry.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    grade_change = models.ForeignKey(
+        GradeChange, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deliveries")
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_response_body = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Exactly one delivery per (grade change, endpoint), even if two workers race.
+            models.UniqueConstraint(
+                fields=["grade_change", "endpoint"], name="delivery_once_per_change"
+            ),
+        ]
+        indexes = [
+            # The beat sweep scans only pending rows by due time.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_pending_due",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+
+class SandboxMessage(models.Model):
+    """A request received by the built-in sandbox CRM inbox (`/sandbox/crm/`).
+
+    Lets a marketer watch signed deliveries arrive, and test any webhook set-up before
+    pointing it at the real CRM.
+    """
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    webhook_id = models.CharField(max_length=200, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signature_valid = models.BooleanField(default=False)
+    verification_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]

@@ -1,0 +1,38 @@
+"""Erasure (contract: DELETE /leads/{id} erases the person, keeps anonymous counts)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from forms_app.models import Submission
+from profiling.models import Delivery, Event, Lead, Visitor
+
+
+def lead_erase(*, lead: Lead) -> None:
+    """Remove everything that identifies the person; keep events as anonymous counts.
+
+    The lead row stays as a tombstone (marked erased, do-not-contact) so a replayed
+    scoring task or a stale delivery can never resurrect or push the person.
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        # Events keep type, gate, section, file and time (the anonymous counts) and lose
+        # every link to the person: lead, visitor (a new anonymous visitor per lead), url.
+        anonymous = Visitor.objects.create(id=uuid.uuid4())
+        Event.objects.filter(lead=lead).update(lead=None, url="", visitor=anonymous)
+        Visitor.objects.filter(lead=lead).delete()
+        Submission.objects.filter(lead=lead).delete()
+        Delivery.objects.filter(lead=lead).update(payload={"erased": True}, last_response_body="")
+        lead.name = ""
+        lead.email = f"erased-{lead.pk.hex}@erased.invalid"
+        lead.subscribed = False
+        lead.consent_text = ""
+        lead.do_not_contact = True
+        lead.utm_source = lead.utm_medium = lead.utm_campaign = ""
+        lead.referrer = lead.landing_url = lead.company_domain = ""
+        lead.reasons = []
+        lead.erased_at = timezone.now()
+        lead.save()
