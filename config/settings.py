@@ -159,6 +159,11 @@ LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", defa
 LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
 # Access tokens for gated content (hosted page, tracked downloads) stay valid this long.
 LEADGATE_ACCESS_TOKEN_MAX_AGE_S = env_int("LEADGATE_ACCESS_TOKEN_MAX_AGE_S", default=90 * 86400)
+# Submissions per client IP per gate per minute, and per gate per minute (429 beyond).
+LEADGATE_SUBMIT_LIMIT_PER_IP = env_int("LEADGATE_SUBMIT_LIMIT_PER_IP", default=10)
+LEADGATE_SUBMIT_LIMIT_PER_GATE = env_int("LEADGATE_SUBMIT_LIMIT_PER_GATE", default=600)
+# Only behind a proxy you run: otherwise clients could pick their own rate-limit key.
+LEADGATE_TRUST_X_FORWARDED_FOR = env_bool("LEADGATE_TRUST_X_FORWARDED_FOR", default=False)
 LEADGATE_EVENTS_MAX_BATCH = 100
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
+from config.ratelimit import client_ip, rate_limit_hit
 from config.validators import email_problem, origin_problem
 from forms_app.friction import banned_topic, friction_message
 from forms_app.models import FieldType, Gate, Stage
@@ -54,9 +55,7 @@ class PublicApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         if response.status_code != status.HTTP_403_FORBIDDEN:
             cors_headers_add(response, request._request)
@@ -73,7 +72,7 @@ class PublicApi(APIView):
             )
         return gate
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         gate = self.gate_or_error(request, kwargs["slug"])
         if isinstance(gate, Response):
             return gate
@@ -81,6 +80,22 @@ class PublicApi(APIView):
 
 
 # --- public --------------------------------------------------------------------------
+
+
+def submission_rate_limited(request: HttpRequest, gate: Gate) -> Response | None:
+    """429 with Retry-After when one IP, or the gate as a whole, submits too often."""
+    for key, limit in (
+        (f"submit:{gate.pk}:{client_ip(request)}", settings.LEADGATE_SUBMIT_LIMIT_PER_IP),
+        (f"submit:{gate.pk}", settings.LEADGATE_SUBMIT_LIMIT_PER_GATE),
+    ):
+        wait = rate_limit_hit(key=key, limit=limit, window_s=60)
+        if wait is not None:
+            response = Response(
+                error_body(f"Too many submissions; try again in {wait} seconds."), status=429
+            )
+            response["Retry-After"] = str(wait)
+            return response
+    return None
 
 
 class PublicGateApi(PublicApi):
@@ -94,7 +109,7 @@ class PublicGateApi(PublicApi):
         submit_label = serializers.CharField()
         consent_text = serializers.CharField()
         min_dwell_ms = serializers.IntegerField()
-        fields = serializers.ListField(child=serializers.DictField())
+        fields = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
         sections = serializers.ListField(child=serializers.DictField())
         files = serializers.ListField(child=serializers.DictField())
 
@@ -128,8 +143,19 @@ class PublicGateApi(PublicApi):
 
 class PublicSubmissionApi(PublicApi):
     KNOWN_FIELDS = frozenset(
-        """name email subscribe visitor_id website utm_source utm_medium utm_campaign
-        referrer page_url answers""".split()
+        [
+            "name",
+            "email",
+            "subscribe",
+            "visitor_id",
+            "website",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "referrer",
+            "page_url",
+            "answers",
+        ]
     )
 
     class InputSerializer(serializers.Serializer):
@@ -167,6 +193,9 @@ class PublicSubmissionApi(PublicApi):
             return Response(
                 error_body("This gate is open content: it has no form to submit."), status=400
             )
+        limited = submission_rate_limited(request._request, gate)
+        if limited is not None:
+            return limited
         if not isinstance(request.data, dict):
             return Response(error_body("Expected a JSON object."), status=400)
         unknown = sorted(set(request.data) - self.KNOWN_FIELDS)
@@ -175,7 +204,9 @@ class PublicSubmissionApi(PublicApi):
             for key in unknown[:20]:
                 banned = banned_topic(str(key))
                 errors[str(key)[:80]] = [
-                    friction_message(banned) if banned else "Unknown field: this form does not ask it."
+                    friction_message(banned)
+                    if banned
+                    else "Unknown field: this form does not ask it."
                 ]
             return Response(error_body(errors), status=400)
         serializer = self.InputSerializer(data=request.data)
@@ -244,7 +275,9 @@ class FileSerializer(serializers.Serializer):
             try:
                 content = base64.b64decode(upload["content_base64"], validate=True)
             except (binascii.Error, ValueError):
-                raise serializers.ValidationError({"upload": "content_base64 is not base64."})
+                raise serializers.ValidationError(
+                    {"upload": "content_base64 is not base64."}
+                ) from None
             if len(content) > MAX_UPLOAD_BYTES:
                 raise serializers.ValidationError({"upload": "Files are limited to 10 MB."})
             name = upload["name"].replace("/", "_").replace("\\", "_")
@@ -255,7 +288,7 @@ class FileSerializer(serializers.Serializer):
 class FieldSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60)
     type = serializers.ChoiceField(choices=FieldType.choices, default=FieldType.TEXT)
-    label = serializers.CharField(max_length=200)
+    label = serializers.CharField(max_length=200)  # type: ignore[assignment]
     choices = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, default=list, max_length=20
     )
@@ -275,9 +308,10 @@ class GateInputSerializer(serializers.Serializer):
     )
     min_dwell_ms = serializers.IntegerField(min_value=0, max_value=600_000, required=False)
     is_active = serializers.BooleanField(required=False)
-    sections = SectionSerializer(many=True, required=False, max_length=200)
-    files = FileSerializer(many=True, required=False, max_length=50)
-    fields = FieldSerializer(many=True, required=False, max_length=10)
+    # max_length on many=True bounds the list (DRF ListSerializer kwarg; stubs lag).
+    sections = SectionSerializer(many=True, required=False, max_length=200)  # type: ignore[call-arg]
+    files = FileSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
+    fields = FieldSerializer(many=True, required=False, max_length=10)  # type: ignore[call-arg,assignment]
 
     def validate_allowed_origins(self, value: list[str]) -> list[str]:
         problems = {str(i): [p] for i, o in enumerate(value) if (p := origin_problem(o))}
@@ -301,7 +335,7 @@ class GateOutputSerializer(serializers.Serializer):
     sections = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     # method_name: Serializer.get_fields() is DRF's own hook and must not be shadowed.
-    fields = serializers.SerializerMethodField(method_name="get_custom_fields")
+    fields = serializers.SerializerMethodField(method_name="get_custom_fields")  # type: ignore[assignment]
     hosted_url = serializers.SerializerMethodField()
     embed_snippet = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -366,9 +400,7 @@ class GateListCreateApi(APIView):
     @extend_schema(responses=GateOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         gates = gate_list()
-        return Response(
-            GateOutputSerializer(gates, many=True, context={"request": request}).data
-        )
+        return Response(GateOutputSerializer(gates, many=True, context={"request": request}).data)
 
     @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -378,9 +410,7 @@ class GateListCreateApi(APIView):
             return Response(error_body({"slug": ["A gate with this slug exists."]}), status=400)
         gate = _gate_write(None, dict(serializer.validated_data))
         gate = gate_get(slug=gate.slug) or gate
-        return Response(
-            GateOutputSerializer(gate, context={"request": request}).data, status=201
-        )
+        return Response(GateOutputSerializer(gate, context={"request": request}).data, status=201)
 
 
 class GateDetailApi(APIView):
