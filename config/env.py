@@ -77,9 +77,7 @@ def parse_database_url(url: str) -> dict[str, object]:
         }
     if scheme == "sqlite":
         path = unquote(parts.path)
-        if path.startswith("//"):  # sqlite:////abs/path
-            path = path[1:]
-        elif path.startswith("/"):  # sqlite:///relative/path
+        if path.startswith("//") or path.startswith("/"):  # sqlite:////abs/path
             path = path[1:]
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:"}
     raise ImproperlyConfiguredEnv(

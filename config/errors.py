@@ -80,7 +80,7 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
         return json_error("Bad request.", 400)
     from django.views.defaults import bad_request
 
-    return bad_request(request, exception)
+    return bad_request(request, exception or Exception("bad request"))
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> Any:
@@ -88,7 +88,7 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Any:
         return json_error("Forbidden.", 403)
     from django.views.defaults import permission_denied
 
-    return permission_denied(request, exception)
+    return permission_denied(request, exception or Exception("forbidden"))
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:

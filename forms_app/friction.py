@@ -31,9 +31,32 @@ BANNED: tuple[Banned, ...] = (
         "Phone numbers are the field people falsify most, and sales gets a better moment "
         "from behaviour: leadgate pushes hot leads the instant they act.",
         frozenset(
-            """phone phones telephone tel telefon telefono telephone telefone fone mobile
-            mobil movil cell cellphone handy gsm portable celular whatsapp sms handynummer
-            telefonnummer mobilnummer rufnummer""".split()
+            [
+                "phone",
+                "phones",
+                "telephone",
+                "tel",
+                "telefon",
+                "telefono",
+                "telephone",
+                "telefone",
+                "fone",
+                "mobile",
+                "mobil",
+                "movil",
+                "cell",
+                "cellphone",
+                "handy",
+                "gsm",
+                "portable",
+                "celular",
+                "whatsapp",
+                "sms",
+                "handynummer",
+                "telefonnummer",
+                "mobilnummer",
+                "rufnummer",
+            ]
         ),
         ("phone number", "numero de telephone", "cell number", "contact number"),
     ),
@@ -41,48 +64,97 @@ BANNED: tuple[Banned, ...] = (
         "address",
         "Nobody needs a postal address to read content; leadgate never sends snail mail.",
         frozenset(
-            """address addresse adresse adress direccion indirizzo endereco anschrift street
-            strasse zipcode postcode postleitzahl""".split()
+            [
+                "address",
+                "addresse",
+                "adresse",
+                "adress",
+                "direccion",
+                "indirizzo",
+                "endereco",
+                "anschrift",
+                "street",
+                "strasse",
+                "zipcode",
+                "postcode",
+                "postleitzahl",
+            ]
         ),
         ("post code", "codigo postal", "code postal", "zip code", "postal code"),
-        frozenset("calle rue zip postal plz city town ciudad ville stadt country pais".split()),
+        frozenset(
+            [
+                "calle",
+                "rue",
+                "zip",
+                "postal",
+                "plz",
+                "city",
+                "town",
+                "ciudad",
+                "ville",
+                "stadt",
+                "country",
+                "pais",
+            ]
+        ),
     ),
     Banned(
         "job title",
         "Titles are meaningless and a prime reason to lie; leadgate reads seniority of "
         "interest from what the visitor reads instead.",
-        frozenset(
-            """jobtitle designation seniority occupation""".split()
-        ),
+        frozenset(["jobtitle", "designation", "seniority", "occupation"]),
         ("job title", "job role", "your role", "intitule de poste", "job function"),
-        frozenset("title position role cargo puesto poste funktion titel".split()),
+        frozenset(["title", "position", "role", "cargo", "puesto", "poste", "funktion", "titel"]),
     ),
     Banned(
         "company",
         "leadgate infers the company from the email domain (free-mail addresses are left "
         "blank), so there is no need to ask.",
         frozenset(
-            """company companies organisation organization employer firma empresa entreprise
-            societe azienda unternehmen compania employeur corporation""".split()
+            [
+                "company",
+                "companies",
+                "organisation",
+                "organization",
+                "employer",
+                "firma",
+                "empresa",
+                "entreprise",
+                "societe",
+                "azienda",
+                "unternehmen",
+                "compania",
+                "employeur",
+                "corporation",
+            ]
         ),
         ("company name", "nom de l entreprise", "nombre de la empresa", "who do you work for"),
-        frozenset("org firm betrieb business".split()),
+        frozenset(["org", "firm", "betrieb", "business"]),
     ),
     Banned(
         "level of interest",
         "Interest is measured, not declared: sections read and files downloaded set the "
         "lead's grade.",
         frozenset(),
-        ("level of interest", "how interested", "purchase timeframe", "buying stage",
-         "interest level", "nivel de interes", "niveau d interet"),
-        frozenset("interest interesse interes interet timeline timeframe urgency".split()),
+        (
+            "level of interest",
+            "how interested",
+            "purchase timeframe",
+            "buying stage",
+            "interest level",
+            "nivel de interes",
+            "niveau d interet",
+        ),
+        frozenset(
+            ["interest", "interesse", "interes", "interet", "timeline", "timeframe", "urgency"]
+        ),
     ),
     Banned(
         "budget",
         "Budget answers at this stage are guesses; sales qualifies budget in conversation.",
-        frozenset("""budget budgets presupuesto""".split()),
+        frozenset(["budget", "budgets", "presupuesto"]),
         ("how much will you spend", "price range", "how much can you spend"),
-        frozenset("spend spending bilancio".split()),
+        frozenset(["spend", "spending", "bilancio"]),
     ),
 )
 

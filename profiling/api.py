@@ -79,7 +79,7 @@ class PublicEventsApi(APIView):
             cors_headers_add(response, request._request)
         return response
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         # The preflight cannot know the gates yet; the POST itself enforces the origin.
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -92,9 +92,9 @@ class PublicEventsApi(APIView):
         raw_request: HttpRequest = request._request
         limit = settings.LEADGATE_EVENTS_MAX_BYTES
         declared = raw_request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > limit:
-            if declared.isdigit():
-                return Response(error_body(f"The batch exceeds {limit} bytes."), status=413)
+        # Refuse on the declared length before reading the body into memory.
+        if declared.isdigit() and int(declared) > limit:
+            return Response(error_body(f"The batch exceeds {limit} bytes."), status=413)
         body = raw_request.body
         if len(body) > limit:
             return Response(error_body(f"The batch exceeds {limit} bytes."), status=413)
@@ -154,9 +154,17 @@ class ScoringRuleInputSerializer(serializers.Serializer):
             errors["section"] = "Only section_view rules can name a section."
         if file_key and etype not in (None, EventType.DOWNLOAD):
             errors["file"] = "Only download rules can name a file."
-        if gate is not None and section and not Section.objects.filter(gate=gate, key=section).exists():
+        if (
+            gate is not None
+            and section
+            and not Section.objects.filter(gate=gate, key=section).exists()
+        ):
             errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
-        if gate is not None and file_key and not GateFile.objects.filter(gate=gate, key=file_key).exists():
+        if (
+            gate is not None
+            and file_key
+            and not GateFile.objects.filter(gate=gate, key=file_key).exists()
+        ):
             errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
         if attrs.get("event_name") and etype not in (None, EventType.TRACK):
             errors["event_name"] = "Only track rules match on an event name."

@@ -5,13 +5,61 @@ from __future__ import annotations
 from functools import lru_cache
 
 FREE_MAIL_DOMAINS = frozenset(
-    """gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de ymail.com
-    hotmail.com hotmail.co.uk hotmail.fr hotmail.de outlook.com outlook.fr live.com live.co.uk
-    msn.com aol.com icloud.com me.com mac.com proton.me protonmail.com pm.me gmx.com gmx.de
-    gmx.net web.de t-online.de mail.com mail.ru yandex.ru yandex.com zoho.com qq.com 163.com
-    126.com naver.com orange.fr free.fr laposte.net libero.it virgilio.it seznam.cz wp.pl
-    o2.pl btinternet.com sky.com comcast.net verizon.net att.net fastmail.com hey.com
-    tutanota.com""".split()
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "hotmail.de",
+        "outlook.com",
+        "outlook.fr",
+        "live.com",
+        "live.co.uk",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "t-online.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "zoho.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "naver.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+        "virgilio.it",
+        "seznam.cz",
+        "wp.pl",
+        "o2.pl",
+        "btinternet.com",
+        "sky.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "fastmail.com",
+        "hey.com",
+        "tutanota.com",
+    ]
 )
 
 

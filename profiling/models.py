@@ -171,6 +171,9 @@ class GradeChange(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.previous_grade} -> {self.grade}"
+
 
 def make_webhook_secret() -> str:
     # Standard Webhooks: "whsec_" + base64 of 24-64 random bytes.
@@ -240,6 +243,9 @@ class Delivery(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"delivery {self.id} ({self.status})"
+
 
 class SandboxMessage(models.Model):
     """A request received by the built-in sandbox CRM inbox (`/sandbox/crm/`).
@@ -260,3 +266,6 @@ class SandboxMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"sandbox message {self.webhook_id or self.pk}"

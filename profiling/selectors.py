@@ -35,7 +35,9 @@ def _describe(event: Event) -> str:
     gate = event.gate.slug if event.gate else "a deleted gate"
     if event.type == "section_view":
         seconds = (event.duration_ms or 0) // 1000
-        return f"read section {event.section_key} of {gate}" + (f" ({seconds} s)" if seconds else "")
+        return f"read section {event.section_key} of {gate}" + (
+            f" ({seconds} s)" if seconds else ""
+        )
     if event.type == "download":
         return f"downloaded {event.file_key} from {gate}"
     if event.type == "page_view":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from profiling.services.delivery import delivery_attempt, deliveries_sweep as sweep_deliveries
-from profiling.services.scoring import lead_score, leads_rescore as rescore_all
+from profiling.services.delivery import deliveries_sweep as sweep_deliveries
+from profiling.services.delivery import delivery_attempt
+from profiling.services.scoring import lead_score
+from profiling.services.scoring import leads_rescore as rescore_all
 
 
 @shared_task(

@@ -141,7 +141,10 @@ def gate_save(
                 gate,
                 Section,
                 "key",
-                [{"key": s.key, "title": s.title, "body": s.body, "topics": s.topics} for s in sections],
+                [
+                    {"key": s.key, "title": s.title, "body": s.body, "topics": s.topics}
+                    for s in sections
+                ],
             )
         if files is not None:
             _sync_children(

@@ -265,9 +265,7 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[str
     now = now or timezone.now()
     return [
         str(pk)
-        for pk in Delivery.objects.filter(
-            status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-        )
+        for pk in Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -52,7 +53,7 @@ def visitor_attach(*, visitor_id: uuid.UUID, lead_id: uuid.UUID) -> None:
     Event.objects.filter(visitor_id=visitor_id, lead__isnull=True).update(lead_id=lead_id)
 
 
-def _db_uuid(value: uuid.UUID) -> object:
+def _db_uuid(value: uuid.UUID) -> Any:
     # PostgreSQL has a uuid type; SQLite stores Django UUIDs as 32 hex characters.
     return value if connection.vendor == "postgresql" else value.hex
 

@@ -194,7 +194,8 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             for key, message in errors.items():
                 batch.errors[f"events.{index}.{key}"] = [message]
             continue
-        assert event_id is not None and gate is not None
+        assert event_id is not None
+        assert gate is not None
         seen.add(event_id)
         batch.events.append(
             NewEvent(
@@ -213,7 +214,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
     return visitor_id, batch
 
 
-def _db(value: uuid.UUID | None) -> object:
+def _db(value: uuid.UUID | None) -> Any:
     if value is None or connection.vendor == "postgresql":
         return value
     return value.hex
@@ -253,7 +254,7 @@ def events_ingest(
             "duration_ms, occurred_at, received_at, url, source"
         )
         row_sql = "(" + ", ".join(["%s"] * 13) + ")"
-        params: list[object] = []
+        params: list[Any] = []
         for e in events:
             params += [
                 _db(e.id),
