@@ -2,8 +2,8 @@
 
 Two modes, chosen by what the environment provides:
 - production-like: DATABASE_URL (PostgreSQL) and REDIS_URL set -> real Celery workers;
-- embedded demo: neither set -> SQLite file and tasks run in-process (eager). The
-  `start` management command prints a banner saying which mode is active.
+- embedded demo: neither set -> SQLite file and tasks run in-process (eager).
+  scripts/demo.sh prints a banner saying which mode is active.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The contract's single error shape: {"errors": {"<field or __all__>": [...]}}.
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",

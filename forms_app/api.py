@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.http import HttpRequest
+from django.utils.text import get_valid_filename
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -24,7 +25,6 @@ from rest_framework.views import APIView
 
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
-from config.ratelimit import client_ip, rate_limit_hit
 from config.validators import email_problem, origin_problem
 from forms_app.friction import banned_topic, friction_message
 from forms_app.models import FieldType, Gate, Stage
@@ -32,6 +32,7 @@ from forms_app.selectors import gate_get, gate_get_active, gate_list, lead_id_fo
 from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
 from forms_app.services.submissions import SubmissionInput, submission_create
 from forms_app.stage_policy import fields_for
+from forms_app.throttle import submission_wait_seconds
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -84,18 +85,14 @@ class PublicApi(APIView):
 
 def submission_rate_limited(request: HttpRequest, gate: Gate) -> Response | None:
     """429 with Retry-After when one IP, or the gate as a whole, submits too often."""
-    for key, limit in (
-        (f"submit:{gate.pk}:{client_ip(request)}", settings.LEADGATE_SUBMIT_LIMIT_PER_IP),
-        (f"submit:{gate.pk}", settings.LEADGATE_SUBMIT_LIMIT_PER_GATE),
-    ):
-        wait = rate_limit_hit(key=key, limit=limit, window_s=60)
-        if wait is not None:
-            response = Response(
-                error_body(f"Too many submissions; try again in {wait} seconds."), status=429
-            )
-            response["Retry-After"] = str(wait)
-            return response
-    return None
+    wait = submission_wait_seconds(request, gate.pk)
+    if wait is None:
+        return None
+    response = Response(
+        error_body(f"Too many submissions; try again in {wait} seconds."), status=429
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 class PublicGateApi(PublicApi):
@@ -280,7 +277,11 @@ class FileSerializer(serializers.Serializer):
                 ) from None
             if len(content) > MAX_UPLOAD_BYTES:
                 raise serializers.ValidationError({"upload": "Files are limited to 10 MB."})
-            name = upload["name"].replace("/", "_").replace("\\", "_")
+            # Only the last path component, reduced to safe characters: the name is the
+            # client's, and must not steer where the file is stored.
+            name = get_valid_filename(upload["name"].replace("\\", "/").rsplit("/", 1)[-1])
+            if name in {"", ".", ".."}:
+                name = "upload"
             attrs["upload"] = ContentFile(content, name=name)
         return attrs
 

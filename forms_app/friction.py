@@ -56,9 +56,11 @@ BANNED: tuple[Banned, ...] = (
                 "telefonnummer",
                 "mobilnummer",
                 "rufnummer",
+                "mobiltelefon",
+                "festnetz",
             ]
         ),
-        ("phone number", "numero de telephone", "cell number", "contact number"),
+        ("phone number", "numero de telephone", "cell number", "contact number", "whats app"),
     ),
     Banned(
         "address",
@@ -78,6 +80,8 @@ BANNED: tuple[Banned, ...] = (
                 "zipcode",
                 "postcode",
                 "postleitzahl",
+                "postanschrift",
+                "wohnort",
             ]
         ),
         ("post code", "codigo postal", "code postal", "zip code", "postal code"),
@@ -102,7 +106,9 @@ BANNED: tuple[Banned, ...] = (
         "job title",
         "Titles are meaningless and a prime reason to lie; leadgate reads seniority of "
         "interest from what the visitor reads instead.",
-        frozenset(["jobtitle", "designation", "seniority", "occupation"]),
+        frozenset(
+            ["jobtitle", "jobtitel", "designation", "seniority", "occupation", "berufsbezeichnung"]
+        ),
         ("job title", "job role", "your role", "intitule de poste", "job function"),
         frozenset(["title", "position", "role", "cargo", "puesto", "poste", "funktion", "titel"]),
     ),
@@ -126,10 +132,12 @@ BANNED: tuple[Banned, ...] = (
                 "compania",
                 "employeur",
                 "corporation",
+                "firmenname",
+                "unternehmensname",
             ]
         ),
         ("company name", "nom de l entreprise", "nombre de la empresa", "who do you work for"),
-        frozenset(["org", "firm", "betrieb", "business"]),
+        frozenset(["org", "firm", "betrieb"]),
     ),
     Banned(
         "level of interest",

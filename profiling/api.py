@@ -4,7 +4,6 @@ deliveries and leads. Thin views: input serializer -> one service/selector -> ou
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from rest_framework.views import APIView
 
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
+from config.parsers import json_loads_safe
 from forms_app.models import Gate, GateFile, Section
 from profiling.models import (
     Delivery,
@@ -99,7 +99,7 @@ class PublicEventsApi(APIView):
         if len(body) > limit:
             return Response(error_body(f"The batch exceeds {limit} bytes."), status=413)
         try:
-            payload = json.loads(body)
+            payload = json_loads_safe(body)
         except (ValueError, UnicodeDecodeError):
             return Response(error_body("The body is not valid JSON."), status=400)
         received = timezone.now()

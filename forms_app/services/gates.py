@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import transaction
 
 from forms_app.friction import banned_topic, friction_message
@@ -41,7 +41,7 @@ class FileInput:
     key: str
     title: str
     url: str = ""
-    upload: UploadedFile | None = None
+    upload: File | None = None
 
 
 @dataclass

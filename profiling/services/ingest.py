@@ -116,7 +116,11 @@ def occurred_at_correct(
     if occurred is None:
         return received
     if sent_at is not None:
-        occurred = received - (sent_at - occurred)
+        try:
+            occurred = occurred + (received - sent_at)
+        except OverflowError:
+            # Absurd client clocks (year 1 vs 9999): the clamp below decides.
+            occurred = received - MAX_EVENT_AGE if sent_at > received else received
     return min(max(occurred, received - MAX_EVENT_AGE), received)
 
 
@@ -142,8 +146,13 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         ]
         return visitor_id, batch
     sent_at = _parse_time(payload.get("sent_at"))
-    slugs = {e.get("gate") for e in raw_events if isinstance(e, dict)}
-    batch.gates = gate_keys_load({s for s in slugs if isinstance(s, str) and len(s) <= 80})
+    # Only strings: a hostile list or object here is a per-event error below, never a crash.
+    slugs = {
+        e["gate"]
+        for e in raw_events
+        if isinstance(e, dict) and isinstance(e.get("gate"), str) and len(e["gate"]) <= 80
+    }
+    batch.gates = gate_keys_load(slugs)
     seen: set[uuid.UUID] = set()
     for index, raw in enumerate(raw_events):
         errors: dict[str, str] = {}
@@ -154,7 +163,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         if event_id is None:
             errors["id"] = "A UUID made by the client is required (it makes retries safe)."
         etype = raw.get("type")
-        if etype not in PUBLIC_EVENT_TYPES:
+        if not isinstance(etype, str) or etype not in PUBLIC_EVENT_TYPES:
             errors["type"] = "Must be one of: " + ", ".join(sorted(PUBLIC_EVENT_TYPES)) + "."
         slug = raw.get("gate")
         gate = batch.gates.get(slug) if isinstance(slug, str) else None

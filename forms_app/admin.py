@@ -1,0 +1,98 @@
+"""Admin for the content catalog: gates with their sections, files and questions."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from config.admin_widgets import URL_OVERRIDES
+from forms_app.models import FormField, Gate, GateFile, Section, Submission
+
+# URLs typed without a scheme are read as https:// (Django 6's default, chosen now).
+
+
+class SectionInline(admin.StackedInline):
+    model = Section
+    extra = 0
+    fields = ("position", "key", "title", "body", "topics")
+    ordering = ("position", "id")
+
+
+class GateFileInline(admin.TabularInline):
+    model = GateFile
+    extra = 0
+    formfield_overrides = URL_OVERRIDES
+    fields = ("position", "key", "title", "url", "upload")
+    ordering = ("position", "id")
+
+
+class FormFieldInline(admin.TabularInline):
+    model = FormField
+    extra = 0
+    max_num = 2  # contract: at most two custom questions, decision stage only
+    fields = ("position", "name", "type", "label", "choices")
+    ordering = ("position", "id")
+
+
+@admin.register(Gate)
+class GateAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "slug",
+        "stage",
+        "is_active",
+        "section_count",
+        "page_link",
+        "updated_at",
+    )
+    list_filter = ("stage", "is_active")
+    search_fields = ("title", "slug", "headline")
+    prepopulated_fields = {"slug": ("title",)}
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (SectionInline, GateFileInline, FormFieldInline)
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "stage", "is_active")}),
+        ("Page", {"fields": ("headline", "description", "submit_label", "subscribe_label")}),
+        ("Consent and tracking", {"fields": ("consent_text", "min_dwell_ms", "allowed_origins")}),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="sections")
+    def section_count(self, obj: Gate) -> int:
+        return obj.sections.count()
+
+    @admin.display(description="hosted page")
+    def page_link(self, obj: Gate) -> str:
+        return format_html(
+            '<a href="/g/{}" target="_blank" rel="noopener">/g/{}</a>', obj.slug, obj.slug
+        )
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_OVERRIDES
+    list_display = ("created_at", "gate", "lead", "subscribed", "utm_source", "utm_campaign")
+    list_filter = ("gate", "subscribed", "utm_source")
+    search_fields = ("lead__email", "lead__name", "utm_campaign")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("lead",)
+    list_select_related = ("gate", "lead")
+    readonly_fields = (
+        "gate",
+        "lead",
+        "visitor_id",
+        "subscribed",
+        "consent_text",
+        "answers",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "referrer",
+        "page_url",
+        "created_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Submissions are proof of consent: they come from visitors, not from staff.
+        return False

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# leadgate demo: one command from a fresh checkout to a running service.
+#
+#   ./scripts/demo.sh                 # embedded mode: SQLite + in-process tasks
+#   DATABASE_URL=postgres://... REDIS_URL=redis://... ./scripts/demo.sh
+#                                     # PostgreSQL + Redis + Celery worker and beat
+#
+# Environment: PORT (default 8000), PYTHON (interpreter for a new .venv, default python3),
+# LEADGATE_DEMO_NO_SERVE=1 (set up and seed, print what would start, then exit).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+PORT="${PORT:-8000}"
+HOST="127.0.0.1"
+BASE="http://${HOST}:${PORT}"
+PYTHON="${PYTHON:-python3}"
+VENV="${ROOT}/.venv"
+
+say() { printf '\033[1m%s\033[0m\n' "$*"; }
+die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
+
+# 1. Python environment ---------------------------------------------------------------
+if [ ! -x "${VENV}/bin/python" ]; then
+  command -v "${PYTHON}" >/dev/null 2>&1 || die "${PYTHON} not found; install Python 3.11+ or set PYTHON=/path/to/python3.11"
+  "${PYTHON}" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+    || die "leadgate needs Python 3.11 or newer ($("${PYTHON}" --version 2>&1) found); set PYTHON=..."
+  say "Creating ${VENV}"
+  "${PYTHON}" -m venv "${VENV}" || die "could not create the virtualenv (on Debian/Ubuntu: apt-get install python3-venv)"
+fi
+PY="${VENV}/bin/python"
+# Reinstall only when pyproject.toml changed since the last successful install.
+STAMP="${VENV}/.leadgate-install-stamp"
+WANT="$(cksum < pyproject.toml)"
+if [ ! -f "${STAMP}" ] || [ "$(cat "${STAMP}")" != "${WANT}" ] \
+   || ! "${PY}" -c 'import django, rest_framework, celery, gunicorn' >/dev/null 2>&1; then
+  say "Installing leadgate and its dev tools into .venv (quiet; errors are shown)"
+  # PYTHONWARNINGS hides setuptools' editable-install notice, not errors.
+  PYTHONWARNINGS=ignore "${PY}" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  printf '%s' "${WANT}" > "${STAMP}"
+else
+  say "Dependencies up to date (.venv)"
+fi
+
+# 2. Configuration --------------------------------------------------------------------
+# The sandbox CRM inbox lives on this very server (loopback): webhooks to private
+# addresses are refused unless this is set.
+export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
+export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+export LEADGATE_BASE_URL="${LEADGATE_BASE_URL:-${BASE}}"
+
+# 3. Database and seed data ----------------------------------------------------------
+say "Migrating the database"
+"${PY}" manage.py migrate --no-input
+say "Seeding the demo"
+"${PY}" manage.py demo --base-url "${BASE}"
+
+# 4. Banner ---------------------------------------------------------------------------
+mask_url() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
+echo
+echo "=============================================================================="
+if [ -z "${DATABASE_URL:-}" ] && [ -z "${REDIS_URL:-}" ]; then
+  echo " EMBEDDED MODE: SQLite file leadgate.sqlite3 and in-process tasks (no Celery"
+  echo " worker); set DATABASE_URL and REDIS_URL for PostgreSQL, Redis and real workers"
+else
+  if [ -n "${DATABASE_URL:-}" ]; then
+    case "${DATABASE_URL}" in
+      sqlite*) echo " Database: SQLite at $(mask_url "${DATABASE_URL}")" ;;
+      *) echo " Database: PostgreSQL at $(mask_url "${DATABASE_URL}")" ;;
+    esac
+  else
+    echo " Database: SQLite file leadgate.sqlite3 (set DATABASE_URL for PostgreSQL)"
+  fi
+  if [ -n "${REDIS_URL:-}" ]; then
+    echo " Tasks:    Celery worker and beat, broker $(mask_url "${REDIS_URL}")"
+  else
+    echo " Tasks:    in-process (no Celery worker; set REDIS_URL for real workers)"
+  fi
+fi
+echo "------------------------------------------------------------------------------"
+echo " Hosted gate        ${BASE}/g/network-vbook"
+echo " Admin              ${BASE}/admin/   (user demo, password demo)"
+echo " API docs           ${BASE}/api/docs/"
+echo " Sandbox CRM inbox  ${BASE}/sandbox/crm/"
+echo "------------------------------------------------------------------------------"
+echo " Try it: open the gate, submit the form, read three sections (warm), download"
+echo " the network map (hot), then watch the signed webhooks in the sandbox inbox."
+echo "=============================================================================="
+echo
+
+# 5. Processes --------------------------------------------------------------------------
+# Several threads: in embedded mode a webhook is posted inline, from a request thread,
+# to this same server's sandbox inbox, which needs a free thread to answer.
+GUNICORN=("${VENV}/bin/gunicorn" config.wsgi:application --bind "${HOST}:${PORT}"
+          --worker-class gthread --threads 8 --workers 1 --timeout 60)
+WORKER=("${VENV}/bin/celery" -A config worker -l info)
+BEAT=("${VENV}/bin/celery" -A config beat -l info --schedule "${TMPDIR:-/tmp}/leadgate-celerybeat-${PORT}")
+
+if [ "${LEADGATE_DEMO_NO_SERVE:-}" = "1" ]; then
+  echo "LEADGATE_DEMO_NO_SERVE=1: not starting servers. Would start:"
+  if [ -n "${REDIS_URL:-}" ]; then
+    echo "  ${WORKER[*]}"
+    echo "  ${BEAT[*]}"
+  fi
+  echo "  ${GUNICORN[*]}"
+  exit 0
+fi
+
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "${pid}" ] && kill "${pid}" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "${pid}" ] && wait "${pid}" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -n "${REDIS_URL:-}" ]; then
+  say "Starting the Celery worker and beat"
+  "${WORKER[@]}" &
+  PIDS+=("$!")
+  "${BEAT[@]}" &
+  PIDS+=("$!")
+fi
+
+say "Serving on ${BASE} (Ctrl-C to stop)"
+"${GUNICORN[@]}" &
+PIDS+=("$!")
+wait "${PIDS[${#PIDS[@]}-1]}"

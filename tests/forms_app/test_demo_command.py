@@ -1,0 +1,260 @@
+"""`manage.py demo` seeds the model case and is safe to run twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+import zlib
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from forms_app.demo_content import network_map_pdf
+from forms_app.models import Gate, GateFile
+from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
+
+pytestmark = pytest.mark.django_db
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_demo_seeds_the_model_case_and_is_idempotent(media_root: Path) -> None:
+    first = _run()
+    secret = WebhookEndpoint.objects.get().secret
+    second = _run()
+
+    gate = Gate.objects.get(slug="network-vbook")
+    assert gate.title == "Reliable connectivity: the e-book"
+    assert gate.stage == "interest"
+    assert gate.headline
+    assert gate.description
+    assert {"http://localhost:8000", "http://127.0.0.1:8000"} <= set(gate.allowed_origins)
+    keys = list(gate.sections.values_list("key", flat=True))
+    assert keys == [
+        "why-fiber",
+        "outages-cost",
+        "redundancy",
+        "latency",
+        "security",
+        "moving-to-fiber",
+    ]
+    assert all(s.body and s.topics for s in gate.sections.all())
+
+    map_file = GateFile.objects.get(gate=gate, key="network-map")
+    assert map_file.title == "Network map (PDF)"
+    with map_file.upload.open("rb") as handle:
+        pdf = handle.read()
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    # A second run does not store the file again.
+    assert len(list((media_root / "gate-files").iterdir())) == 1
+    assert "already up to date" in second
+
+    s = ScoringSettings.objects.get(pk=1)
+    assert (s.warm_threshold, s.hot_threshold) == (30, 80)
+    read = ScoringRule.objects.get(name="Read e-book sections")
+    assert (read.event_type, read.gate_id, read.points, read.max_points, read.min_duration_ms) == (
+        "section_view",
+        gate.id,
+        10,
+        60,
+        5000,
+    )
+    download = ScoringRule.objects.get(name="Downloaded the network map")
+    assert (download.event_type, download.file_key, download.points, download.makes_hot) == (
+        "download",
+        "network-map",
+        50,
+        True,
+    )
+    assert ScoringRule.objects.count() == 2
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == "http://127.0.0.1:8000/sandbox/crm/"
+    assert endpoint.grades == ["warm", "hot"]
+    assert endpoint.secret == secret  # kept across runs
+
+    user = get_user_model().objects.get(username="demo")
+    assert user.is_staff
+    assert user.is_superuser
+    assert user.check_password("demo")
+    token = Token.objects.get(user=user)
+    for output in (first, second):
+        assert token.key in output
+        assert "http://127.0.0.1:8000/g/network-vbook" in output
+        assert "/sandbox/crm/" in output
+        assert "/admin/" in output
+        assert "/api/docs/" in output
+
+
+def test_base_url_moves_the_single_sandbox_endpoint() -> None:
+    _run()
+    _run("--base-url", "http://localhost:9000/")
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == "http://localhost:9000/sandbox/crm/"
+    assert "http://localhost:9000" in Gate.objects.get(slug="network-vbook").allowed_origins
+
+
+def test_demo_warns_when_private_webhooks_are_not_allowed(settings: Any) -> None:
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    assert "LEADGATE_WEBHOOK_ALLOW_PRIVATE" in _run()
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = True
+    assert "LEADGATE_WEBHOOK_ALLOW_PRIVATE" not in _run()
+
+
+def test_network_map_is_a_well_formed_pdf(tmp_path: Path) -> None:
+    pdf = network_map_pdf()
+    assert pdf == network_map_pdf()  # deterministic: reruns can compare bytes
+    assert pdf.startswith(b"%PDF-1.4\n")
+    assert pdf.endswith(b"%%EOF\n")
+    # The xref offsets point at the objects they name.
+    startxref = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
+    assert pdf[startxref:].startswith(b"xref\n")
+    entries = pdf[startxref:].split(b"\n")[3:10]
+    for number, entry in enumerate(entries, start=1):
+        offset = int(entry.split(b" ")[0])
+        assert pdf[offset:].startswith(f"{number} 0 obj".encode())
+    # The drawing: text, lines, rectangles and Bezier circles.
+    stream = pdf.split(b"stream\n", 1)[1].split(b"\nendstream", 1)[0]
+    content = zlib.decompress(stream).decode("latin-1")
+    assert "(Brightline Fibre: metro network map) Tj" in content
+    assert " re " in content or content.count(" re f") > 0
+    assert " c " in content
+    assert " l " in content
+    if shutil.which("pdftotext"):
+        path = tmp_path / "map.pdf"
+        path.write_bytes(pdf)
+        text = subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
+        ).stdout
+        assert "Brightline Fibre: metro network map" in text
+        assert "Harbor City" in text
+
+
+def test_demo_script_without_serving(tmp_path: Path) -> None:
+    """scripts/demo.sh prepares everything and, with LEADGATE_DEMO_NO_SERVE=1, stops."""
+    if os.environ.get("LEADGATE_TEST_DEMO_SH") != "1":
+        pytest.skip("slow (pip install); set LEADGATE_TEST_DEMO_SH=1 to run it")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        LEADGATE_DEMO_NO_SERVE="1",
+        PORT="8123",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        LEADGATE_MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    result = subprocess.run(
+        [str(REPO / "scripts" / "demo.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
+    assert "Would start:" in result.stdout
+    assert "gunicorn config.wsgi:application" in result.stdout
+
+
+def test_admin_pages_for_the_demo_data_render(
+    client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Every model is in the admin; its list and change pages work on the seeded demo."""
+    from django.contrib import admin
+
+    from profiling.models import (
+        Delivery,
+        DeliveryStatus,
+        Event,
+        GradeChange,
+        Lead,
+        SandboxMessage,
+        Visitor,
+    )
+
+    _run()
+    client.force_login(get_user_model().objects.get(username="demo"))
+    gate = Gate.objects.get(slug="network-vbook")
+    lead = Lead.objects.create(email="ada@example-fibre.com", name="Ada", grade="hot", score=90)
+    visitor = Visitor.objects.create(id=uuid.uuid4(), lead=lead)
+    from django.utils import timezone
+
+    Event.objects.create(
+        id=uuid.uuid4(),
+        visitor=visitor,
+        lead=lead,
+        type="download",
+        gate=gate,
+        file_key="network-map",
+        occurred_at=timezone.now(),
+        received_at=timezone.now(),
+    )
+    change = GradeChange.objects.create(lead=lead, previous_grade="warm", grade="hot", score=90)
+    endpoint = WebhookEndpoint.objects.get()
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        grade_change=change,
+        lead=lead,
+        payload={"type": "x"},
+        status=DeliveryStatus.FAILED,
+    )
+    SandboxMessage.objects.create(webhook_id="msg_1", body="{}", headers={})
+
+    for model in admin.site._registry:
+        meta = model._meta
+        if meta.app_label not in {"forms_app", "profiling"}:
+            continue
+        url = f"/admin/{meta.app_label}/{meta.model_name}/"
+        assert client.get(url).status_code == 200, url
+        obj = model._default_manager.first()
+        if obj is not None:
+            assert client.get(f"{url}{obj.pk}/change/").status_code == 200, url
+    registered = {m._meta.model_name for m in admin.site._registry}
+    assert {
+        "gate",
+        "submission",
+        "lead",
+        "visitor",
+        "event",
+        "scoringrule",
+        "scoringsettings",
+        "gradechange",
+        "webhookendpoint",
+        "delivery",
+        "sandboxmessage",
+    } <= registered
+    # The secret is not in the endpoint list.
+    assert endpoint.secret not in client.get("/admin/profiling/webhookendpoint/").content.decode()
+
+    # The "redeliver" action puts a failed delivery back in the queue.
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(
+            "/admin/profiling/delivery/",
+            {"action": "redeliver", "_selected_action": [str(delivery.pk)]},
+        )
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
