@@ -95,12 +95,16 @@ GUNICORN=("${VENV}/bin/gunicorn" config.wsgi:application --bind "${HOST}:${PORT}
           --worker-class gthread --threads 8 --workers 1 --timeout 60)
 WORKER=("${VENV}/bin/celery" -A config worker -l info)
 BEAT=("${VENV}/bin/celery" -A config beat -l info --schedule "${TMPDIR:-/tmp}/leadgate-celerybeat-${PORT}")
+# Without a broker there is no beat: this loop hands due CRM retries over instead.
+SWEEP=("${PY}" manage.py sweep --loop 5)
 
 if [ "${LEADGATE_DEMO_NO_SERVE:-}" = "1" ]; then
   echo "LEADGATE_DEMO_NO_SERVE=1: not starting servers. Would start:"
   if [ -n "${REDIS_URL:-}" ]; then
     echo "  ${WORKER[*]}"
     echo "  ${BEAT[*]}"
+  else
+    echo "  ${SWEEP[*]}"
   fi
   echo "  ${GUNICORN[*]}"
   exit 0
@@ -125,6 +129,10 @@ if [ -n "${REDIS_URL:-}" ]; then
   "${WORKER[@]}" &
   PIDS+=("$!")
   "${BEAT[@]}" &
+  PIDS+=("$!")
+else
+  say "Starting the retry sweep (every 5 s, in-process tasks)"
+  "${SWEEP[@]}" &
   PIDS+=("$!")
 fi
 
