@@ -1,0 +1,1 @@
+"""leadgate benchmarks: run with ./scripts/bench.sh (see bench/run.py)."""

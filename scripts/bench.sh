@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# THE benchmark command: ./scripts/bench.sh [NAME ...] [--quick]
+# Installs what is needed, makes sure PostgreSQL and Redis run, then runs bench/run.py,
+# which prints ratios against baselines measured in the same run and rewrites each
+# benchmark's section of docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+VENV="$(pwd)/.venv"
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q -e '.[dev]'
+export PATH="$VENV/bin:$PATH"
+export DATABASE_URL="${DATABASE_URL:-postgres://root@127.0.0.1:5432/leadgate_bench}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/3}"
+export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
+export DJANGO_SETTINGS_MODULE=config.settings
+./scripts/services.sh
+exec "$VENV/bin/python" -m bench.run "$@"
