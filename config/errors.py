@@ -105,3 +105,15 @@ def handler500(request: HttpRequest) -> Any:
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def django_validation_errors(exc: Any) -> dict[str, list[str]]:
+    """A django.core.exceptions.ValidationError (from a service) in the contract's shape."""
+    if hasattr(exc, "error_dict"):
+        return {
+            (NON_FIELD if key in ("__all__", "non_field_errors") else key): [
+                str(m) for e in errors for m in e.messages
+            ]
+            for key, errors in exc.error_dict.items()
+        }
+    return {NON_FIELD: [str(m) for m in exc.messages]}

@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from forms_app import api, views
+from forms_app import views
+from forms_app.api import gates, public
 
 # Contract paths have no trailing slash on items and one on collections; both forms are
 # accepted (`/?`) because a client that adds or drops it must not get a redirect or 404.
 urlpatterns = [
-    re_path(r"^api/v1/public/gates/(?P<slug>[a-z0-9-]+)/?$", api.PublicGateApi.as_view()),
+    re_path(r"^api/v1/public/gates/(?P<slug>[a-z0-9-]+)/?$", public.PublicGateApi.as_view()),
     re_path(
         r"^api/v1/public/gates/(?P<slug>[a-z0-9-]+)/submissions/?$",
-        api.PublicSubmissionApi.as_view(),
+        public.PublicSubmissionApi.as_view(),
     ),
-    re_path(r"^api/v1/gates/?$", api.GateListCreateApi.as_view()),
-    re_path(r"^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$", api.GateDetailApi.as_view()),
+    re_path(r"^api/v1/gates/?$", gates.GateListCreateApi.as_view()),
+    re_path(r"^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$", gates.GateDetailApi.as_view()),
     path("", views.home, name="home"),
     path("g/<slug:slug>", views.gate_page, name="gate-page"),
     path("g/<slug:slug>/embed", views.gate_embed, name="gate-embed"),

@@ -2,22 +2,25 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from profiling import api, sandbox
+from profiling import sandbox
+from profiling.api import events, leads, scoring, webhooks
 
 urlpatterns = [
-    re_path(r"^api/v1/public/events/?$", api.PublicEventsApi.as_view()),
-    re_path(r"^api/v1/scoring-rules/?$", api.ScoringRuleListCreateApi.as_view()),
-    re_path(r"^api/v1/scoring-rules/(?P<pk>[0-9]+)/?$", api.ScoringRuleDetailApi.as_view()),
-    re_path(r"^api/v1/scoring-settings/?$", api.ScoringSettingsApi.as_view()),
-    re_path(r"^api/v1/webhooks/?$", api.WebhookListCreateApi.as_view()),
-    re_path(r"^api/v1/webhooks/(?P<pk>[0-9]+)/?$", api.WebhookDetailApi.as_view()),
-    re_path(r"^api/v1/webhooks/(?P<pk>[0-9]+)/deliveries/?$", api.WebhookDeliveriesApi.as_view()),
+    re_path(r"^api/v1/public/events/?$", events.PublicEventsApi.as_view()),
+    re_path(r"^api/v1/scoring-rules/?$", scoring.ScoringRuleListCreateApi.as_view()),
+    re_path(r"^api/v1/scoring-rules/(?P<pk>[0-9]+)/?$", scoring.ScoringRuleDetailApi.as_view()),
+    re_path(r"^api/v1/scoring-settings/?$", scoring.ScoringSettingsApi.as_view()),
+    re_path(r"^api/v1/webhooks/?$", webhooks.WebhookListCreateApi.as_view()),
+    re_path(r"^api/v1/webhooks/(?P<pk>[0-9]+)/?$", webhooks.WebhookDetailApi.as_view()),
+    re_path(
+        r"^api/v1/webhooks/(?P<pk>[0-9]+)/deliveries/?$", webhooks.WebhookDeliveriesApi.as_view()
+    ),
     re_path(
         r"^api/v1/deliveries/(?P<pk>[0-9a-f-]{32,36})/redeliver/?$",
-        api.DeliveryRedeliverApi.as_view(),
+        webhooks.DeliveryRedeliverApi.as_view(),
     ),
-    re_path(r"^api/v1/leads/?$", api.LeadListApi.as_view()),
-    re_path(r"^api/v1/leads/export\.csv$", api.LeadExportApi.as_view()),
-    re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$", api.LeadDetailApi.as_view()),
+    re_path(r"^api/v1/leads/?$", leads.LeadListApi.as_view()),
+    re_path(r"^api/v1/leads/export\.csv$", leads.LeadExportApi.as_view()),
+    re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$", leads.LeadDetailApi.as_view()),
     path("sandbox/crm/", sandbox.crm_inbox, name="sandbox-crm"),
 ]

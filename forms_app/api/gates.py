@@ -1,247 +1,28 @@
-"""Gate endpoints: the public config and submissions, and the marketer's gate CRUD.
-
-Views are thin: parse with an input serializer, call one service or selector, answer
-with an output serializer. Errors go through config.errors (the contract's shape).
-"""
+"""Marketer API: gates with their sections, files and custom questions."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
-from django.http import HttpRequest
 from django.utils.text import get_valid_filename
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.cors import cors_headers_add, origin_allowed
-from config.errors import error_body
-from config.validators import email_problem, origin_problem
-from forms_app.friction import banned_topic, friction_message
+from config.errors import django_validation_errors, error_body
+from config.validators import origin_problem
+from forms_app.api.common import base_url
 from forms_app.models import FieldType, Gate, Stage
-from forms_app.selectors import gate_get, gate_get_active, gate_list, lead_id_for_visitor
+from forms_app.selectors import gate_get, gate_list
 from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
-from forms_app.services.submissions import SubmissionInput, submission_create
-from forms_app.stage_policy import fields_for
-from forms_app.throttle import submission_wait_seconds
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
-
-def base_url(request: HttpRequest) -> str:
-    return settings.LEADGATE_BASE_URL or f"{request.scheme}://{request.get_host()}"
-
-
-def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {
-            ("__all__" if k == "__all__" else k): [str(m) for e in v for m in e.messages]
-            for k, v in exc.error_dict.items()
-        }
-    return {"__all__": [str(m) for m in exc.messages]}
-
-
-class PublicApi(APIView):
-    """Public endpoints: no auth, no cookies, per-gate CORS."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code != status.HTTP_403_FORBIDDEN:
-            cors_headers_add(response, request._request)
-        return response
-
-    def gate_or_error(self, request: Request, slug: str) -> Gate | Response:
-        gate = gate_get_active(slug=slug)
-        if gate is None:
-            return Response(error_body("Unknown or inactive gate."), status=404)
-        if not origin_allowed(request._request, gate.allowed_origins):
-            return Response(
-                error_body("This website is not allowed to use this gate (origin not listed)."),
-                status=403,
-            )
-        return gate
-
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
-        gate = self.gate_or_error(request, kwargs["slug"])
-        if isinstance(gate, Response):
-            return gate
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- public --------------------------------------------------------------------------
-
-
-def submission_rate_limited(request: HttpRequest, gate: Gate) -> Response | None:
-    """429 with Retry-After when one IP, or the gate as a whole, submits too often."""
-    wait = submission_wait_seconds(request, gate.pk)
-    if wait is None:
-        return None
-    response = Response(
-        error_body(f"Too many submissions; try again in {wait} seconds."), status=429
-    )
-    response["Retry-After"] = str(wait)
-    return response
-
-
-class PublicGateApi(PublicApi):
-    class OutputSerializer(serializers.Serializer):
-        slug = serializers.CharField()
-        title = serializers.CharField()
-        stage = serializers.CharField()
-        headline = serializers.CharField()
-        description = serializers.CharField()
-        subscribe_label = serializers.CharField()
-        submit_label = serializers.CharField()
-        consent_text = serializers.CharField()
-        min_dwell_ms = serializers.IntegerField()
-        fields = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
-        sections = serializers.ListField(child=serializers.DictField())
-        files = serializers.ListField(child=serializers.DictField())
-
-    @extend_schema(responses=OutputSerializer, auth=[])
-    def get(self, request: Request, slug: str) -> Response:
-        gate = self.gate_or_error(request, slug)
-        if isinstance(gate, Response):
-            return gate
-        raw_visitor = request.query_params.get("visitor_id", "")
-        try:
-            visitor_id = uuid.UUID(raw_visitor) if raw_visitor else None
-        except ValueError:
-            return Response(error_body({"visitor_id": ["Must be a UUID."]}), status=400)
-        fields = fields_for(gate, lead_id_for_visitor(visitor_id))
-        data = {
-            "slug": gate.slug,
-            "title": gate.title,
-            "stage": gate.stage,
-            "headline": gate.headline,
-            "description": gate.description,
-            "subscribe_label": gate.subscribe_label,
-            "submit_label": gate.submit_label,
-            "consent_text": gate.consent_text,
-            "min_dwell_ms": gate.min_dwell_ms,
-            "fields": [f.as_public() for f in fields],
-            "sections": [{"key": s.key, "title": s.title} for s in gate.sections.all()],
-            "files": [{"key": f.key, "title": f.title} for f in gate.files.all()],
-        }
-        return Response(self.OutputSerializer(data).data)
-
-
-class PublicSubmissionApi(PublicApi):
-    KNOWN_FIELDS = frozenset(
-        [
-            "name",
-            "email",
-            "subscribe",
-            "visitor_id",
-            "website",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "referrer",
-            "page_url",
-            "answers",
-        ]
-    )
-
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, trim_whitespace=True)
-        email = serializers.CharField(max_length=254, trim_whitespace=True)
-        subscribe = serializers.BooleanField(default=False)
-        visitor_id = serializers.UUIDField(required=False, allow_null=True)
-        website = serializers.CharField(required=False, allow_blank=True, max_length=500)
-        utm_source = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        utm_medium = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        utm_campaign = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        referrer = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-        page_url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-        answers = serializers.DictField(
-            child=serializers.CharField(max_length=500, allow_blank=True), required=False
-        )
-
-        def validate_email(self, value: str) -> str:
-            problem = email_problem(value)
-            if problem:
-                raise serializers.ValidationError(problem)
-            return value
-
-    class OutputSerializer(serializers.Serializer):
-        lead_id = serializers.UUIDField()
-        access_token = serializers.CharField()
-        content_url = serializers.CharField()
-
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, auth=[])
-    def post(self, request: Request, slug: str) -> Response:
-        gate = self.gate_or_error(request, slug)
-        if isinstance(gate, Response):
-            return gate
-        if gate.stage == Stage.EPIPHANY:
-            return Response(
-                error_body("This gate is open content: it has no form to submit."), status=400
-            )
-        limited = submission_rate_limited(request._request, gate)
-        if limited is not None:
-            return limited
-        if not isinstance(request.data, dict):
-            return Response(error_body("Expected a JSON object."), status=400)
-        unknown = sorted(set(request.data) - self.KNOWN_FIELDS)
-        if unknown:
-            errors: dict[str, list[str]] = {}
-            for key in unknown[:20]:
-                banned = banned_topic(str(key))
-                errors[str(key)[:80]] = [
-                    friction_message(banned)
-                    if banned
-                    else "Unknown field: this form does not ask it."
-                ]
-            return Response(error_body(errors), status=400)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if data.get("website"):
-            # Honeypot filled: a bot. Answer exactly like a success so it learns nothing,
-            # and store nothing.
-            fake = uuid.uuid4()
-            return Response(
-                {
-                    "lead_id": str(fake),
-                    "access_token": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode(),
-                    "content_url": f"{base_url(request)}/g/{gate.slug}",
-                },
-                status=201,
-            )
-        result = submission_create(
-            gate=gate,
-            data=SubmissionInput(
-                name=data["name"],
-                email=data["email"],
-                subscribe=data["subscribe"],
-                visitor_id=data.get("visitor_id"),
-                answers=data.get("answers") or {},
-                utm_source=data.get("utm_source", ""),
-                utm_medium=data.get("utm_medium", ""),
-                utm_campaign=data.get("utm_campaign", ""),
-                referrer=data.get("referrer", ""),
-                page_url=data.get("page_url", ""),
-            ),
-        )
-        out = {
-            "lead_id": result.lead_id,
-            "access_token": result.access_token,
-            "content_url": f"{base_url(request)}/g/{gate.slug}?t={result.access_token}",
-        }
-        return Response(self.OutputSerializer(out).data, status=201)
 
 
 # --- marketer ------------------------------------------------------------------------
@@ -394,7 +175,7 @@ def _gate_write(gate: Gate | None, data: dict[str, Any]) -> Gate:
             fields=None if fields is None else [FieldInput(**f) for f in fields],
         )
     except DjangoValidationError as exc:
-        raise serializers.ValidationError(django_errors(exc)) from None
+        raise serializers.ValidationError(django_validation_errors(exc)) from None
 
 
 class GateListCreateApi(APIView):

@@ -1,0 +1,1 @@
+"""Gate endpoints: thin DRF views (input serializer -> one service/selector -> output)."""

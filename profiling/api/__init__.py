@@ -1,0 +1,1 @@
+"""Profiling endpoints: thin DRF views, one module per resource."""

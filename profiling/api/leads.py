@@ -1,0 +1,195 @@
+"""Marketer API: leads (list, detail, erasure, CSV export)."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from profiling.models import (
+    Grade,
+)
+from profiling.selectors import (
+    lead_get,
+    lead_list,
+    lead_timeline,
+)
+from profiling.services.leads import lead_erase
+
+# --- leads -----------------------------------------------------------------------------
+
+
+class LeadFilterSerializer(serializers.Serializer):
+    grade = serializers.ChoiceField(choices=Grade.choices, required=False)
+    gate = serializers.CharField(max_length=80, required=False)
+    since = serializers.CharField(max_length=64, required=False)
+
+    def validate_since(self, value: str) -> Any:
+        parsed = None
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            from django.utils.dateparse import parse_date
+
+            try:
+                day = parse_date(value)
+            except ValueError:
+                day = None
+            if day is None:
+                raise serializers.ValidationError("Use an ISO 8601 date or time.")
+            from datetime import datetime, time
+
+            parsed = datetime.combine(day, time.min)
+        if parsed.tzinfo is None:
+            parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+        return parsed
+
+
+class LeadOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    subscribed = serializers.BooleanField()
+    score = serializers.IntegerField()
+    grade = serializers.CharField()
+    company_domain = serializers.CharField()
+    utm_source = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    scored_at = serializers.DateTimeField(allow_null=True)
+
+
+class LeadListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("grade", str, enum=[g.value for g in Grade]),
+            OpenApiParameter("gate", str),
+            OpenApiParameter("since", str, description="ISO 8601 date or time"),
+        ],
+        responses=LeadOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = LeadFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(lead_list(**filters.validated_data), request)
+        return paginator.get_paginated_response(LeadOutputSerializer(page, many=True).data)
+
+
+def _lead_or_404(pk: str) -> Any:
+    try:
+        lead_id = uuid.UUID(pk)
+    except ValueError:
+        raise NotFound("No lead with this id.") from None
+    lead = lead_get(lead_id=lead_id)
+    if lead is None:
+        raise NotFound("No lead with this id.")
+    return lead
+
+
+class LeadDetailApi(APIView):
+    class OutputSerializer(LeadOutputSerializer):
+        reasons = serializers.ListField(child=serializers.CharField())
+        do_not_contact = serializers.BooleanField()
+        profile = serializers.SerializerMethodField()
+        visitors = serializers.SerializerMethodField()
+        timeline = serializers.SerializerMethodField()
+        grade_changes = serializers.SerializerMethodField()
+
+        def get_profile(self, lead: Any) -> dict[str, Any]:
+            return {
+                "company_domain": lead.company_domain or None,
+                "is_disposable_email": lead.is_disposable_email,
+                "first_touch": {
+                    "utm_source": lead.utm_source,
+                    "utm_medium": lead.utm_medium,
+                    "utm_campaign": lead.utm_campaign,
+                    "referrer": lead.referrer,
+                    "landing_url": lead.landing_url,
+                },
+            }
+
+        def get_visitors(self, lead: Any) -> list[str]:
+            return [str(v) for v in lead.visitors.values_list("id", flat=True)]
+
+        def get_timeline(self, lead: Any) -> list[dict[str, Any]]:
+            return lead_timeline(lead_id=lead.id)
+
+        def get_grade_changes(self, lead: Any) -> list[dict[str, Any]]:
+            return [
+                {
+                    "at": c.created_at,
+                    "previous_grade": c.previous_grade,
+                    "grade": c.grade,
+                    "score": c.score,
+                    "reasons": c.reasons,
+                }
+                for c in lead.grade_changes.order_by("created_at")
+            ]
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(self.OutputSerializer(_lead_or_404(pk)).data)
+
+    def delete(self, request: Request, pk: str) -> Response:
+        lead_erase(lead=_lead_or_404(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "subscribed",
+    "score",
+    "grade",
+    "company_domain",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "referrer",
+    "created_at",
+]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """Neutralise spreadsheet formula injection (a name like =HYPERLINK(...))."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class LeadExportApi(APIView):
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        filters = LeadFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        leads = lead_list(**filters.validated_data).values_list(*CSV_COLUMNS)
+        writer = csv.writer(_Echo())
+
+        def rows() -> Iterator[str]:
+            yield writer.writerow(CSV_COLUMNS)
+            for row in leads.iterator(chunk_size=2000):
+                yield writer.writerow([csv_safe(v) for v in row])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+        return response
