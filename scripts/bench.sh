@@ -6,10 +6,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV="$(pwd)/.venv"
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q -e '.[dev]'
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+ensure_venv "$(pwd)"
 export PATH="$VENV/bin:$PATH"
 export DATABASE_URL="${DATABASE_URL:-postgres://root@127.0.0.1:5432/leadgate_bench}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/3}"

@@ -29,18 +29,9 @@ if [ ! -x "${VENV}/bin/python" ]; then
   "${PYTHON}" -m venv "${VENV}" || die "could not create the virtualenv (on Debian/Ubuntu: apt-get install python3-venv)"
 fi
 PY="${VENV}/bin/python"
-# Reinstall only when pyproject.toml changed since the last successful install.
-STAMP="${VENV}/.leadgate-install-stamp"
-WANT="$(cksum < pyproject.toml)"
-if [ ! -f "${STAMP}" ] || [ "$(cat "${STAMP}")" != "${WANT}" ] \
-   || ! "${PY}" -c 'import django, rest_framework, celery, gunicorn' >/dev/null 2>&1; then
-  say "Installing leadgate and its dev tools into .venv (quiet; errors are shown)"
-  # PYTHONWARNINGS hides setuptools' editable-install notice, not errors.
-  PYTHONWARNINGS=ignore "${PY}" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-  printf '%s' "${WANT}" > "${STAMP}"
-else
-  say "Dependencies up to date (.venv)"
-fi
+# shellcheck source=scripts/lib.sh
+. "${ROOT}/scripts/lib.sh"
+ensure_venv "${ROOT}" || die "installing leadgate into ${VENV} failed (see above)"
 
 # 2. Configuration --------------------------------------------------------------------
 # The sandbox CRM inbox lives on this very server (loopback): webhooks to private

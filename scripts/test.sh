@@ -17,23 +17,9 @@ step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. virtualenv and dependencies -----------------------------------------------------
-if [ ! -x "$PY" ]; then
-    step "creating $VENV"
-    python3 -m venv "$VENV" || die "python3 -m venv failed (is python3 >= 3.11 with venv installed?)"
-fi
-"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-    || die "$VENV uses Python $("$PY" -V 2>&1); leadgate needs 3.11 or newer"
-
-# Reinstall only when pyproject.toml changed (or on a fresh venv): a no-op install still
-# costs a resolver round-trip to the package index.
-stamp="$VENV/.leadgate-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    step "pip install -e '.[dev]'"
-    "$PY" -m pip install --disable-pip-version-check --no-input -q -e '.[dev]' \
-        || die "pip install -e '.[dev]' failed"
-    echo "$want" >"$stamp"
-fi
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+ensure_venv "$ROOT" || die "installing leadgate into $VENV failed (see above)"
 export PATH="$VENV/bin:$PATH"
 
 # --- 2. services --------------------------------------------------------------------------

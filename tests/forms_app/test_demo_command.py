@@ -151,9 +151,11 @@ def test_network_map_is_a_well_formed_pdf(tmp_path: Path) -> None:
 
 
 def test_demo_script_without_serving(tmp_path: Path) -> None:
-    """scripts/demo.sh prepares everything and, with LEADGATE_DEMO_NO_SERVE=1, stops."""
-    if os.environ.get("LEADGATE_TEST_DEMO_SH") != "1":
-        pytest.skip("slow (pip install); set LEADGATE_TEST_DEMO_SH=1 to run it")
+    """scripts/demo.sh prepares everything and, with LEADGATE_DEMO_NO_SERVE=1, stops.
+
+    Cheap in the suite: scripts/test.sh installed the venv and wrote the shared install
+    stamp, so demo.sh skips pip and only migrates, seeds and prints its banner.
+    """
     env = {
         k: v
         for k, v in os.environ.items()

@@ -1,0 +1,29 @@
+# Shared by scripts/*.sh (sourced, not run): the project virtualenv and its install.
+# shellcheck shell=bash
+
+# ensure_venv ROOT: make ROOT/.venv if needed and `pip install -e '.[dev]'` into it when
+# pyproject.toml changed since the last successful install (or the venv is incomplete).
+# A no-op install still costs a resolver round-trip, so the stamp matters for speed.
+ensure_venv() {
+    local root="$1" venv="$1/.venv" want stamp
+    if [ ! -x "$venv/bin/python" ]; then
+        printf '==> creating %s\n' "$venv" >&2
+        python3 -m venv "$venv" || {
+            echo "could not create the virtualenv (Debian/Ubuntu: apt-get install python3-venv)" >&2
+            return 1
+        }
+    fi
+    "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+        echo "$venv uses $("$venv/bin/python" -V 2>&1); leadgate needs Python 3.11 or newer" >&2
+        return 1
+    }
+    stamp="$venv/.leadgate-installed"
+    want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
+        || ! "$venv/bin/python" -c 'import django, rest_framework, celery, gunicorn' >/dev/null 2>&1; then
+        printf "==> pip install -e '.[dev]' (quiet; errors are shown)\n" >&2
+        PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install --disable-pip-version-check \
+            --no-input -q -e "$root[dev]" || return 1
+        echo "$want" >"$stamp"
+    fi
+}
