@@ -227,6 +227,7 @@ class GateDetailApi(APIView):
     def patch(self, request: Request, slug: str) -> Response:
         return self._update(request, slug, partial=True)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, slug: str) -> Response:
         gate_delete(gate=self._gate(slug))
         return Response(status=status.HTTP_204_NO_CONTENT)

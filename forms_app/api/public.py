@@ -74,7 +74,7 @@ def submission_rate_limited(request: HttpRequest, gate: Gate) -> Response | None
 
 
 class PublicGateApi(PublicApi):
-    class OutputSerializer(serializers.Serializer):
+    class PublicGateOutputSerializer(serializers.Serializer):
         slug = serializers.CharField()
         title = serializers.CharField()
         stage = serializers.CharField()
@@ -88,7 +88,7 @@ class PublicGateApi(PublicApi):
         sections = serializers.ListField(child=serializers.DictField())
         files = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(responses=OutputSerializer, auth=[])
+    @extend_schema(responses=PublicGateOutputSerializer, auth=[])
     def get(self, request: Request, slug: str) -> Response:
         gate = self.gate_or_error(request, slug)
         if isinstance(gate, Response):
@@ -113,7 +113,7 @@ class PublicGateApi(PublicApi):
             "sections": [{"key": s.key, "title": s.title} for s in gate.sections.all()],
             "files": [{"key": f.key, "title": f.title} for f in gate.files.all()],
         }
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.PublicGateOutputSerializer(data).data)
 
 
 class PublicSubmissionApi(PublicApi):
@@ -133,7 +133,7 @@ class PublicSubmissionApi(PublicApi):
         ]
     )
 
-    class InputSerializer(serializers.Serializer):
+    class SubmissionInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, trim_whitespace=True)
         email = serializers.CharField(max_length=254, trim_whitespace=True)
         subscribe = serializers.BooleanField(default=False)
@@ -154,12 +154,14 @@ class PublicSubmissionApi(PublicApi):
                 raise serializers.ValidationError(problem)
             return value
 
-    class OutputSerializer(serializers.Serializer):
+    class SubmissionOutputSerializer(serializers.Serializer):
         lead_id = serializers.UUIDField()
         access_token = serializers.CharField()
         content_url = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, auth=[])
+    @extend_schema(
+        request=SubmissionInputSerializer, responses={201: SubmissionOutputSerializer}, auth=[]
+    )
     def post(self, request: Request, slug: str) -> Response:
         gate = self.gate_or_error(request, slug)
         if isinstance(gate, Response):
@@ -184,7 +186,7 @@ class PublicSubmissionApi(PublicApi):
                     else "Unknown field: this form does not ask it."
                 ]
             return Response(error_body(errors), status=400)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("website"):
@@ -219,4 +221,4 @@ class PublicSubmissionApi(PublicApi):
             "access_token": result.access_token,
             "content_url": f"{base_url(request)}/g/{gate.slug}?t={result.access_token}",
         }
-        return Response(self.OutputSerializer(out).data, status=201)
+        return Response(self.SubmissionOutputSerializer(out).data, status=201)

@@ -101,7 +101,7 @@ def _lead_or_404(pk: str) -> Any:
 
 
 class LeadDetailApi(APIView):
-    class OutputSerializer(LeadOutputSerializer):
+    class LeadDetailOutputSerializer(LeadOutputSerializer):
         reasons = serializers.ListField(child=serializers.CharField())
         do_not_contact = serializers.BooleanField()
         profile = serializers.SerializerMethodField()
@@ -140,10 +140,11 @@ class LeadDetailApi(APIView):
                 for c in lead.grade_changes.order_by("created_at")
             ]
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses=LeadDetailOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
-        return Response(self.OutputSerializer(_lead_or_404(pk)).data)
+        return Response(self.LeadDetailOutputSerializer(_lead_or_404(pk)).data)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:
         lead_erase(lead=_lead_or_404(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -153,6 +153,7 @@ class ScoringRuleDetailApi(APIView):
     def patch(self, request: Request, pk: str) -> Response:
         return self._update(request, pk, partial=True)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:
         scoring_rule_delete(rule=_rule_or_404(int(pk)))
         return Response(status=status.HTTP_204_NO_CONTENT)

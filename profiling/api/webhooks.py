@@ -117,6 +117,7 @@ class WebhookDetailApi(APIView):
     def patch(self, request: Request, pk: str) -> Response:
         return self._update(request, pk, partial=True)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:
         webhook_endpoint_delete(endpoint=_endpoint_or_404(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
