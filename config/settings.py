@@ -131,7 +131,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -140,7 +140,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The contract's single error shape: {"errors": {"<field or __all__>": [...]}}.
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
@@ -161,6 +161,11 @@ SPECTACULAR_SETTINGS = {
 # refused unless this is set (tests and the built-in sandbox CRM inbox need it).
 LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", default=False)
 LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
+# A claimed delivery is leased for timeout + grace: a worker killed mid-POST leaves the
+# row to the beat sweep once the lease runs out (the fault tests shorten it).
+LEADGATE_WEBHOOK_LEASE_GRACE_S = env_int("LEADGATE_WEBHOOK_LEASE_GRACE_S", default=30)
+# An endpoint with no 2xx for this many days (while deliveries keep failing) is disabled.
+LEADGATE_WEBHOOK_DISABLE_AFTER_DAYS = env_int("LEADGATE_WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 # Access tokens for gated content (hosted page, tracked downloads) stay valid this long.
 LEADGATE_ACCESS_TOKEN_MAX_AGE_S = env_int("LEADGATE_ACCESS_TOKEN_MAX_AGE_S", default=90 * 86400)
 # Submissions per client IP per gate per minute, and per gate per minute (429 beyond).
@@ -168,8 +173,16 @@ LEADGATE_SUBMIT_LIMIT_PER_IP = env_int("LEADGATE_SUBMIT_LIMIT_PER_IP", default=1
 LEADGATE_SUBMIT_LIMIT_PER_GATE = env_int("LEADGATE_SUBMIT_LIMIT_PER_GATE", default=600)
 # Only behind a proxy you run: otherwise clients could pick their own rate-limit key.
 LEADGATE_TRUST_X_FORWARDED_FOR = env_bool("LEADGATE_TRUST_X_FORWARDED_FOR", default=False)
+# Spam without captchas (forms_app/spam.py): a submission sooner than this after its form
+# was rendered is accepted-and-dropped; its signed token expires after the max age.
+LEADGATE_FORM_MIN_FILL_MS = env_int("LEADGATE_FORM_MIN_FILL_MS", default=2000)
+LEADGATE_FORM_TOKEN_MAX_AGE_S = env_int("LEADGATE_FORM_TOKEN_MAX_AGE_S", default=2 * 86400)
+# A submission without a form token is dropped like a bot's. Only tests turn this off.
+LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=True)
 LEADGATE_EVENTS_MAX_BATCH = 100
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
+# Segment-compatible ingest: requests in flight per process before answering 429.
+LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default=64)
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

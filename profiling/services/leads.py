@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from forms_app.models import Submission
-from profiling.models import Delivery, Event, Lead, Visitor
+from profiling.models import Delivery, Event, Lead, SandboxMessage, Visitor
 
 
 def lead_erase(*, lead: Lead) -> None:
@@ -25,6 +26,10 @@ def lead_erase(*, lead: Lead) -> None:
         Event.objects.filter(lead=lead).update(lead=None, url="", visitor=anonymous)
         Visitor.objects.filter(lead=lead).delete()
         Submission.objects.filter(lead=lead).delete()
+        # The sandbox CRM inbox keeps copies of what was pushed about the person.
+        SandboxMessage.objects.filter(
+            Q(body__icontains=lead.email) | Q(body__icontains=str(lead.pk))
+        ).delete()
         Delivery.objects.filter(lead=lead).update(payload={"erased": True}, last_response_body="")
         lead.name = ""
         lead.email = f"erased-{lead.pk.hex}@erased.invalid"
