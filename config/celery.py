@@ -22,6 +22,11 @@ app.conf.update(
     task_soft_time_limit=60,
     task_time_limit=90,
     worker_prefetch_multiplier=1,
+    # Redis-transport priorities: 0 is served first (its own list, BRPOPed before the
+    # others). Background work defaults to 6; a CRM delivery (about a millisecond of
+    # work, the last hop to sales) is published at 0 so it never queues behind a burst
+    # of scoring. A hot trigger's score task may pass priority=0 as well.
+    task_default_priority=6,
     broker_connection_retry_on_startup=True,
     # Redis redelivers unacked messages after this; longer than task_time_limit.
     broker_transport_options={"visibility_timeout": 300},
@@ -29,6 +34,13 @@ app.conf.update(
         # Retries are rows with a due time; beat hands the due ones to workers, so a
         # lost broker message delays a delivery by seconds instead of losing it.
         "deliveries-due": {"task": "profiling.tasks.deliveries_sweep", "schedule": 5.0},
+        # Events stored while Redis or the workers were down (issue 5): scored late,
+        # never lost. Cheap when idle (an index-only look at an empty table).
+        "score-pending": {"task": "profiling.tasks.score_pending_sweep", "schedule": 10.0},
+        # Decay (issue 6): with a half-life set, grades cool down with time alone; an
+        # hourly set-based re-grade records (and pushes) the changes. Half-lives are
+        # days, so an hour's lag is far below what a grade can move in that time.
+        "scores-decay": {"task": "profiling.tasks.leads_regrade_decayed", "schedule": 3600.0},
     },
 )
 app.autodiscover_tasks()

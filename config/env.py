@@ -73,7 +73,10 @@ def parse_database_url(url: str) -> dict[str, object]:
             # Persistent connections: the public endpoints are hot paths and a new
             # PostgreSQL connection per request costs more than the INSERT itself.
             "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # Off by default: a health check is an extra round-trip on every request of
+            # the ingest hot path. Django still drops a connection that failed, so after a
+            # database restart one request per process errors; turn on to avoid even that.
+            "CONN_HEALTH_CHECKS": os.environ.get("LEADGATE_DB_HEALTH_CHECKS", "0") == "1",
         }
     if scheme == "sqlite":
         path = unquote(parts.path)

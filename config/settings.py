@@ -175,10 +175,15 @@ LEADGATE_SUBMIT_LIMIT_PER_GATE = env_int("LEADGATE_SUBMIT_LIMIT_PER_GATE", defau
 LEADGATE_TRUST_X_FORWARDED_FOR = env_bool("LEADGATE_TRUST_X_FORWARDED_FOR", default=False)
 # Spam without captchas (forms_app/spam.py): a submission sooner than this after its form
 # was rendered is accepted-and-dropped; its signed token expires after the max age.
-LEADGATE_FORM_MIN_FILL_MS = env_int("LEADGATE_FORM_MIN_FILL_MS", default=2000)
+# 1.5 s: scripted posts arrive within milliseconds of the render, while a person even with
+# autofill needs two seconds or more to load, fill and press submit.
+LEADGATE_FORM_MIN_FILL_MS = env_int("LEADGATE_FORM_MIN_FILL_MS", default=1500)
 LEADGATE_FORM_TOKEN_MAX_AGE_S = env_int("LEADGATE_FORM_TOKEN_MAX_AGE_S", default=2 * 86400)
-# A submission without a form token is dropped like a bot's. Only tests turn this off.
-LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=True)
+# Forged or too-fast tokens are always dropped. A *missing* token is accepted by default
+# because the public contract's submission body has no token field (server-side and
+# contract-following clients must keep working); sites whose forms all come from
+# leadgate.js or the hosted page can set this to drop token-less submissions too.
+LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=False)
 LEADGATE_EVENTS_MAX_BATCH = 100
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 # Segment-compatible ingest: requests in flight per process before answering 429.

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from profiling.api import segment
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The marketer's workspace (issue 8): gates, scoring, webhooks, dashboard, leads.
+    path("app/", include("forms_app.workspace.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    # Segment-compatible ingest at the root, where the SDKs post (issue 5).
+    re_path(r"^v1/(?:batch|b)/?$", segment.batch),
+    re_path(r"^v1/(?:track|t)/?$", segment.track),
+    re_path(r"^v1/(?:identify|i)/?$", segment.identify),
+    re_path(r"^v1/(?:page|p)/?$", segment.page),
+    re_path(r"^v1/(?:alias|a)/?$", segment.alias),
     path("", include("profiling.urls")),
     path("", include("forms_app.urls")),
 ]

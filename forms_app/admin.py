@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from config.admin_widgets import URL_OVERRIDES
-from forms_app.models import FormField, Gate, GateFile, Section, Submission
+from forms_app.models import CampaignCost, FormField, Gate, GateFile, Section, Submission
 
 # URLs typed without a scheme are read as https:// (Django 6's default, chosen now).
 
@@ -96,3 +96,19 @@ class SubmissionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Submissions are proof of consent: they come from visitors, not from staff.
         return False
+
+
+@admin.register(CampaignCost)
+class CampaignCostAdmin(admin.ModelAdmin):
+    """Fallback for the workspace's return-on-spend costs (entered on the dashboard)."""
+
+    list_display = (
+        "utm_source",
+        "utm_campaign",
+        "period_start",
+        "period_end",
+        "amount",
+        "currency",
+    )
+    list_filter = ("utm_source", "currency")
+    date_hierarchy = "period_start"

@@ -148,3 +148,27 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} to {self.gate_id}"
+
+
+class CampaignCost(models.Model):
+    """What a campaign or channel cost over a period (issue 8: return on spend).
+
+    Entered by the marketer in the workspace; matched to leads by first-touch
+    utm_source (and utm_campaign when given) whose creation falls in [start, end].
+    """
+
+    utm_source = models.CharField(max_length=200)
+    # Blank: the whole source (channel), e.g. all of "linkedin".
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "utm_source", "utm_campaign"]
+
+    def __str__(self) -> str:
+        what = f"{self.utm_source}/{self.utm_campaign}" if self.utm_campaign else self.utm_source
+        return f"{what} {self.period_start}..{self.period_end}: {self.amount} {self.currency}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,12 +15,16 @@ from profiling.models import (
     GradeChange,
     Lead,
     SandboxMessage,
+    ScorePending,
     ScoringRule,
     ScoringSettings,
+    Source,
     Visitor,
     WebhookEndpoint,
 )
-from profiling.services.delivery import delivery_redeliver
+from profiling.selectors import endpoint_delivery_stats
+from profiling.services.delivery import delivery_redeliver, delivery_send_test
+from profiling.services.endpoints import webhook_secret_retire_previous, webhook_secret_rotate
 
 
 class VisitorInline(admin.TabularInline):
@@ -134,6 +140,50 @@ class ScoringRuleAdmin(admin.ModelAdmin):
     list_filter = ("event_type", "makes_hot", "is_active", "gate")
     search_fields = ("name", "section_key", "file_key", "event_name")
     list_editable = ("points", "is_active")
+    actions = ("what_if_selected",)
+
+    # Admin edits bypass the rules service; re-grade like the API does (recorded, not
+    # pushed), after commit.
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _rescore_after_admin_edit()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        _rescore_after_admin_edit()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ScoringRule]) -> None:
+        super().delete_queryset(request, queryset)
+        _rescore_after_admin_edit()
+
+    @admin.action(
+        description="What if the selected rules were the whole rule set? (changes nothing)"
+    )
+    def what_if_selected(self, request: HttpRequest, queryset: QuerySet[ScoringRule]) -> Any:
+        from django.template.response import TemplateResponse
+
+        from profiling.services.scoring import rule_spec
+        from profiling.services.whatif import scoring_what_if
+
+        rules = list(queryset.order_by("id"))
+        result = scoring_what_if(rules=[rule_spec(r) for r in rules], sample_size=20)
+        return TemplateResponse(
+            request,
+            "admin/profiling/scoringrule/what_if.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "What if these rules were the rule set?",
+                "rules": rules,
+                "result": result,
+            },
+        )
+
+
+def _rescore_after_admin_edit() -> None:
+    from profiling.services.rules import leads_rescore_request
+
+    leads_rescore_request(push=False)
 
 
 @admin.register(ScoringSettings)
@@ -143,6 +193,10 @@ class ScoringSettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A single row (pk=1).
         return not ScoringSettings.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _rescore_after_admin_edit()
 
 
 @admin.register(GradeChange)
@@ -168,9 +222,80 @@ class GradeChangeAdmin(admin.ModelAdmin):
 class WebhookEndpointAdmin(admin.ModelAdmin):
     # The secret is shown on the change form only (a marketer copies it into the CRM).
     formfield_overrides = URL_OVERRIDES
-    list_display = ("url", "grades", "is_active", "disabled_reason", "created_at")
+    list_display = (
+        "url",
+        "grades",
+        "is_active",
+        "health",
+        "speed_to_lead",
+        "rotating",
+        "created_at",
+    )
     list_filter = ("is_active",)
     search_fields = ("url",)
+    readonly_fields = ("disabled_at", "failing_since", "secret_rotated_at", "speed_to_lead")
+    actions = ("send_test_event", "rotate_secret", "retire_previous_secret")
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # The marketer is told, on the page they look at, that pushes have stopped.
+        for endpoint in WebhookEndpoint.objects.filter(is_active=False).exclude(disabled_reason=""):
+            self.message_user(
+                request,
+                f"Webhook {endpoint.url} is disabled: {endpoint.disabled_reason}",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="health")
+    def health(self, endpoint: WebhookEndpoint) -> str:
+        if not endpoint.is_active:
+            return f"disabled: {endpoint.disabled_reason or 'by the marketer'}"
+        if endpoint.failing_since is not None:
+            return f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+        return "ok"
+
+    @admin.display(description="speed to lead p50 / p95")
+    def speed_to_lead(self, endpoint: WebhookEndpoint) -> str:
+        speed = endpoint_delivery_stats(endpoint_id=endpoint.pk)["speed_to_lead_ms"]
+        if not speed["count"]:
+            return "-"
+        return f"{speed['p50']:.0f} ms / {speed['p95']:.0f} ms (last {speed['count']})"
+
+    @admin.display(description="rotating secret", boolean=True)
+    def rotating(self, endpoint: WebhookEndpoint) -> bool:
+        return bool(endpoint.previous_secret)
+
+    @admin.action(description="Send a test event now")
+    def send_test_event(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            d = delivery_send_test(endpoint=endpoint)
+            answer = f"HTTP {d.last_status_code}" if d.last_status_code else d.last_error
+            level = messages.SUCCESS if d.status == "succeeded" else messages.ERROR
+            self.message_user(
+                request,
+                f"Test event to {endpoint.url}: {answer} in {d.last_latency_ms} ms "
+                f"(webhook-id msg_{d.id.hex}; see the delivery log).",
+                level,
+            )
+
+    @admin.action(description="Rotate the secret (the old one keeps signing)")
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhook_secret_rotate(endpoint_id=endpoint.pk)
+        self.message_user(
+            request,
+            "New secret made: copy it from the endpoint's page into the CRM, then retire the "
+            "old one. Until then every request carries both signatures.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Retire the old secret (after the CRM has the new one)")
+    def retire_previous_secret(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]
+    ) -> None:
+        for endpoint in queryset:
+            webhook_secret_retire_previous(endpoint_id=endpoint.pk)
+        self.message_user(request, "Old secrets retired.", messages.SUCCESS)
 
 
 @admin.register(Delivery)
@@ -180,12 +305,15 @@ class DeliveryAdmin(admin.ModelAdmin):
         "endpoint",
         "lead",
         "status",
+        "event_type",
         "attempts",
         "last_status_code",
+        "last_latency_ms",
+        "speed_to_lead_ms",
         "next_attempt_at",
         "delivered_at",
     )
-    list_filter = ("status", "endpoint")
+    list_filter = ("status", "event_type", "endpoint")
     search_fields = ("id", "lead__email")
     date_hierarchy = "created_at"
     raw_id_fields = ("lead", "grade_change", "endpoint")
@@ -203,6 +331,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_status_code",
         "last_response_body",
         "last_error",
+        "last_latency_ms",
+        "speed_to_lead_ms",
+        "event_type",
         "triggered_at",
         "delivered_at",
         "created_at",
@@ -219,6 +350,23 @@ class DeliveryAdmin(admin.ModelAdmin):
             delivery_redeliver(delivery=delivery)
             count += 1
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    """Segment-compatible sources (issue 5): the write key is made for you."""
+
+    list_display = ["name", "write_key", "all_gates", "is_active", "created_at"]
+    readonly_fields = ["write_key", "created_at"]
+    filter_horizontal = ["gates"]
+
+
+@admin.register(ScorePending)
+class ScorePendingAdmin(admin.ModelAdmin):
+    """Leads with stored events that scoring has not seen yet (normally empty)."""
+
+    list_display = ["lead", "since"]
+    raw_id_fields = ["lead"]
 
 
 @admin.register(SandboxMessage)

@@ -63,6 +63,18 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Last touch (issue 5): rewritten by every later submission or identify that brings
+    # a source; the first touch above is never rewritten.
+    last_utm_source = models.CharField(max_length=200, blank=True)
+    last_utm_medium = models.CharField(max_length=200, blank=True)
+    last_utm_campaign = models.CharField(max_length=200, blank=True)
+    last_referrer = models.CharField(max_length=2000, blank=True)
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+    # Identity merge: a lead that turned out to be the same person as an older one points
+    # at it; its visitors and events now belong to the winner.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -107,6 +119,10 @@ class Event(models.Model):
     received_at = models.DateTimeField()
     url = models.CharField(max_length=2000, blank=True)
     source = models.CharField(max_length=16, default="tracker")  # tracker|server|segment
+    # Where the visit came from, when the client said: {utm_source, utm_medium,
+    # utm_campaign, referrer} (only the keys that were given). Read for the profile's
+    # touches; one JSON column instead of four keeps the batch INSERT narrow.
+    touch = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["occurred_at"]
@@ -120,9 +136,62 @@ class Event(models.Model):
         return f"{self.type} {self.id}"
 
 
+class ScorePending(models.Model):
+    """A lead with stored events that scoring has not seen yet (issue 5).
+
+    Written in the same transaction as the events, so it is exactly as durable as they
+    are: if Redis or the workers are down, the periodic sweep finds the row later and
+    scores the lead. The sweep deletes the row before it enqueues the score task.
+    """
+
+    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"score pending for {self.lead_id}"
+
+
+def make_write_key() -> str:
+    return "wk_" + secrets.token_urlsafe(24)
+
+
+class Source(models.Model):
+    """A Segment-compatible source: its write key authenticates /v1/batch and friends."""
+
+    name = models.CharField(max_length=200)
+    write_key = models.CharField(max_length=100, unique=True, default=make_write_key)
+    # Contract: allowed_gates is a list of slugs, or null for all gates.
+    all_gates = models.BooleanField(default=True)
+    gates = models.ManyToManyField(Gate, blank=True, related_name="+")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProfileCondition(models.TextChoices):
+    """What a `profile` scoring rule looks at in the lead's passive profile."""
+
+    DISPOSABLE_EMAIL = "disposable_email", "Uses a disposable email address"
+    COMPANY_DOMAIN = "company_domain", "Has a company email domain"
+
+
+# A scoring rule matches an event type, or ("profile") the lead's passive profile.
+RULE_TYPE_PROFILE = "profile"
+RULE_TYPE_CHOICES = [*EventType.choices, (RULE_TYPE_PROFILE, "Passive profile")]
+
+
 class ScoringRule(models.Model):
     name = models.CharField(max_length=200)
-    event_type = models.CharField(max_length=16, choices=EventType.choices)
+    event_type = models.CharField(max_length=16, choices=RULE_TYPE_CHOICES)
+    # Profile rules only: which profile fact they reward or penalise.
+    profile_condition = models.CharField(
+        max_length=32, choices=ProfileCondition.choices, blank=True
+    )
     gate = models.ForeignKey(Gate, null=True, blank=True, on_delete=models.CASCADE)
     section_key = models.CharField(max_length=80, blank=True)  # blank = any section
     file_key = models.CharField(max_length=80, blank=True)  # blank = any file
@@ -186,6 +255,13 @@ class WebhookEndpoint(models.Model):
     grades = models.JSONField(default=list)  # e.g. ["hot"] or ["warm", "hot"]
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
+    # Secret rotation: while set, every request carries a second `v1,` signature made
+    # with the old secret, so the CRM keeps verifying until the marketer retires it.
+    previous_secret = models.CharField(max_length=200, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # First failure since the last 2xx; an endpoint failing for days is disabled.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -208,10 +284,14 @@ class Delivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
+    # Both null for a "send a test event" delivery (`event_type` webhook.test).
     grade_change = models.ForeignKey(
-        GradeChange, on_delete=models.CASCADE, related_name="deliveries"
+        GradeChange, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deliveries")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_type = models.CharField(max_length=40, default="lead.grade_changed")
     payload = models.JSONField()
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
@@ -224,6 +304,10 @@ class Delivery(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     triggered_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The last attempt's HTTP round trip, and speed to lead: the triggering event's
+    # arrival to the CRM's 2xx (set once, on success).
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    speed_to_lead_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -240,6 +324,19 @@ class Delivery(models.Model):
                 fields=["next_attempt_at"],
                 name="delivery_pending_due",
                 condition=models.Q(status="pending"),
+            ),
+            # Per-lead ordering: "is an earlier delivery of this lead to this endpoint
+            # still pending?" is one probe of this small partial index.
+            models.Index(
+                fields=["lead", "endpoint", "grade_change"],
+                name="delivery_lead_order",
+                condition=models.Q(status="pending"),
+            ),
+            # Speed-to-lead percentiles read an endpoint's latest successes.
+            models.Index(
+                fields=["endpoint", "-delivered_at"],
+                name="delivery_endpoint_speed",
+                condition=models.Q(speed_to_lead_ms__isnull=False),
             ),
         ]
 

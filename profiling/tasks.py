@@ -6,8 +6,10 @@ from celery import shared_task
 
 from profiling.services.delivery import deliveries_sweep as sweep_deliveries
 from profiling.services.delivery import delivery_attempt
+from profiling.services.rescore import leads_regrade_decayed, rescore_run
+from profiling.services.score_triggers import score_pending_clear
+from profiling.services.score_triggers import score_pending_sweep as sweep_score_pending
 from profiling.services.scoring import lead_score
-from profiling.services.scoring import leads_rescore as rescore_all
 
 
 @shared_task(
@@ -18,7 +20,16 @@ from profiling.services.scoring import leads_rescore as rescore_all
     max_retries=8,
 )
 def score_lead(lead_id: str) -> None:
+    # Clear the lead's "score pending" mark first: events stored after this point mark
+    # it again (and enqueue), events stored before are seen by the scoring below.
+    score_pending_clear(lead_id=lead_id)
     lead_score(lead_id=lead_id)
+
+
+@shared_task(name="profiling.tasks.score_pending_sweep")
+def score_pending_sweep() -> int:
+    # Stored events whose score task never ran (broker or workers were down).
+    return sweep_score_pending()
 
 
 @shared_task(
@@ -39,6 +50,14 @@ def deliveries_sweep() -> int:
     return sweep_deliveries()
 
 
-@shared_task(name="profiling.tasks.leads_rescore")
-def leads_rescore() -> int:
-    return rescore_all()
+# A full rescore is set-based SQL (seconds for 100k leads), but it must outlive the
+# default 60 s soft limit on very large tables; it is idempotent if redelivered.
+@shared_task(name="profiling.tasks.leads_rescore", soft_time_limit=1800, time_limit=1900)
+def leads_rescore(push: bool = False) -> int:
+    return rescore_run(push=push, reason="rules").leads
+
+
+@shared_task(name="profiling.tasks.leads_regrade_decayed", soft_time_limit=1800, time_limit=1900)
+def leads_decay_regrade() -> int:
+    result = leads_regrade_decayed()
+    return result.grade_changes if result else 0

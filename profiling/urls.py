@@ -3,22 +3,37 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from profiling import sandbox
-from profiling.api import events, leads, scoring, webhooks
+from profiling.api import events, leads, scoring, sources, webhooks
 
 urlpatterns = [
     re_path(r"^api/v1/public/events/?$", events.PublicEventsApi.as_view()),
+    re_path(r"^api/v1/sources/?$", sources.SourceListCreateApi.as_view()),
+    re_path(r"^api/v1/sources/(?P<pk>[0-9]{1,18})/?$", sources.SourceDetailApi.as_view()),
     re_path(r"^api/v1/scoring-rules/?$", scoring.ScoringRuleListCreateApi.as_view()),
     re_path(r"^api/v1/scoring-rules/(?P<pk>[0-9]+)/?$", scoring.ScoringRuleDetailApi.as_view()),
+    re_path(r"^api/v1/scoring-rules/what-if/?$", scoring.ScoringWhatIfApi.as_view()),
+    re_path(r"^api/v1/scoring-rules/rescore/?$", scoring.ScoringRescoreApi.as_view()),
     re_path(r"^api/v1/scoring-settings/?$", scoring.ScoringSettingsApi.as_view()),
     re_path(r"^api/v1/webhooks/?$", webhooks.WebhookListCreateApi.as_view()),
     re_path(r"^api/v1/webhooks/(?P<pk>[0-9]+)/?$", webhooks.WebhookDetailApi.as_view()),
     re_path(
         r"^api/v1/webhooks/(?P<pk>[0-9]+)/deliveries/?$", webhooks.WebhookDeliveriesApi.as_view()
     ),
+    re_path(r"^api/v1/webhooks/(?P<pk>[0-9]+)/stats/?$", webhooks.WebhookStatsApi.as_view()),
+    re_path(r"^api/v1/webhooks/(?P<pk>[0-9]+)/test/?$", webhooks.WebhookTestEventApi.as_view()),
+    re_path(
+        r"^api/v1/webhooks/(?P<pk>[0-9]+)/secret/rotate/?$",
+        webhooks.WebhookSecretRotateApi.as_view(),
+    ),
+    re_path(
+        r"^api/v1/webhooks/(?P<pk>[0-9]+)/secret/retire-previous/?$",
+        webhooks.WebhookSecretRetireApi.as_view(),
+    ),
     re_path(
         r"^api/v1/deliveries/(?P<pk>[0-9a-f-]{32,36})/redeliver/?$",
         webhooks.DeliveryRedeliverApi.as_view(),
     ),
+    re_path(r"^schemas/(?P<name>[a-z_.]+\.v[0-9]+\.json)$", webhooks.webhook_schema),
     re_path(r"^api/v1/leads/?$", leads.LeadListApi.as_view()),
     re_path(r"^api/v1/leads/export\.csv$", leads.LeadExportApi.as_view()),
     re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$", leads.LeadDetailApi.as_view()),

@@ -31,6 +31,25 @@ export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings}"
 step "services (PostgreSQL, Redis)"
 ./scripts/services.sh || die "PostgreSQL/Redis are not available (see above)"
 
+# --- 2b. Chromium for the browser tests (tests/forms_app/browser) -------------------------
+# Playwright drives the system's Debian Chromium; it never downloads a browser. Under CI a
+# missing Chromium is a failure, never a reason to skip the browser tests.
+if [ ! -x /usr/bin/chromium ]; then
+    step "chromium (apt-get)"
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+        { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
+            || echo "test.sh: could not install chromium" >&2
+    fi
+    if [ ! -x /usr/bin/chromium ]; then
+        case "${CI:-}" in
+        1 | true | TRUE | yes) die "CI=true and /usr/bin/chromium is missing: the browser tests cannot run" ;;
+        *) echo "test.sh: /usr/bin/chromium is missing; the browser tests will be skipped" >&2 ;;
+        esac
+    fi
+fi
+
 # --- 3. checks ----------------------------------------------------------------------------
 failures=()
 run() { # run <label> <command...>

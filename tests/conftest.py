@@ -193,6 +193,20 @@ def _fresh_cache() -> None:
     _clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _form_tokens(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Spam protection (forms_app/spam.py) for tests: no minimum fill time (a test fills a
+    form in microseconds; tests of the fill time set it themselves), and the product's
+    default of accepting a *missing* form token (the contract's body has none), except in
+    tests marked `form_token`, which run in strict mode and send real tokens (the
+    end-to-end, browser and form tests). Forged and too-fast tokens are always dropped.
+    """
+    settings.LEADGATE_FORM_MIN_FILL_MS = 0
+    settings.LEADGATE_FORM_TOKEN_REQUIRED = (
+        request.node.get_closest_marker("form_token") is not None
+    )
+
+
 def _clear_cache() -> None:
     if REDIS_PROBLEM is None:
         import redis

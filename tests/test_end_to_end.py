@@ -96,6 +96,7 @@ def _verified(secret: str, delivery: ReceivedRequest) -> dict[str, Any]:
 
 
 @pytest.mark.e2e
+@pytest.mark.form_token  # submissions carry the real signed token from the gate config
 def test_marketer_visitor_and_crm_end_to_end(
     live_http: httpx.Client,
     marketer: Marketer,
@@ -250,6 +251,7 @@ def test_marketer_visitor_and_crm_end_to_end(
                 "subscribe": True,
                 "visitor_id": visitor_1,
                 "website": "",
+                "form_token": public_gate["form_token"],
                 "utm_source": "linkedin",
                 "utm_medium": "social",
                 "utm_campaign": "fibre-q3",
@@ -363,6 +365,7 @@ def test_marketer_visitor_and_crm_end_to_end(
                 "subscribe": False,
                 "visitor_id": visitor_2,
                 "website": "",
+                "form_token": public_gate["form_token"],
             },
             headers=public,
         ),
@@ -386,6 +389,7 @@ def test_marketer_visitor_and_crm_end_to_end(
                 "subscribe": True,
                 "visitor_id": str(uuid.uuid4()),
                 "website": "",
+                "form_token": public_gate["form_token"],
             },
             headers=public,
         ),

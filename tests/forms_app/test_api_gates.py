@@ -191,6 +191,7 @@ def test_upload_is_stored(api: Client, auth, settings, tmp_path) -> None:
     assert response.json()["files"][0]["has_upload"] is True
     stored = GateFile.objects.get(gate__slug=body["slug"])
     assert stored.upload.read() == content
+    assert stored.upload.name is not None
     assert ".." not in stored.upload.name
     assert str(tmp_path) in stored.upload.path
 
