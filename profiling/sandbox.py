@@ -103,12 +103,17 @@ def _verify(request: HttpRequest, headers: dict[str, str], body: bytes) -> Verdi
         return Verdict(None, False, "No webhook endpoint points at this inbox.")
     first_error = ""
     for endpoint in candidates:
-        try:
-            signature_verify(secret=endpoint.secret, headers=headers, body=body)
-        except VerificationError as exc:
-            first_error = first_error or str(exc)
-            continue
-        return Verdict(endpoint, True, "")
+        # During a secret rotation the inbox, like a CRM that has either secret, accepts
+        # a message that verifies with the new or with the old one.
+        for secret in (endpoint.secret, endpoint.previous_secret):
+            if not secret:
+                continue
+            try:
+                signature_verify(secret=secret, headers=headers, body=body)
+            except VerificationError as exc:
+                first_error = first_error or str(exc)
+                continue
+            return Verdict(endpoint, True, "")
     return Verdict(candidates[0], False, first_error)
 
 

@@ -1,30 +1,49 @@
-"""Marketer API: webhook endpoints, their deliveries, redelivery."""
+"""Marketer API: webhook endpoints, secret rotation, test events, deliveries, stats."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from profiling.models import (
-    Delivery,
-    Grade,
-    WebhookEndpoint,
+from config.pagination import Pagination
+from profiling.models import Delivery, DeliveryStatus, Grade, WebhookEndpoint
+from profiling.selectors import endpoint_deliveries, endpoint_delivery_stats, endpoint_list
+from profiling.services.delivery import (
+    UnsafeWebhookUrl,
+    delivery_redeliver,
+    delivery_send_test,
+    schema_text,
+    webhook_url_check,
 )
-from profiling.selectors import (
-    endpoint_deliveries,
-    endpoint_list,
+from profiling.services.endpoints import (
+    webhook_endpoint_delete,
+    webhook_endpoint_save,
+    webhook_secret_retire_previous,
+    webhook_secret_rotate,
 )
-from profiling.services.delivery import UnsafeWebhookUrl, delivery_redeliver, webhook_url_check
-from profiling.services.endpoints import webhook_endpoint_delete, webhook_endpoint_save
 
-# --- webhooks and deliveries ----------------------------------------------------------
+
+def _secret_check(value: str) -> str:
+    if not value.startswith("whsec_"):
+        raise serializers.ValidationError('Must be "whsec_" followed by base64.')
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise serializers.ValidationError("The part after whsec_ is not base64.") from None
+    if not 24 <= len(key) <= 64:
+        raise serializers.ValidationError("The key must be 24 to 64 bytes (Standard Webhooks).")
+    return value
 
 
 class WebhookInputSerializer(serializers.Serializer):
@@ -46,18 +65,7 @@ class WebhookInputSerializer(serializers.Serializer):
         return value
 
     def validate_secret(self, value: str) -> str:
-        import base64
-        import binascii
-
-        if not value.startswith("whsec_"):
-            raise serializers.ValidationError('Must be "whsec_" followed by base64.')
-        try:
-            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
-        except (binascii.Error, ValueError):
-            raise serializers.ValidationError("The part after whsec_ is not base64.") from None
-        if not 24 <= len(key) <= 64:
-            raise serializers.ValidationError("The key must be 24 to 64 bytes (Standard Webhooks).")
-        return value
+        return _secret_check(value)
 
     def validate_grades(self, value: list[str]) -> list[str]:
         order = [Grade.COLD, Grade.WARM, Grade.HOT]
@@ -70,11 +78,42 @@ class WebhookOutputSerializer(serializers.Serializer):
     grades = serializers.ListField(child=serializers.CharField())
     is_active = serializers.BooleanField()
     disabled_reason = serializers.CharField()
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    failing_since = serializers.DateTimeField(allow_null=True)
+    # True while a rotation is under way: the old secret still signs every request.
+    rotating = serializers.SerializerMethodField()
+    secret_rotated_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+    def get_rotating(self, endpoint: WebhookEndpoint) -> bool:
+        return bool(endpoint.previous_secret)
+
+
+class SpeedSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+    max = serializers.IntegerField(allow_null=True)
+
+
+class WebhookStatsSerializer(serializers.Serializer):
+    speed_to_lead_ms = SpeedSerializer()
+    deliveries = serializers.DictField(child=serializers.IntegerField())
+
+
+class WebhookDetailOutputSerializer(WebhookOutputSerializer):
+    speed_to_lead_ms = serializers.SerializerMethodField()
+
+    @extend_schema_field(SpeedSerializer)
+    def get_speed_to_lead_ms(self, endpoint: WebhookEndpoint) -> dict[str, Any]:
+        speed: dict[str, Any] = endpoint_delivery_stats(endpoint_id=endpoint.pk)["speed_to_lead_ms"]
+        return speed
 
 
 def _endpoint_or_404(pk: str) -> WebhookEndpoint:
-    endpoint = endpoint_list().filter(pk=int(pk)).first()
+    # The URL pattern admits digits only; a number past any id simply finds nothing.
+    endpoint = endpoint_list().filter(pk=int(pk)).first() if len(pk) <= 18 else None
     if endpoint is None:
         raise NotFound("No webhook with this id.")
     return endpoint
@@ -98,9 +137,9 @@ class WebhookListCreateApi(APIView):
 
 
 class WebhookDetailApi(APIView):
-    @extend_schema(responses=WebhookOutputSerializer)
+    @extend_schema(responses=WebhookDetailOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
-        return Response(WebhookOutputSerializer(_endpoint_or_404(pk)).data)
+        return Response(WebhookDetailOutputSerializer(_endpoint_or_404(pk)).data)
 
     def _update(self, request: Request, pk: str, partial: bool) -> Response:
         endpoint = _endpoint_or_404(pk)
@@ -123,17 +162,57 @@ class WebhookDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class SecretRotateInputSerializer(serializers.Serializer):
+    # Optional: bring your own (e.g. one the CRM generated); else one is made for you.
+    secret = serializers.CharField(max_length=200, required=False)
+
+    def validate_secret(self, value: str) -> str:
+        return _secret_check(value)
+
+
+class SecretRotateOutputSerializer(WebhookOutputSerializer):
+    secret = serializers.CharField()
+
+
+class WebhookSecretRotateApi(APIView):
+    @extend_schema(request=SecretRotateInputSerializer, responses=SecretRotateOutputSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        endpoint = _endpoint_or_404(pk)
+        serializer = SecretRotateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        secret = serializer.validated_data.get("secret")
+        if secret and secret in {endpoint.secret, endpoint.previous_secret}:
+            raise ValidationError({"secret": ["This secret is already in use; pick a new one."]})
+        endpoint = webhook_secret_rotate(endpoint_id=endpoint.pk, secret=secret)
+        # The new secret is shown once, here, like on create.
+        return Response(SecretRotateOutputSerializer(endpoint).data)
+
+
+class WebhookSecretRetireApi(APIView):
+    @extend_schema(request=None, responses=WebhookOutputSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        endpoint = _endpoint_or_404(pk)
+        if not endpoint.previous_secret:
+            raise ValidationError({"__all__": ["No rotation under way: nothing to retire."]})
+        endpoint = webhook_secret_retire_previous(endpoint_id=endpoint.pk)
+        return Response(WebhookOutputSerializer(endpoint).data)
+
+
 class DeliveryOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     webhook_id = serializers.SerializerMethodField()
-    lead_id = serializers.UUIDField()
-    grade = serializers.CharField(source="grade_change.grade")
-    previous_grade = serializers.CharField(source="grade_change.previous_grade")
+    endpoint_id = serializers.IntegerField()
+    event_type = serializers.CharField()
+    lead_id = serializers.UUIDField(allow_null=True)
+    grade = serializers.SerializerMethodField()
+    previous_grade = serializers.SerializerMethodField()
     status = serializers.CharField()
     attempts = serializers.IntegerField()
     last_status_code = serializers.IntegerField(allow_null=True)
     last_response_body = serializers.CharField()
     last_error = serializers.CharField()
+    last_latency_ms = serializers.IntegerField(allow_null=True)
+    speed_to_lead_ms = serializers.IntegerField(allow_null=True)
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
@@ -142,14 +221,48 @@ class DeliveryOutputSerializer(serializers.Serializer):
     def get_webhook_id(self, d: Delivery) -> str:
         return f"msg_{d.id.hex}"
 
+    def get_grade(self, d: Delivery) -> str | None:
+        return d.grade_change.grade if d.grade_change is not None else None
+
+    def get_previous_grade(self, d: Delivery) -> str | None:
+        return d.grade_change.previous_grade if d.grade_change is not None else None
+
 
 class WebhookDeliveriesApi(APIView):
-    @extend_schema(responses=DeliveryOutputSerializer(many=True))
+    # Declared on the view so the OpenAPI document shows the paginated envelope.
+    pagination_class = Pagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=DeliveryStatus.values, required=False)],
+        responses=DeliveryOutputSerializer(many=True),
+    )
     def get(self, request: Request, pk: str) -> Response:
         endpoint = _endpoint_or_404(pk)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(endpoint_deliveries(endpoint_id=endpoint.pk), request)
+        deliveries = endpoint_deliveries(endpoint_id=endpoint.pk)
+        wanted = request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in DeliveryStatus.values:
+                raise ValidationError({"status": [f"One of: {', '.join(DeliveryStatus.values)}."]})
+            deliveries = deliveries.filter(status=wanted)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(deliveries, request)
         return paginator.get_paginated_response(DeliveryOutputSerializer(page, many=True).data)
+
+
+class WebhookStatsApi(APIView):
+    @extend_schema(responses=WebhookStatsSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        endpoint = _endpoint_or_404(pk)
+        return Response(endpoint_delivery_stats(endpoint_id=endpoint.pk))
+
+
+class WebhookTestEventApi(APIView):
+    @extend_schema(request=None, responses={201: DeliveryOutputSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        # Sends now and answers with the CRM's response (status, first bytes, latency);
+        # the delivery is in the log like any other.
+        delivery = delivery_send_test(endpoint=_endpoint_or_404(pk))
+        return Response(DeliveryOutputSerializer(delivery).data, status=201)
 
 
 class DeliveryRedeliverApi(APIView):
@@ -164,3 +277,19 @@ class DeliveryRedeliverApi(APIView):
             raise NotFound("No delivery with this id.")
         delivery = delivery_redeliver(delivery=delivery)
         return Response(DeliveryOutputSerializer(delivery).data, status=202)
+
+
+# --- the published JSON Schemas of webhook bodies ----------------------------------------
+
+
+@require_GET
+def webhook_schema(request: HttpRequest, name: str) -> HttpResponse:
+    """`/schemas/<type>.v1.json`: public and stable, so a CRM integrator can validate
+    (or generate code for) what leadgate sends without an account."""
+    text = schema_text(name)
+    if text is None:
+        return JsonResponse({"errors": {"__all__": ["No such schema."]}}, status=404)
+    response = HttpResponse(text, content_type="application/schema+json")
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -192,3 +192,48 @@ def test_get_lists_messages_for_staff(
     assert "<details>" in html
     assert "msg_abc" in html
     assert "not json &lt;script&gt;" in html  # raw bodies are escaped
+
+
+def test_rotation_the_inbox_accepts_the_new_or_the_old_secret(
+    client: Any, endpoint: WebhookEndpoint
+) -> None:
+    """After a rotation our requests carry two signatures; a CRM holding either secret
+    verifies. The inbox behaves like both: it checks the current and the previous one."""
+    from profiling.services.delivery import signature_header
+    from profiling.services.endpoints import webhook_secret_retire_previous, webhook_secret_rotate
+
+    old = endpoint.secret
+    endpoint = webhook_secret_rotate(endpoint_id=endpoint.pk)
+    new = endpoint.secret
+    body = _payload()
+    ts = int(time.time())
+    for i, secrets_used in enumerate([(new, old), (old,), (new,)]):
+        msg_id = f"msg_rot{i}"
+        header = signature_header(secrets=secrets_used, msg_id=msg_id, timestamp=ts, body=body)
+        client.post(
+            INBOX,
+            body,
+            content_type="application/json",
+            HTTP_WEBHOOK_ID=msg_id,
+            HTTP_WEBHOOK_TIMESTAMP=str(ts),
+            HTTP_WEBHOOK_SIGNATURE=header,
+        )
+    # both signatures in one header also pass the reference library, with either secret
+    both = signature_header(secrets=(new, old), msg_id="msg_ref", timestamp=ts, body=body)
+    ref_headers = {"webhook-id": "msg_ref", "webhook-timestamp": str(ts)}
+    ref_headers["webhook-signature"] = both
+    Webhook(old).verify(body, ref_headers)
+    Webhook(new).verify(body, ref_headers)
+
+    webhook_secret_retire_previous(endpoint_id=endpoint.pk)
+    header = signature_header(secrets=(old,), msg_id="msg_late", timestamp=ts, body=body)
+    client.post(
+        INBOX,
+        body,
+        content_type="application/json",
+        HTTP_WEBHOOK_ID="msg_late",
+        HTTP_WEBHOOK_TIMESTAMP=str(ts),
+        HTTP_WEBHOOK_SIGNATURE=header,
+    )
+    verdicts = dict(SandboxMessage.objects.values_list("webhook_id", "signature_valid"))
+    assert verdicts == {"msg_rot0": True, "msg_rot1": True, "msg_rot2": True, "msg_late": False}
