@@ -87,3 +87,84 @@ def company_domain_for(email: str) -> str:
     if domain in FREE_MAIL_DOMAINS or is_disposable_domain(domain):
         return ""
     return domain
+
+
+# --- touch sources ---------------------------------------------------------------------
+# Social networks by referrer host (the host or any parent domain) and by utm_source.
+SOCIAL_HOSTS: dict[str, str] = {
+    "linkedin.com": "LinkedIn",
+    "lnkd.in": "LinkedIn",
+    "twitter.com": "X/Twitter",
+    "x.com": "X/Twitter",
+    "t.co": "X/Twitter",
+    "facebook.com": "Facebook",
+    "fb.com": "Facebook",
+    "fb.me": "Facebook",
+    "instagram.com": "Instagram",
+    "reddit.com": "Reddit",
+    "youtube.com": "YouTube",
+    "youtu.be": "YouTube",
+    "xing.com": "XING",
+    "mastodon.social": "Mastodon",
+    "bsky.app": "Bluesky",
+}
+SOCIAL_SOURCES: dict[str, str] = {
+    "linkedin": "LinkedIn",
+    "twitter": "X/Twitter",
+    "x": "X/Twitter",
+    "facebook": "Facebook",
+    "fb": "Facebook",
+    "instagram": "Instagram",
+    "reddit": "Reddit",
+    "youtube": "YouTube",
+    "xing": "XING",
+}
+SEARCH_HOSTS = ("google.", "bing.com", "duckduckgo.com", "yahoo.", "ecosia.org", "baidu.com")
+SOCIAL_MEDIUMS = frozenset({"social", "social-media", "socialmedia", "sm", "social_paid"})
+PAID_MEDIUMS = frozenset({"cpc", "ppc", "paid", "paidsearch", "display", "cpm"})
+
+
+def referrer_host(referrer: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(referrer.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
+def social_network(*, utm_source: str = "", referrer: str = "") -> str:
+    """The social network a visit came from ("LinkedIn", ...), or ""."""
+    source = utm_source.strip().lower()
+    if source in SOCIAL_SOURCES:
+        return SOCIAL_SOURCES[source]
+    for name, network in SOCIAL_SOURCES.items():
+        if source.startswith(name + "."):  # e.g. linkedin.com as a utm_source
+            return network
+    host = referrer_host(referrer) if referrer else ""
+    parts = host.split(".")
+    for i in range(len(parts) - 1):
+        by_host = SOCIAL_HOSTS.get(".".join(parts[i:]))
+        if by_host:
+            return by_host
+    return ""
+
+
+def touch_channel(*, utm_source: str = "", utm_medium: str = "", referrer: str = "") -> str:
+    """A coarse channel: social, paid, email, search, campaign, referral or direct."""
+    medium = utm_medium.strip().lower()
+    if social_network(utm_source=utm_source, referrer=referrer) or medium in SOCIAL_MEDIUMS:
+        return "social"
+    if medium in PAID_MEDIUMS:
+        return "paid"
+    if medium in {"email", "e-mail", "newsletter"}:
+        return "email"
+    host = referrer_host(referrer) if referrer else ""
+    if host and any(s in host for s in SEARCH_HOSTS):
+        return "search"
+    if utm_source or medium:
+        return "campaign"
+    if host:
+        return "referral"
+    return "direct"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from profiling.models import Delivery, Event, Lead, ScoringRule, WebhookEndpoint
+from forms_app.models import Gate, GateFile, Section
+from profiling.enrichment import social_network, touch_channel
+from profiling.models import Delivery, DeliveryStatus, Event, Lead, ScoringRule, WebhookEndpoint
 
 TIMELINE_LIMIT = 500
 
@@ -16,7 +19,8 @@ TIMELINE_LIMIT = 500
 def lead_list(
     *, grade: str | None = None, gate: str | None = None, since: datetime | None = None
 ) -> QuerySet[Lead]:
-    leads = Lead.objects.filter(erased_at__isnull=True)
+    # Merged-away leads are pointers to their winner, not people of their own.
+    leads = Lead.objects.filter(erased_at__isnull=True, merged_into__isnull=True)
     if grade:
         leads = leads.filter(grade=grade)
     if gate:
@@ -28,38 +32,59 @@ def lead_list(
 
 
 def lead_get(*, lead_id: uuid.UUID) -> Lead | None:
-    return Lead.objects.filter(pk=lead_id, erased_at__isnull=True).first()
+    """The lead, or the lead it was merged into (its id stays a valid link)."""
+    lead = Lead.objects.filter(pk=lead_id, erased_at__isnull=True).first()
+    hops = 0
+    while lead is not None and lead.merged_into_id is not None and hops < 10:
+        lead = Lead.objects.filter(pk=lead.merged_into_id, erased_at__isnull=True).first()
+        hops += 1
+    return lead
 
 
-def _describe(event: Event) -> str:
-    gate = event.gate.slug if event.gate else "a deleted gate"
+def _seconds(ms: int | None) -> str:
+    seconds = (ms or 0) // 1000
+    if seconds >= 60:
+        return f" ({seconds // 60} min {seconds % 60} s)"
+    return f" ({seconds} s)" if seconds else ""
+
+
+def _describe(event: Event, titles: dict[tuple[str, int, str], str]) -> str:
+    """One line a salesperson can read: what the person did, with titles, not keys."""
+    gate = event.gate
+    where = f"“{gate.title}”" if gate else "a deleted gate"
     if event.type == "section_view":
-        seconds = (event.duration_ms or 0) // 1000
-        return f"read section {event.section_key} of {gate}" + (
-            f" ({seconds} s)" if seconds else ""
-        )
+        title = titles.get(("s", event.gate_id or 0, event.section_key), event.section_key)
+        return f"Read “{title}” in {where}{_seconds(event.duration_ms)}"
     if event.type == "download":
-        return f"downloaded {event.file_key} from {gate}"
+        title = titles.get(("f", event.gate_id or 0, event.file_key), event.file_key)
+        return f"Downloaded “{title}” from {where}"
     if event.type == "page_view":
-        return f"viewed a page of {gate}"
+        if gate:
+            return f"Viewed {where}"
+        return f"Viewed {event.name or event.url or 'a page'}"
     if event.type == "form_view":
-        return f"saw the form of {gate}"
-    return f"{event.name or 'custom event'}"
+        return f"Saw the form of {where}"
+    return f"Did “{event.name or 'a custom event'}”" + (f" on {where}" if gate else "")
 
 
 def lead_timeline(*, lead_id: uuid.UUID, limit: int = TIMELINE_LIMIT) -> list[dict[str, Any]]:
     """Newest first: what the person read and downloaded, in words and in data."""
-    events = (
+    events = list(
         Event.objects.filter(lead_id=lead_id)
         .select_related("gate")
         .order_by("-occurred_at", "id")[:limit]
     )
+    gate_ids = {e.gate_id for e in events if e.gate_id is not None}
+    titles: dict[tuple[str, int, str], str] = {}
+    for kind, model in (("s", Section), ("f", GateFile)):
+        rows = model.objects.filter(gate_id__in=gate_ids).values_list("gate_id", "key", "title")
+        titles.update({(kind, gate_id, key): title for gate_id, key, title in rows})
     return [
         {
             "id": str(e.id),
             "at": e.occurred_at,
             "type": e.type,
-            "text": _describe(e),
+            "text": _describe(e, titles),
             "gate": e.gate.slug if e.gate else None,
             "section": e.section_key or None,
             "file": e.file_key or None,
@@ -67,6 +92,7 @@ def lead_timeline(*, lead_id: uuid.UUID, limit: int = TIMELINE_LIMIT) -> list[di
             "duration_ms": e.duration_ms,
             "url": e.url or None,
             "visitor_id": str(e.visitor_id),
+            "source": e.source,
         }
         for e in events
     ]
@@ -86,3 +112,181 @@ def endpoint_deliveries(*, endpoint_id: int) -> QuerySet[Delivery]:
         .select_related("grade_change")
         .order_by("-created_at")
     )
+
+
+SPEED_WINDOW = 1000
+
+
+def _percentile(sorted_values: list[int], p: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    if not sorted_values:
+        return None
+    rank = (len(sorted_values) - 1) * p
+    low = int(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+def endpoint_delivery_stats(*, endpoint_id: int, window: int = SPEED_WINDOW) -> dict[str, Any]:
+    """Speed to lead (trigger -> CRM 2xx) p50/p95/p99 over the endpoint's latest `window`
+    successes (partial index delivery_endpoint_speed), plus delivery counts by status.
+    Computed in Python so the SQLite demo gets the same numbers as PostgreSQL."""
+    speeds = sorted(
+        ms
+        for ms in Delivery.objects.filter(endpoint_id=endpoint_id, speed_to_lead_ms__isnull=False)
+        .order_by("-delivered_at")
+        .values_list("speed_to_lead_ms", flat=True)[:window]
+        if ms is not None
+    )
+    counts = {
+        row["status"]: row["n"]
+        for row in Delivery.objects.filter(endpoint_id=endpoint_id)
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return {
+        "speed_to_lead_ms": {
+            "count": len(speeds),
+            "p50": _percentile(speeds, 0.50),
+            "p95": _percentile(speeds, 0.95),
+            "p99": _percentile(speeds, 0.99),
+            "max": speeds[-1] if speeds else None,
+        },
+        "deliveries": {status: counts.get(status, 0) for status in DeliveryStatus.values},
+    }
+
+
+# --- the passive profile (issue 5) -------------------------------------------------------
+VISIT_GAP = timedelta(minutes=30)  # the usual web-analytics session timeout
+STAGE_ORDER = ("epiphany", "interest", "decision")
+MIN_DWELL_MS = 1000  # a section "read" without a duration still counts a little
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
+
+
+def _touch_of(*, at: datetime, touch: dict[str, str], url: str = "") -> dict[str, Any] | None:
+    """A touch from explicit fields, else from the UTM parameters of the page URL."""
+    fields = {k: str(touch.get(k) or "") for k in (*UTM_KEYS, "referrer")}
+    if url and not any(fields[k] for k in UTM_KEYS):
+        try:
+            query = parse_qs(urlsplit(url).query)
+        except ValueError:
+            query = {}
+        for key in UTM_KEYS:
+            if query.get(key):
+                fields[key] = query[key][0][:200]
+    if not any(fields.values()):
+        return None
+    return {
+        "at": at,
+        **fields,
+        "channel": touch_channel(
+            utm_source=fields["utm_source"],
+            utm_medium=fields["utm_medium"],
+            referrer=fields["referrer"],
+        ),
+        "social_network": social_network(
+            utm_source=fields["utm_source"], referrer=fields["referrer"]
+        )
+        or None,
+    }
+
+
+def lead_profile(*, lead: Lead) -> dict[str, Any]:
+    """What leadgate inferred about the person without asking (issue 5).
+
+    - company: the email's domain unless it is free or disposable mail;
+    - topics: the topics of the sections read, weighted by dwell time;
+    - buying stage: the most advanced stage of the content they engaged with (read or
+      downloaded), with the dwell per stage;
+    - first and last touch: UTM and referrer (social networks recognised), from the
+      submissions/identifies and from the events' own touch data and page URLs;
+    - visits: runs of events per device with no gap over 30 minutes.
+    """
+    rows = list(
+        Event.objects.filter(lead_id=lead.id)
+        .order_by("visitor_id", "occurred_at")
+        .values_list(
+            "visitor_id",
+            "occurred_at",
+            "type",
+            "gate_id",
+            "section_key",
+            "duration_ms",
+            "touch",
+            "url",
+        )
+    )
+    gate_ids = {r[3] for r in rows if r[3] is not None}
+    stages = dict(Gate.objects.filter(id__in=gate_ids).values_list("id", "stage"))
+    section_topics = {
+        (gate_id, key): topics
+        for gate_id, key, topics in Section.objects.filter(gate_id__in=gate_ids).values_list(
+            "gate_id", "key", "topics"
+        )
+    }
+    topics: dict[str, float] = {}
+    stage_dwell: dict[str, float] = {}
+    visits = 0
+    last: tuple[Any, datetime] | None = None
+    touches: list[dict[str, Any]] = []
+    for visitor_id, at, etype, gate_id, section_key, duration_ms, touch, url in rows:
+        if last is None or last[0] != visitor_id or at - last[1] > VISIT_GAP:
+            visits += 1
+        last = (visitor_id, at)
+        found = _touch_of(at=at, touch=touch or {}, url=url or "")
+        if found:
+            touches.append(found)
+        if gate_id is None or etype not in ("section_view", "download"):
+            continue
+        dwell = max(duration_ms or 0, MIN_DWELL_MS) / 1000
+        stage = stages.get(gate_id)
+        if stage:
+            stage_dwell[stage] = stage_dwell.get(stage, 0.0) + dwell
+        if etype == "section_view":
+            for topic in section_topics.get((gate_id, section_key)) or []:
+                if isinstance(topic, str) and topic:
+                    topics[topic] = topics.get(topic, 0.0) + dwell
+    lead_touches: tuple[tuple[datetime | None, str, str, str, str], ...] = (
+        (lead.created_at, lead.utm_source, lead.utm_medium, lead.utm_campaign, lead.referrer),
+        (
+            lead.last_touch_at,
+            lead.last_utm_source,
+            lead.last_utm_medium,
+            lead.last_utm_campaign,
+            lead.last_referrer,
+        ),
+    )
+    for when, source, medium, campaign, referrer in lead_touches:
+        if when is None:
+            continue
+        found = _touch_of(
+            at=when,
+            touch={
+                "utm_source": source,
+                "utm_medium": medium,
+                "utm_campaign": campaign,
+                "referrer": referrer,
+            },
+        )
+        if found:
+            touches.append(found)
+    touches.sort(key=lambda t: t["at"])
+    total = sum(topics.values()) or 1.0
+    engaged = [s for s in STAGE_ORDER if stage_dwell.get(s)]
+    return {
+        "company_domain": lead.company_domain or None,
+        "is_free_or_disposable_email": not lead.company_domain,
+        "is_disposable_email": lead.is_disposable_email,
+        "topics": [
+            {"topic": t, "dwell_s": round(w, 1), "share": round(w / total, 3)}
+            for t, w in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        ],
+        "buying_stage": engaged[-1] if engaged else None,
+        "stage_dwell_s": {s: round(stage_dwell[s], 1) for s in engaged},
+        "first_touch": touches[0] if touches else None,
+        "last_touch": touches[-1] if touches else None,
+        "visits": visits,
+        "devices": len({r[0] for r in rows}) or lead.visitors.count(),
+        "events": len(rows),
+    }

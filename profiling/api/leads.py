@@ -13,17 +13,18 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.pagination import Pagination
 from profiling.models import (
     Grade,
 )
 from profiling.selectors import (
     lead_get,
     lead_list,
+    lead_profile,
     lead_timeline,
 )
 from profiling.services.leads import lead_erase
@@ -73,6 +74,9 @@ class LeadOutputSerializer(serializers.Serializer):
 
 
 class LeadListApi(APIView):
+    # Declared on the view so the OpenAPI document shows the paginated envelope.
+    pagination_class = Pagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("grade", str, enum=[g.value for g in Grade]),
@@ -84,7 +88,7 @@ class LeadListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = LeadFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(lead_list(**filters.validated_data), request)
         return paginator.get_paginated_response(LeadOutputSerializer(page, many=True).data)
 
@@ -110,17 +114,10 @@ class LeadDetailApi(APIView):
         grade_changes = serializers.SerializerMethodField()
 
         def get_profile(self, lead: Any) -> dict[str, Any]:
-            return {
-                "company_domain": lead.company_domain or None,
-                "is_disposable_email": lead.is_disposable_email,
-                "first_touch": {
-                    "utm_source": lead.utm_source,
-                    "utm_medium": lead.utm_medium,
-                    "utm_campaign": lead.utm_campaign,
-                    "referrer": lead.referrer,
-                    "landing_url": lead.landing_url,
-                },
-            }
+            # Passive enrichment, never asked (issue 5): see selectors.lead_profile.
+            profile = lead_profile(lead=lead)
+            profile["landing_url"] = lead.landing_url or None
+            return profile
 
         def get_visitors(self, lead: Any) -> list[str]:
             return [str(v) for v in lead.visitors.values_list("id", flat=True)]

@@ -1,24 +1,20 @@
-"""Event ingest: validate a batch, make it durable in one statement, nudge scoring.
-
-The contract says the answer is sent only after the events are durable, and that an
-event id seen before changes nothing. Both live in the database: one multi-row INSERT
-... ON CONFLICT (id) DO NOTHING RETURNING id tells us exactly which ids were new.
-"""
+"""Validating a public events batch: gates (cached), keys, text, clock skew."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from django.utils.dateparse import parse_datetime
 
-from forms_app.models import Gate
-from profiling.models import Event, EventType
-from profiling.queue import enqueue_after_commit
+from forms_app.models import Gate, GateFile, Section
+from profiling.models import EventType
 
 PUBLIC_EVENT_TYPES = frozenset(
     {EventType.PAGE_VIEW, EventType.SECTION_VIEW, EventType.DOWNLOAD, EventType.FORM_VIEW}
@@ -48,6 +44,8 @@ class NewEvent:
     occurred_at: datetime | None = None
     url: str = ""
     name: str = ""
+    # {utm_source, utm_medium, utm_campaign, referrer}: only the keys the client gave.
+    touch: dict[str, str] | None = None
 
 
 @dataclass
@@ -64,8 +62,56 @@ class IngestResult:
     lead_id: uuid.UUID | None
 
 
-def gate_keys_load(slugs: set[str]) -> dict[str, GateKeys]:
-    """Active gates by slug with their section and file keys (two queries)."""
+GATE_CACHE_TTL_S = 5.0
+GATE_CACHE_MAX = 5000
+
+
+class _GateKeysCache:
+    """Gates by slug (None = unknown or inactive), cached per process for a few seconds.
+
+    The public endpoints look gates up on every request; two queries per request
+    (gate + prefetches) cost more than the INSERT that makes the batch durable. Edits in
+    this process clear the cache at once (signals below); other processes see an edit
+    within GATE_CACHE_TTL_S. Unknown slugs are cached too (so junk cannot make every
+    request query), and the size is capped so that junk cannot grow memory either.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, GateKeys | None]] = {}
+
+    def get_many(self, slugs: set[str]) -> dict[str, GateKeys]:
+        now = time.monotonic()
+        found: dict[str, GateKeys] = {}
+        missing: set[str] = set()
+        for slug in slugs:
+            entry = self._entries.get(slug)
+            if entry is None or now - entry[0] >= GATE_CACHE_TTL_S:
+                missing.add(slug)
+            elif entry[1] is not None:
+                found[slug] = entry[1]
+        if missing:
+            loaded = _gate_keys_query(missing)
+            with self._lock:
+                if len(self._entries) + len(missing) > GATE_CACHE_MAX:
+                    self._entries.clear()
+                for slug in missing:
+                    self._entries[slug] = (now, loaded.get(slug))
+            found.update(loaded)
+        return found
+
+    def clear(self, **_: Any) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+gate_keys_cache = _GateKeysCache()
+for _model in (Gate, Section, GateFile):
+    post_save.connect(gate_keys_cache.clear, sender=_model, dispatch_uid=f"i5-gk-s-{_model}")
+    post_delete.connect(gate_keys_cache.clear, sender=_model, dispatch_uid=f"i5-gk-d-{_model}")
+
+
+def _gate_keys_query(slugs: set[str]) -> dict[str, GateKeys]:
     gates = {
         g.slug: g
         for g in Gate.objects.filter(slug__in=slugs, is_active=True).prefetch_related(
@@ -82,6 +128,52 @@ def gate_keys_load(slugs: set[str]) -> dict[str, GateKeys]:
         )
         for slug, g in gates.items()
     }
+
+
+def gate_keys_load(slugs: set[str]) -> dict[str, GateKeys]:
+    """Active gates by slug with their section and file keys (cached, see above)."""
+    return gate_keys_cache.get_many({s for s in slugs if text_ok(s)})
+
+
+def text_ok(value: str) -> bool:
+    """Can PostgreSQL store this text? No NUL, no lone UTF-16 surrogate (from JSON \\ud800).
+
+    Either would make the whole batch's INSERT fail (a 500 and no valid event stored),
+    so they are per-event errors instead.
+    """
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def clean_str(value: Any, max_len: int) -> str | None:
+    """A storable string of at most max_len characters ("" for None), else None."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > max_len or not text_ok(value):
+        return None
+    return value
+
+
+TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "referrer")
+
+
+def touch_parse(raw: dict[str, Any]) -> tuple[dict[str, str] | None, str | None]:
+    """Optional touch fields of an event: (touch, error)."""
+    touch: dict[str, str] = {}
+    for key in TOUCH_KEYS:
+        value = clean_str(raw.get(key), MAX_URL if key == "referrer" else 200)
+        if value is None:
+            return None, key
+        if value:
+            touch[key] = value
+    return (touch or None), None
 
 
 def parse_uuid(value: Any) -> uuid.UUID | None:
@@ -137,8 +229,6 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
     if not isinstance(raw_events, list) or not raw_events:
         batch.errors["events"] = ["A non-empty list of events is required."]
         return visitor_id, batch
-    from django.conf import settings
-
     if len(raw_events) > settings.LEADGATE_EVENTS_MAX_BATCH:
         batch.errors["events"] = [
             f"At most {settings.LEADGATE_EVENTS_MAX_BATCH} events per request; "
@@ -171,13 +261,13 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             errors["gate"] = "Unknown or inactive gate."
         section = raw.get("section") or ""
         file_key = raw.get("file") or ""
-        if not isinstance(section, str):
+        if not isinstance(section, str) or not text_ok(section):
             errors["section"] = "Must be a section key."
         elif gate is not None and section and section not in gate.sections:
             errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
         elif etype == EventType.SECTION_VIEW and not section:
             errors["section"] = "A section_view needs a section key."
-        if not isinstance(file_key, str):
+        if not isinstance(file_key, str) or not text_ok(file_key):
             errors["file"] = "Must be a file key."
         elif gate is not None and file_key and file_key not in gate.files:
             errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
@@ -194,9 +284,12 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         occurred = _parse_time(occurred_raw)
         if occurred_raw is not None and occurred is None:
             errors["occurred_at"] = "Must be an ISO 8601 time with a zone."
-        url = raw.get("url") or ""
-        if not isinstance(url, str) or len(url) > MAX_URL:
-            errors["url"] = f"Must be a string of at most {MAX_URL} characters."
+        url = clean_str(raw.get("url") or "", MAX_URL)
+        if url is None:
+            errors["url"] = f"Must be text of at most {MAX_URL} characters."
+        touch, touch_error = touch_parse(raw)
+        if touch_error:
+            errors[touch_error] = "Must be text of at most 200 characters (referrer: 2000)."
         if event_id is not None and event_id in seen:
             errors["id"] = "The same id appears twice in this batch."
         if errors:
@@ -205,6 +298,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             continue
         assert event_id is not None
         assert gate is not None
+        assert url is not None
         seen.add(event_id)
         batch.events.append(
             NewEvent(
@@ -218,75 +312,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
                     occurred=occurred, sent_at=sent_at, received=received
                 ),
                 url=url,
+                touch=touch,
             )
         )
     return visitor_id, batch
-
-
-def _db(value: uuid.UUID | None) -> Any:
-    if value is None or connection.vendor == "postgresql":
-        return value
-    return value.hex
-
-
-def events_ingest(
-    *,
-    visitor_id: uuid.UUID,
-    events: list[NewEvent],
-    received: datetime | None = None,
-    source: str = "tracker",
-) -> IngestResult:
-    """Store events durably (one INSERT for the batch) and nudge scoring for known leads."""
-    if not events:
-        return IngestResult(accepted=0, duplicates=0, lead_id=None)
-    received = received or timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Upsert the visitor and read its lead in one statement. DO UPDATE (not DO
-        # NOTHING) takes the row lock that identify also takes, so an identify that
-        # commits while we run cannot leave these events without their lead.
-        cursor.execute(
-            "INSERT INTO profiling_visitor (id, lead_id, first_seen, last_seen) "
-            "VALUES (%s, NULL, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen "
-            "RETURNING lead_id",
-            [_db(visitor_id), received, received],
-        )
-        row = cursor.fetchone()
-        lead_raw = row[0] if row else None
-        lead_id = (
-            None
-            if lead_raw is None
-            else (lead_raw if isinstance(lead_raw, uuid.UUID) else uuid.UUID(str(lead_raw)))
-        )
-        columns = (
-            "id, visitor_id, lead_id, type, name, gate_id, section_key, file_key, "
-            "duration_ms, occurred_at, received_at, url, source"
-        )
-        row_sql = "(" + ", ".join(["%s"] * 13) + ")"
-        params: list[Any] = []
-        for e in events:
-            params += [
-                _db(e.id),
-                _db(visitor_id),
-                _db(lead_id),
-                e.type,
-                e.name,
-                e.gate_id,
-                e.section_key,
-                e.file_key,
-                e.duration_ms,
-                e.occurred_at or received,
-                received,
-                e.url,
-                source,
-            ]
-        cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} ({columns}) VALUES "  # noqa: S608 (constants only)
-            + ", ".join([row_sql] * len(events))
-            + " ON CONFLICT (id) DO NOTHING RETURNING id",
-            params,
-        )
-        accepted = len(cursor.fetchall())
-        if lead_id is not None and accepted:
-            enqueue_after_commit("profiling.tasks.score_lead", str(lead_id))
-    return IngestResult(accepted=accepted, duplicates=len(events) - accepted, lead_id=lead_id)

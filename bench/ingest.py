@@ -1,0 +1,318 @@
+"""Event ingest throughput: the public events endpoint against a trivial Django view.
+
+One run, one server set-up: the app under gunicorn (gthread, the production entry
+point) on PostgreSQL and Redis, load from `wrk` (Lua scripts make every request's event
+ids and visitor id unique, so every event is a real durable INSERT, never a duplicate).
+
+Scenarios, each after a short warm-up:
+- baseline: a trivial Django view (`HttpResponse`, the same middleware stack);
+- the events endpoint with 1-event batches;
+- the events endpoint with 100-event batches.
+
+Goals (issue 5): 1-event requests/s >= 50% of the baseline's; 100-event batches >= 15,000
+events/s. After each scenario the stored rows are counted: every 202 was durable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRK_LUA = r"""
+local gate = "%(gate)s"
+local section = "%(section)s"
+local n = %(n)d
+math.randomseed(os.time() + %(seed)d)
+local function uuid4()
+  return string.format("%%08x-%%04x-4%%03x-%%04x-%%06x%%06x",
+    math.random(0, 0xffffffff), math.random(0, 0xffff), math.random(0, 0xfff),
+    math.random(0x8000, 0xbfff), math.random(0, 0xffffff), math.random(0, 0xffffff))
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local events = {}
+  for i = 1, n do
+    events[i] = '{"id":"' .. uuid4() .. '","type":"section_view","gate":"' .. gate ..
+      '","section":"' .. section .. '","duration_ms":' .. (1000 + i) .. '}'
+  end
+  local body = '{"visitor_id":"' .. uuid4() .. '","events":[' .. table.concat(events, ",") .. ']}'
+  return wrk.format(nil, "/api/v1/public/events", nil, body)
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    # Debian's package; the benchmark is run by ./scripts/bench.sh on a dev/CI machine.
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is needed: apt-get install -y wrk")
+    return found
+
+
+@contextmanager
+def _gunicorn(port: int, log: Path, workers: int, threads: int) -> Iterator[int]:
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "bench._ingest_wsgi:application",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-k",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+    ]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn did not start; see {log}") from None
+                time.sleep(0.1)
+        yield proc.pid
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def _wrk(
+    wrk: str, url: str, seconds: float, connections: int, script: Path | None
+) -> dict[str, Any]:
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    lat = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)", out, re.M)}
+    return {
+        "rps": rps,
+        "requests": total,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+        "p50": lat.get("50", float("nan")),
+        "p99": lat.get("99", float("nan")),
+    }
+
+
+def _cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """utime + stime per process (clock ticks), from /proc; gone pids are left out."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks[pid] = int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+    return ticks
+
+
+def _cpu_delta(before: dict[int, int], after: dict[int, int]) -> int:
+    # Processes that started during the run count in full; ones that ended are lost
+    # (an underestimate; persistent connections make that rare).
+    return sum(t - before.get(pid, 0) for pid, t in after.items())
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:  # field 5 of stat(5): the process group
+                pids.append(int(entry.name))
+    return pids
+
+
+def _server_pids(pgid: int) -> tuple[list[int], list[int]]:
+    """gunicorn's processes, and the PostgreSQL backends serving this bench database
+    (other than our own connection): the CPU that one request costs the server."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        backends = [int(row[0]) for row in cursor.fetchall()]
+    return _group_pids(pgid), backends
+
+
+def _setup() -> dict[str, str]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from forms_app.models import Gate, Section
+
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    gate = Gate.objects.create(slug=slug, title="Bench", stage="interest", allowed_origins=[])
+    Section.objects.create(gate=gate, key="part-1", title="Part 1")
+    return {"gate": slug, "section": "part-1"}
+
+
+def _stored(gate_slug: str) -> int:
+    from profiling.models import Event
+
+    return Event.objects.filter(gate__slug=gate_slug).count()
+
+
+def run(quick: bool) -> str:
+    wrk = _ensure_wrk()
+    fixture = _setup()
+    seconds = 3.0 if quick else 6.0
+    warmup = 1.0 if quick else 2.0
+    # The machine is shared: scenarios are interleaved over several rounds and each is
+    # reported by its median round, so a burst of someone else's load does not land on
+    # one scenario only.
+    rounds = 1 if quick else 3
+    # The events endpoint waits on PostgreSQL's commit (fdatasync) and the trivial view
+    # waits on nothing: enough threads that waiting requests do not idle the CPU, and
+    # as many wrk connections as threads. PostgreSQL connections: workers x threads.
+    workers, threads = 2, int(os.environ.get("BENCH_INGEST_THREADS", "8"))
+    connections = workers * threads
+    logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ingest-{os.getpid()}"
+    logs.mkdir(parents=True, exist_ok=True)
+    scripts = {}
+    for n in (1, 100):
+        path = logs / f"events-{n}.lua"
+        path.write_text(WRK_LUA % {**fixture, "n": n, "seed": n})
+        scripts[n] = path
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    scenarios = (
+        ("trivial Django view", f"{base}/bench/noop", None, 0),
+        ("events, 1-event batches", base, scripts[1], 1),
+        ("events, 100-event batches", base, scripts[100], 100),
+    )
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in scenarios}
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    with _gunicorn(port, logs / "gunicorn.log", workers, threads) as pgid:
+        # Each worker imports the URLconf, DRF and the views on its first request; get
+        # that out of the way before anything is timed.
+        for _, url, script, _n in scenarios:
+            _wrk(wrk, url, warmup, connections, script)
+        for round_no in range(rounds):
+            for name, url, script, n in scenarios:
+                if round_no == 0:
+                    _wrk(wrk, url, 1.0, connections, script)
+                before = _stored(fixture["gate"]) if n else 0
+                app_pids, db_pids = _server_pids(pgid)
+                app0, db0 = _cpu_ticks(app_pids), _cpu_ticks(db_pids)
+                result = _wrk(wrk, url, seconds, connections, script)
+                app_pids, db_pids = _server_pids(pgid)
+                app1, db1 = _cpu_ticks(app_pids), _cpu_ticks(db_pids)
+                result["events_per_s"] = result["rps"] * n
+                done = max(result["requests"], 1)
+                result["app_cpu_ms"] = _cpu_delta(app0, app1) * tick_ms / done
+                result["db_cpu_ms"] = _cpu_delta(db0, db1) * tick_ms / done
+                if n:
+                    # Durable before the answer: every 202 is rows in PostgreSQL by now.
+                    stored = _stored(fixture["gate"]) - before
+                    result["stored"] = stored
+                    result["durable_ok"] = stored >= (result["requests"] - result["non2xx"]) * n
+                runs[name].append(result)
+    results = {
+        name: sorted(rs, key=lambda r: r["rps"])[len(rs) // 2] | {"all_rps": [r["rps"] for r in rs]}
+        for name, rs in runs.items()
+    }
+    base_rps = results["trivial Django view"]["rps"]
+    one = results["events, 1-event batches"]
+    hundred = results["events, 100-event batches"]
+    ratio = one["rps"] / base_rps if base_rps else float("nan")
+    lines = [
+        "## Event ingest (`bench/ingest.py`)",
+        "",
+        f"gunicorn gthread {workers} workers x {threads} threads (`bench/_ingest_wsgi.py`: the "
+        "production app plus one trivial view), PostgreSQL and Redis on this machine; "
+        f"`wrk -t1 -c{connections} -d{seconds:g}s` after a {warmup:g} s warm-up, "
+        f"{rounds} interleaved round(s), median round shown; Lua "
+        "scripts that make every event id and visitor id unique (anonymous visitors: every "
+        "event is a new durable row). wrk, gunicorn and PostgreSQL share the machine's cores"
+        + (" (quick run)" if quick else "")
+        + ".",
+        "",
+        "| scenario | requests/s | events/s | p50 ms | p99 ms | vs trivial view | non-2xx "
+        "| CPU ms/request: gunicorn + PostgreSQL | rounds (req/s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"| {name} | {r['rps']:,.0f} | {r['events_per_s']:,.0f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {r['rps'] / base_rps:.0%} | {r['non2xx']} | "
+            f"{r['app_cpu_ms']:.2f} + {r['db_cpu_ms']:.2f} | "
+            + ", ".join(f"{x:,.0f}" for x in r["all_rps"])
+            + " |"
+        )
+    durable = all(r.get("durable_ok", True) for rs in runs.values() for r in rs)
+    lines += [
+        "",
+        f"- 1-event batches: **{ratio:.0%}** of the trivial view's requests/s (goal >= 50%).",
+        f"- 100-event batches: **{hundred['events_per_s']:,.0f} events/s** (goal >= 15,000).",
+        "- Durable before the answer: "
+        + (
+            "every accepted event was in PostgreSQL when the run ended."
+            if durable
+            else "**MISMATCH between 202s and stored rows.**"
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))

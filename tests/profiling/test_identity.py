@@ -1,0 +1,337 @@
+"""lead_identify / visitor_attach: one lead per email, consent recorded, visitors attached."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+
+from profiling.models import Event, Lead, Visitor
+from profiling.services.identity import (
+    TouchSource,
+    lead_identify,
+    normalise_email,
+    visitor_attach,
+)
+from tests.support.factories import make_event, make_gate, make_lead, make_visitor, random_email
+
+
+def test_normalise_email() -> None:
+    assert normalise_email("  Ada@Example.COM ") == "ada@example.com"
+
+
+@pytest.mark.django_db
+def test_creates_a_lead_with_passive_profile() -> None:
+    gate = make_gate()
+    result = lead_identify(
+        email="Ada@Acme-Networks.io",
+        name="Ada",
+        source=TouchSource(utm_source="newsletter", referrer="https://news.example.com/"),
+        first_gate_id=gate.id,
+    )
+    lead = result.lead
+    assert result.created
+    assert lead.email == "ada@acme-networks.io"
+    assert lead.company_domain == "acme-networks.io"
+    assert lead.is_disposable_email is False
+    assert lead.utm_source == "newsletter"
+    assert lead.referrer == "https://news.example.com/"
+    assert lead.first_gate_id == gate.id
+    assert lead.subscribed is False
+    assert lead.consent_text == ""
+    assert lead.consented_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "company", "disposable"),
+    [
+        ("ada@gmail.com", "", False),
+        ("ada@mailinator.com", "", True),
+        ("ada@sub.mailinator.com", "", True),
+        ("ada@acme.io", "acme.io", False),
+    ],
+)
+def test_company_domain_and_disposable_flag(email: str, company: str, disposable: bool) -> None:
+    lead = lead_identify(email=email, name="Ada").lead
+    lead.refresh_from_db()
+    assert lead.company_domain == company
+    assert lead.is_disposable_email is disposable
+
+
+@pytest.mark.django_db
+def test_subscribe_records_consent_and_a_later_opt_in_renews_it() -> None:
+    email = random_email()
+    lead = lead_identify(email=email, name="Ada", subscribed=True, consent_text="v1").lead
+    assert (lead.subscribed, lead.consent_text) == (True, "v1")
+    first_consent = lead.consented_at
+    assert first_consent is not None
+    # a later visit without the box ticked: still subscribed, same notice
+    lead_identify(email=email, name="Ada", subscribed=False, consent_text="v2")
+    lead.refresh_from_db()
+    assert (lead.subscribed, lead.consent_text, lead.consented_at) == (True, "v1", first_consent)
+    # opting in again records the newest notice
+    lead_identify(email=email, name="Ada", subscribed=True, consent_text="v3")
+    lead.refresh_from_db()
+    assert (lead.subscribed, lead.consent_text) == (True, "v3")
+    assert lead.consented_at is not None
+    assert lead.consented_at > first_consent
+
+
+@pytest.mark.django_db
+def test_no_consent_text_without_opt_in() -> None:
+    lead = lead_identify(email=random_email(), name="Ada", consent_text="notice").lead
+    assert (lead.subscribed, lead.consent_text, lead.consented_at) == (False, "", None)
+
+
+@pytest.mark.django_db
+def test_existing_lead_found_case_insensitively_and_first_touch_kept() -> None:
+    existing = make_lead(email="grace@acme.io", utm_source="linkedin")
+    result = lead_identify(
+        email="GRACE@Acme.io", name="Grace H.", source=TouchSource(utm_source="google")
+    )
+    assert not result.created
+    assert result.lead.id == existing.id
+    existing.refresh_from_db()
+    assert existing.name == "Grace H."
+    assert existing.utm_source == "linkedin"
+    assert Lead.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_blank_name_does_not_erase_the_known_name() -> None:
+    existing = make_lead(email="grace@acme.io", name="Grace")
+    lead_identify(email="grace@acme.io", name="")
+    existing.refresh_from_db()
+    assert existing.name == "Grace"
+
+
+@pytest.mark.django_db
+def test_visitor_attach_creates_or_repoints_and_hands_over_anonymous_events() -> None:
+    gate = make_gate()
+    old_lead, new_lead = make_lead(), make_lead()
+    visitor = make_visitor(lead=old_lead)
+    anonymous = make_event(visitor=visitor, gate=gate, section_key="section-1", lead=None)
+    owned = make_event(visitor=visitor, gate=gate, section_key="section-2")
+    visitor_attach(visitor_id=visitor.id, lead_id=new_lead.id)
+    assert Visitor.objects.get(pk=visitor.id).lead_id == new_lead.id
+    assert Event.objects.get(pk=anonymous.id).lead_id == new_lead.id
+    # events already credited to someone stay theirs
+    assert Event.objects.get(pk=owned.id).lead_id == old_lead.id
+
+    fresh = uuid.uuid4()
+    visitor_attach(visitor_id=fresh, lead_id=new_lead.id)
+    assert Visitor.objects.get(pk=fresh).lead_id == new_lead.id
+
+
+@pytest.mark.django_db
+def test_one_lead_can_own_several_visitors() -> None:
+    email = random_email()
+    v1, v2 = uuid.uuid4(), uuid.uuid4()
+    a = lead_identify(email=email, name="Ada", visitor_id=v1).lead
+    b = lead_identify(email=email, name="Ada", visitor_id=v2).lead
+    assert a.id == b.id
+    assert set(Visitor.objects.filter(lead=a).values_list("id", flat=True)) == {v1, v2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_submissions_of_one_email_make_one_lead() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    email = random_email()
+    workers = 6
+    barrier = threading.Barrier(workers)
+    results: list[uuid.UUID] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def identify(i: int) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait(timeout=10)
+            variant = email.upper() if i % 2 else email
+            lead = lead_identify(email=variant, name=f"Ada {i}", visitor_id=uuid.uuid4()).lead
+            with lock:
+                results.append(lead.id)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=identify, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert len(results) == workers
+    assert len(set(results)) == 1
+    assert Lead.objects.filter(email=email).count() == 1
+    assert Visitor.objects.filter(lead_id=results[0]).count() == workers
+
+
+# --- second devices, replay and merges (issue 5) ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_identify_replays_earlier_anonymous_events_into_scoring(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from tests.support.factories import make_rule, set_thresholds
+
+    set_thresholds(warm=20, hot=80)
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    visitor = make_visitor()
+    for key in ("section-1", "section-2", "section-3"):
+        make_event(visitor=visitor, gate=gate, section_key=key)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = lead_identify(email=random_email(), name="Ada", visitor_id=visitor.id).lead
+    lead.refresh_from_db()
+    assert Event.objects.filter(lead=lead).count() == 3
+    assert (lead.score, lead.grade) == (30, "warm")
+
+
+@pytest.mark.django_db
+def test_a_known_visitor_identifying_as_another_lead_merges_into_the_older(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from forms_app.models import Submission
+    from tests.support.factories import make_rule, set_thresholds
+
+    set_thresholds(warm=20, hot=80)
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    older = make_lead(email="jo@acme.example", utm_source="linkedin")
+    Lead.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(days=30))
+    laptop = make_visitor(lead=older)
+    make_event(visitor=laptop, gate=gate, section_key="section-1")
+    make_event(visitor=laptop, gate=gate, section_key="section-2")
+    # The phone was identified with a private address: a second lead.
+    phone = uuid.uuid4()
+    with django_capture_on_commit_callbacks(execute=True):
+        younger = lead_identify(email="jo.private@example.org", name="Jo", visitor_id=phone).lead
+    make_event(visitor=Visitor.objects.get(pk=phone), gate=gate, section_key="section-3")
+    Submission.objects.create(gate=gate, lead=younger, visitor_id=phone)
+    # Later the phone submits the work address: the two leads are one person.
+    with django_capture_on_commit_callbacks(execute=True):
+        result = lead_identify(email="JO@acme.example", name="Jo", visitor_id=phone)
+    assert result.lead.id == older.id  # the known, older lead wins
+    assert set(result.merged_from) == {older.id, younger.id}
+    younger.refresh_from_db()
+    older.refresh_from_db()
+    assert younger.merged_into_id == older.id
+    assert younger.score == 0
+    # Moved, not copied: three events, each counted once.
+    assert Event.objects.filter(lead=older).count() == 3
+    assert Event.objects.filter(lead=younger).count() == 0
+    assert Event.objects.count() == 3
+    assert (older.score, older.grade) == (30, "warm")
+    assert set(Visitor.objects.filter(lead=older).values_list("id", flat=True)) == {
+        laptop.id,
+        phone,
+    }
+    assert Submission.objects.get().lead_id == older.id
+    assert older.utm_source == "linkedin"  # first touch kept
+    # The younger email still finds the person.
+    again = lead_identify(email="jo.private@example.org", name="Jo")
+    assert again.lead.id == older.id
+    # Merging again changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_identify(email="jo@acme.example", name="Jo", visitor_id=phone)
+    older.refresh_from_db()
+    assert older.score == 30
+    assert Event.objects.filter(lead=older).count() == 3
+
+
+@pytest.mark.django_db
+def test_merged_lead_is_hidden_from_the_list_and_its_id_shows_the_winner(marketer) -> None:
+    from django.test import Client
+
+    older = make_lead(email="a@acme.example")
+    younger = make_lead(email="b@acme.example")
+    v = make_visitor(lead=younger)
+    lead_identify(email=older.email, name="A", visitor_id=v.id)
+    api = Client()
+    listed = api.get("/api/v1/leads/", headers=marketer.auth_header).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [r["id"] for r in rows] == [str(older.id)]
+    detail = api.get(f"/api/v1/leads/{younger.id}", headers=marketer.auth_header).json()
+    assert detail["id"] == str(older.id)
+
+
+@pytest.mark.django_db
+def test_identify_records_the_last_touch_and_keeps_the_first() -> None:
+    email = random_email()
+    lead_identify(email=email, name="A", source=TouchSource(utm_source="linkedin"))
+    lead = lead_identify(
+        email=email, name="A", source=TouchSource(utm_source="google", utm_medium="cpc")
+    ).lead
+    lead.refresh_from_db()
+    assert (lead.utm_source, lead.last_utm_source, lead.last_utm_medium) == (
+        "linkedin",
+        "google",
+        "cpc",
+    )
+    assert lead.last_touch_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingest_racing_identify_never_deadlocks_or_loses_the_lead() -> None:
+    """Ingest locks the visitor then references the lead; identify locks the lead then
+    the visitor. Every event must end up with the lead, and neither side may fail."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    from django.db import connection as main_connection
+
+    from profiling.services.ingest import NewEvent, events_ingest
+
+    gate = make_gate()
+    email = random_email()
+    visitor_id = uuid.uuid4()
+    lead = lead_identify(email=email, name="Ada", visitor_id=visitor_id).lead
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    rounds = 15
+
+    def run(fn) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            for _ in range(rounds):
+                barrier.wait(timeout=20)
+                fn()
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+            barrier.abort()
+        finally:
+            thread_connection.close()
+
+    def ingest() -> None:
+        events_ingest(
+            visitor_id=visitor_id,
+            events=[NewEvent(id=uuid.uuid4(), type="page_view", gate_id=gate.id)],
+        )
+
+    def identify() -> None:
+        lead_identify(email=email, name="Ada", visitor_id=visitor_id)
+
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in (ingest, identify)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    main_connection.close()
+    assert errors == []
+    assert Event.objects.filter(visitor_id=visitor_id).count() == rounds
+    assert Event.objects.filter(visitor_id=visitor_id, lead=lead).count() == rounds

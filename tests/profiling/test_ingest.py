@@ -1,0 +1,313 @@
+"""events_parse (validation, clock skew, clamping) and events_ingest (durable, idempotent)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from profiling.models import Event, Lead, Visitor
+from profiling.services.ingest import (
+    MAX_EVENT_AGE,
+    NewEvent,
+    events_ingest,
+    events_parse,
+    occurred_at_correct,
+)
+from tests.support.factories import make_gate, make_lead, make_rule, make_visitor, set_thresholds
+
+pytestmark = pytest.mark.django_db
+
+RECEIVED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _ev(g, /, **kw) -> dict:
+    event = {"id": str(uuid.uuid4()), "type": "section_view", "gate": g.slug}
+    event.update(kw)
+    if event["type"] == "section_view":
+        event.setdefault("section", "section-1")
+    if event["type"] == "download":
+        event.setdefault("file", "network-map")
+    return event
+
+
+def _parse(events, visitor_id=None, **extra):
+    payload = {"visitor_id": str(visitor_id or uuid.uuid4()), "events": events, **extra}
+    return events_parse(payload, received=RECEIVED)
+
+
+# --- events_parse ---------------------------------------------------------------------
+
+
+def test_valid_batch_parses_every_event() -> None:
+    gate = make_gate()
+    events = [
+        _ev(gate, type="page_view", url="https://www.example-fibre.com/guide"),
+        _ev(gate, section="section-2", duration_ms=6000),
+        _ev(gate, type="download"),
+        _ev(gate, type="form_view"),
+    ]
+    visitor_id = uuid.uuid4()
+    parsed_visitor, batch = _parse(events, visitor_id)
+    assert parsed_visitor == visitor_id
+    assert batch.errors == {}
+    assert [e.type for e in batch.events] == ["page_view", "section_view", "download", "form_view"]
+    assert batch.events[1].section_key == "section-2"
+    assert batch.events[1].duration_ms == 6000
+    assert batch.events[2].file_key == "network-map"
+    assert batch.events[0].url == "https://www.example-fibre.com/guide"
+    assert all(e.gate_id == gate.id for e in batch.events)
+    assert all(e.occurred_at == RECEIVED for e in batch.events)  # no time given
+
+
+def test_errors_are_keyed_by_index_and_valid_events_kept() -> None:
+    gate = make_gate()
+    good_1, good_2 = _ev(gate), _ev(gate, type="page_view")
+    events = [
+        good_1,
+        _ev(gate, type="scroll"),
+        "not an object",
+        good_2,
+        _ev(gate, id="nope"),
+        _ev(gate, section="no-such-section"),
+        _ev(gate, type="download", file="no-such-file"),
+        _ev(gate, duration_ms=-1),
+        _ev(gate, duration_ms=True),
+        _ev(gate, duration_ms="5000"),
+        _ev(gate, occurred_at="yesterday"),
+        _ev(gate, occurred_at="2025-06-01T10:00:00"),  # no zone
+        _ev(gate, url="x" * 2001),
+        _ev(gate, gate="no-such-gate"),
+        _ev(gate, type="section_view", section=""),
+        _ev(gate, type="download", file=""),
+        _ev(gate, section=["section-1"]),
+    ]
+    _, batch = _parse(events)
+    assert [str(e.id) for e in batch.events] == [good_1["id"], good_2["id"]]
+    assert set(batch.errors) == {
+        "events.1.type",
+        "events.2",
+        "events.4.id",
+        "events.5.section",
+        "events.6.file",
+        "events.7.duration_ms",
+        "events.8.duration_ms",
+        "events.9.duration_ms",
+        "events.10.occurred_at",
+        "events.11.occurred_at",
+        "events.12.url",
+        "events.13.gate",
+        "events.14.section",
+        "events.15.file",
+        "events.16.section",
+    }
+    for messages in batch.errors.values():
+        assert isinstance(messages, list)
+        assert messages
+        assert all(isinstance(m, str) and m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("payload", "key"),
+    [
+        ([], "__all__"),
+        ("text", "__all__"),
+        (None, "__all__"),
+        ({"visitor_id": "not-a-uuid", "events": []}, "visitor_id"),
+        ({"visitor_id": 12, "events": []}, "visitor_id"),
+        ({"events": []}, "events"),
+        ({"visitor_id": str(uuid.uuid4()), "events": {}}, "events"),
+        ({"visitor_id": str(uuid.uuid4()), "events": "x"}, "events"),
+        ({"visitor_id": str(uuid.uuid4())}, "events"),
+    ],
+)
+def test_bad_envelopes(payload, key: str) -> None:
+    _, batch = events_parse(payload, received=RECEIVED)
+    assert key in batch.errors
+    assert batch.events == []
+
+
+def test_more_than_100_events_refused(settings) -> None:
+    gate = make_gate()
+    _, batch = _parse([_ev(gate) for _ in range(settings.LEADGATE_EVENTS_MAX_BATCH + 1)])
+    assert "events" in batch.errors
+    assert batch.events == []
+    _, batch = _parse([_ev(gate, type="page_view") for _ in range(100)])
+    assert batch.errors == {}
+    assert len(batch.events) == 100
+
+
+def test_duplicate_ids_in_one_batch_refused() -> None:
+    gate = make_gate()
+    first = _ev(gate)
+    second = _ev(gate, type="page_view", id=first["id"])
+    _, batch = _parse([first, second])
+    assert [str(e.id) for e in batch.events] == [first["id"]]
+    assert "events.1.id" in batch.errors
+    assert "twice" in batch.errors["events.1.id"][0]
+
+
+def test_uppercase_and_braced_uuid_forms_are_the_same_id() -> None:
+    gate = make_gate()
+    first = _ev(gate)
+    second = _ev(gate, id=first["id"].upper())
+    _, batch = _parse([first, second])
+    assert "events.1.id" in batch.errors
+
+
+def test_inactive_gate_refused() -> None:
+    gate = make_gate(is_active=False)
+    _, batch = _parse([_ev(gate)])
+    assert "events.0.gate" in batch.errors
+
+
+def test_clock_skew_is_corrected_with_sent_at() -> None:
+    gate = make_gate()
+    # The client's clock is 2 hours fast: it says it sent at 14:00 what happened at 13:59.
+    _, batch = _parse(
+        [_ev(gate, occurred_at="2025-06-01T13:59:00+00:00")],
+        sent_at="2025-06-01T14:00:00+00:00",
+    )
+    assert batch.events[0].occurred_at == RECEIVED - timedelta(minutes=1)
+
+
+def test_without_sent_at_the_client_clock_is_trusted_but_clamped() -> None:
+    gate = make_gate()
+    _, batch = _parse(
+        [
+            _ev(gate, occurred_at="2025-06-01T11:00:00+00:00"),
+            _ev(gate, type="page_view", occurred_at="2025-06-01T13:00:00+02:00"),  # 11:00Z
+            _ev(gate, type="page_view", occurred_at="2030-01-01T00:00:00+00:00"),  # future
+            _ev(gate, type="page_view", occurred_at="2020-01-01T00:00:00+00:00"),  # too old
+        ]
+    )
+    times = [e.occurred_at for e in batch.events]
+    assert times == [
+        RECEIVED - timedelta(hours=1),
+        RECEIVED - timedelta(hours=1),
+        RECEIVED,
+        RECEIVED - MAX_EVENT_AGE,
+    ]
+
+
+def test_occurred_at_correct_clamps_into_the_last_seven_days() -> None:
+    now = RECEIVED
+    assert occurred_at_correct(occurred=None, sent_at=None, received=now) == now
+    assert occurred_at_correct(
+        occurred=now - timedelta(days=30), sent_at=now, received=now
+    ) == now - timedelta(days=7)
+    assert occurred_at_correct(occurred=now + timedelta(days=1), sent_at=None, received=now) == now
+    # skew correction may also push into the future: clamped
+    assert occurred_at_correct(occurred=now, sent_at=now - timedelta(hours=1), received=now) == now
+
+
+@pytest.mark.parametrize("field", ["gate", "type"])
+@pytest.mark.parametrize("value", [["x"], {"a": 1}])
+def test_unhashable_gate_or_type_is_a_per_event_error(field: str, value) -> None:
+    gate = make_gate()
+    good = _ev(gate)
+    _, batch = _parse([good, _ev(gate, **{field: value})])
+    assert f"events.1.{field}" in batch.errors
+    assert [str(e.id) for e in batch.events] == [good["id"]]
+
+
+def test_absurd_sent_at_does_not_crash() -> None:
+    gate = make_gate()
+    _, batch = _parse(
+        [_ev(gate, occurred_at="9999-12-31T00:00:00+00:00")],
+        sent_at="0001-01-01T00:00:00+00:00",
+    )
+    assert all(RECEIVED - MAX_EVENT_AGE <= e.occurred_at <= RECEIVED for e in batch.events)
+
+
+# --- events_ingest --------------------------------------------------------------------
+
+
+def _new(gate, **kw) -> NewEvent:
+    kw.setdefault("type", "section_view")
+    kw.setdefault("section_key", "section-1")
+    return NewEvent(id=uuid.uuid4(), gate_id=gate.id, occurred_at=RECEIVED, **kw)
+
+
+def test_ingest_stores_events_and_the_visitor() -> None:
+    gate = make_gate()
+    visitor_id = uuid.uuid4()
+    events = [_new(gate), _new(gate, type="page_view", section_key="", url="https://x.test/")]
+    result = events_ingest(visitor_id=visitor_id, events=events, received=RECEIVED)
+    assert (result.accepted, result.duplicates, result.lead_id) == (2, 0, None)
+    assert Visitor.objects.filter(pk=visitor_id, lead__isnull=True).exists()
+    stored = {e.id: e for e in Event.objects.filter(visitor_id=visitor_id)}
+    assert set(stored) == {e.id for e in events}
+    page = stored[events[1].id]
+    assert (page.type, page.url, page.received_at, page.source) == (
+        "page_view",
+        "https://x.test/",
+        RECEIVED,
+        "tracker",
+    )
+
+
+def test_replay_counts_duplicates_and_changes_nothing() -> None:
+    gate = make_gate()
+    visitor_id = uuid.uuid4()
+    events = [_new(gate), _new(gate, section_key="section-2")]
+    events_ingest(visitor_id=visitor_id, events=events, received=RECEIVED)
+    # same ids, different content: the first write wins
+    replay = [
+        NewEvent(id=events[0].id, type="page_view", gate_id=gate.id, occurred_at=RECEIVED),
+        events[1],
+        _new(gate, section_key="section-3"),
+    ]
+    result = events_ingest(visitor_id=visitor_id, events=replay, received=RECEIVED)
+    assert (result.accepted, result.duplicates) == (1, 2)
+    assert Event.objects.get(pk=events[0].id).type == "section_view"
+    assert Event.objects.filter(visitor_id=visitor_id).count() == 3
+
+
+def test_empty_batch_is_a_no_op() -> None:
+    result = events_ingest(visitor_id=uuid.uuid4(), events=[])
+    assert (result.accepted, result.duplicates) == (0, 0)
+    assert not Visitor.objects.exists()
+
+
+def test_events_of_a_known_visitor_are_attached_to_its_lead_and_scored(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    set_thresholds(warm=15, hot=80)
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = events_ingest(
+            visitor_id=visitor.id,
+            events=[_new(gate), _new(gate, section_key="section-2")],
+            received=RECEIVED,
+        )
+    assert result.lead_id == lead.id
+    assert Event.objects.filter(lead=lead).count() == 2
+    assert len(callbacks) == 1
+    lead.refresh_from_db()
+    assert (lead.score, lead.grade) == (20, "warm")
+
+
+def test_replay_of_a_known_visitor_does_not_rescore(django_capture_on_commit_callbacks) -> None:
+    gate = make_gate()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    events = [_new(gate)]
+    events_ingest(visitor_id=visitor.id, events=events, received=RECEIVED)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = events_ingest(visitor_id=visitor.id, events=events, received=RECEIVED)
+    assert (result.accepted, result.duplicates) == (0, 1)
+    assert callbacks == []
+
+
+def test_anonymous_visitor_events_get_no_lead() -> None:
+    gate = make_gate()
+    visitor_id = uuid.uuid4()
+    events_ingest(visitor_id=visitor_id, events=[_new(gate)], received=RECEIVED)
+    assert Event.objects.get(visitor_id=visitor_id).lead_id is None
+    assert not Lead.objects.exists()

@@ -1,0 +1,194 @@
+"""How ingest reaches scoring: no Celery call per request, hot triggers at once, and
+nothing lost when the broker is down (the sweep scores stored events later)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from profiling.models import Event, Lead, ScorePending
+from profiling.services.score_triggers import hot_rules_cache, score_pending_sweep
+from tests.support.factories import make_gate, make_lead, make_rule, make_visitor, set_thresholds
+
+
+def _ev(gate: Any, **kw: Any) -> dict[str, Any]:
+    event = {"id": str(uuid.uuid4()), "type": "section_view", "gate": gate.slug}
+    event.update(kw)
+    if event["type"] == "section_view":
+        event.setdefault("section", "section-1")
+    return event
+
+
+def _post(client: Any, visitor_id: uuid.UUID, events: list[dict[str, Any]]) -> Any:
+    return client.post(
+        "/api/v1/public/events",
+        data=json.dumps({"visitor_id": str(visitor_id), "events": events}),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.django_db
+def test_one_enqueue_per_burst_and_hot_triggers_at_once(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    make_rule(event_type="download", gate=gate, points=50, makes_hot=True)
+    hot_rules_cache.clear()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    api = Client()
+    # The first batch of a burst marks the lead and enqueues one score task...
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert _post(api, visitor.id, [_ev(gate)]).status_code == 202
+    assert len(callbacks) == 1
+    assert ScorePending.objects.filter(lead=lead).exists()
+    # ...later batches, while that task is still queued, enqueue nothing (no Celery
+    # round-trip on the request path): the queued task will see their events too.
+    for key in ("section-2", "section-3"):
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert _post(api, visitor.id, [_ev(gate, section=key)]).status_code == 202
+        assert callbacks == []
+    # A hot trigger does not wait for anything: it enqueues at once.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = _post(api, visitor.id, [_ev(gate, type="download", file="network-map")])
+    assert response.status_code == 202
+    assert len(callbacks) == 1
+    lead.refresh_from_db()
+    assert lead.grade == "hot"
+    assert lead.score == 80
+    # The task cleared the mark: the next event starts a new burst.
+    assert not ScorePending.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.django_db
+def test_anonymous_events_mark_nothing(django_capture_on_commit_callbacks: Any) -> None:
+    gate = make_gate()
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert _post(Client(), uuid.uuid4(), [_ev(gate), _ev(gate)]).status_code == 202
+    assert callbacks == []
+    assert ScorePending.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_young_marks_to_their_queued_task() -> None:
+    lead = make_lead()
+    ScorePending.objects.create(lead=lead, since=timezone.now())
+    assert score_pending_sweep() == 0
+    ScorePending.objects.filter(lead=lead).update(since=timezone.now() - timedelta(minutes=5))
+    assert score_pending_sweep() == 1  # eager here: the task ran and cleared the mark
+    assert not ScorePending.objects.exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _broker(url: str) -> None:
+    """Point this process's Celery app (the live server's too) at `url`."""
+    from kombu import pools
+
+    conf: Any = celery_app.conf
+    conf.broker_url = url
+    conf.broker_write_url = None
+    # Celery caches connections and producers per broker in kombu's global pools.
+    pools.reset()
+    app: Any = celery_app
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    working = celery_app.conf.broker_url
+    _broker(f"redis://127.0.0.1:{_closed_port()}/0")
+    try:
+        yield
+    finally:
+        _broker(working)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_still_202_and_the_sweep_scores_when_workers_are_back(
+    live_http: Any, celery_worker_process: Any, broker_down: None, wait: Any
+) -> None:
+    set_thresholds(warm=20, hot=80)
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    make_rule(event_type="download", gate=gate, points=50, makes_hot=True)
+    hot_rules_cache.clear()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    events = [_ev(gate, section=f"section-{i}") for i in (1, 2, 3)]
+    events.append(_ev(gate, type="download", file="network-map"))  # hot: tries Celery at once
+    started = time.monotonic()
+    response = live_http.post(
+        "/api/v1/public/events", json={"visitor_id": str(visitor.id), "events": events}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 4, "duplicates": 0}
+    assert time.monotonic() - started < 10
+    # Durable: the events and the lead's mark are in PostgreSQL; nobody scored yet.
+    assert Event.objects.filter(lead=lead).count() == 4
+    assert ScorePending.objects.filter(lead=lead).exists()
+    assert Lead.objects.get(pk=lead.pk).score == 0
+    # While the broker is still down, the sweep changes nothing and loses nothing.
+    assert score_pending_sweep(grace=timedelta(0)) == 0
+    assert ScorePending.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_after_outage_scores_with_a_real_worker(
+    live_http: Any, celery_worker_process: Any, wait: Any
+) -> None:
+    set_thresholds(warm=20, hot=80)
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    working = celery_app.conf.broker_url
+    _broker(f"redis://127.0.0.1:{_closed_port()}/0")
+    try:
+        events = [_ev(gate, section=f"section-{i}") for i in (1, 2, 3)]
+        response = live_http.post(
+            "/api/v1/public/events", json={"visitor_id": str(visitor.id), "events": events}
+        )
+        assert response.status_code == 202, response.text
+    finally:
+        _broker(working)
+    assert ScorePending.objects.filter(lead=lead).exists()
+    assert Lead.objects.get(pk=lead.pk).score == 0
+    # The broker and the worker are back: beat's sweep (called here) hands the lead over.
+    assert score_pending_sweep(grace=timedelta(0)) == 1
+    wait(
+        lambda: Lead.objects.get(pk=lead.pk).score == 30,
+        20,
+        message=lambda: celery_worker_process.log_tail(),
+    )
+    assert Lead.objects.get(pk=lead.pk).grade == "warm"
+    wait(lambda: not ScorePending.objects.filter(lead=lead).exists(), 10)
+
+
+@pytest.mark.django_db
+def test_beat_runs_the_sweep_task() -> None:
+    import profiling.tasks  # noqa: F401  (registers the tasks)
+
+    entry = celery_app.conf.beat_schedule["score-pending"]
+    assert entry["task"] == "profiling.tasks.score_pending_sweep"
+    assert entry["schedule"] <= 30
+    lead = make_lead()
+    ScorePending.objects.create(lead=lead, since=timezone.now() - timedelta(minutes=5))
+    assert celery_app.tasks[entry["task"]].apply().get() == 1
+    assert not ScorePending.objects.exists()
