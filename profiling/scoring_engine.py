@@ -1,15 +1,30 @@
-"""The pure scoring function: a lead's score is a function of its events, the rules and
-the time, nothing else. Same events in any order, any number of duplicates (ids are
-unique in the database), give the same score.
+"""The pure scoring function: a lead's score is a function of its events, its passive
+profile, the rules and the time, nothing else. Same events in any order, any number of
+duplicates, give the same score.
 
 Semantics (documented for marketers in docs/scoring.md):
 - a rule matches an event by type, and optionally gate, section, file and track name,
-  and by a minimum dwell for events that carry a duration;
+  and by a minimum dwell for events that carry a duration; a `profile` rule matches the
+  lead's passive profile (a disposable email address, a company domain);
 - reading the same section or downloading the same file again adds nothing: interest
-  is in *how many* sections or files, and re-reads must not inflate a score;
+  is in *how many* sections or files, and re-reads must not inflate a score; the newest
+  occurrence is the one that counts (the least decayed);
 - each event's points decay with its age when a half-life is set;
 - a rule's total is capped by its max_points (towards zero for negative rules);
 - a makes-hot match makes the lead hot whatever the score.
+
+This module is also the *reference* for the set-based SQL rescore
+(profiling/services/rescore.py): every arithmetic step is chosen so that PostgreSQL
+computes bit-for-bit the same result, and property tests check that it does:
+- an event's age in seconds is computed as PostgreSQL's `date_part('epoch', now - at)`
+  does (whole days times 86400 plus the rest in microseconds / 1e6, in float8);
+- its decayed points are a float (`points * 0.5 ** (age / half-life)`, the same libm
+  `pow` on both sides), counted in whole *billionths of a point* (rounded half to even,
+  as both Python's round() and PostgreSQL's round(float8) do);
+- those integers are added exactly, so a sum cannot depend on the order of the events
+  (float addition would), and caps compare integers;
+- scores and the points shown in reasons round half away from zero, in integers;
+- reasons only use integer arithmetic and code-point ordering (COLLATE "C" there).
 """
 
 from __future__ import annotations
@@ -18,10 +33,19 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 COLD, WARM, HOT = "cold", "warm", "hot"
 DISTINCT_TYPES = frozenset({"section_view", "download"})
+PROFILE = "profile"
+DISPOSABLE_EMAIL = "disposable_email"
+COMPANY_DOMAIN = "company_domain"
+PROFILE_CONDITIONS = frozenset({DISPOSABLE_EMAIL, COMPANY_DOMAIN})
+
+# Points are added as integers in billionths of a point: exact and order-independent.
+NANO = 1_000_000_000
+_DAY_US = 86_400_000_000
+_ONE_US = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,14 @@ class EventFact:
 
 
 @dataclass(frozen=True)
+class ProfileFact:
+    """What leadgate inferred about the person (never asked)."""
+
+    is_disposable_email: bool = False
+    company_domain: str = ""
+
+
+@dataclass(frozen=True)
 class RuleSpec:
     id: int
     name: str
@@ -49,6 +81,7 @@ class RuleSpec:
     max_points: int | None = None
     min_duration_ms: int | None = None
     makes_hot: bool = False
+    profile_condition: str = ""
 
     def matches(self, e: EventFact) -> bool:
         if e.type != self.event_type:
@@ -66,6 +99,15 @@ class RuleSpec:
             and (e.duration_ms is None or e.duration_ms < self.min_duration_ms)
         )
 
+    def matches_profile(self, p: ProfileFact) -> bool:
+        if self.event_type != PROFILE:
+            return False
+        if self.profile_condition == DISPOSABLE_EMAIL:
+            return p.is_disposable_email
+        if self.profile_condition == COMPANY_DOMAIN:
+            return bool(p.company_domain)
+        return False
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -79,14 +121,36 @@ class ScoreResult:
     score: int
     grade: str
     reasons: list[str]
-    # received_at of the newest event that counted: where "speed to lead" starts.
+    # received_at of the newest event that matched a rule: where "speed to lead" starts.
     last_counted_at: datetime | None
+
+
+def age_seconds(now: datetime, at: datetime) -> float:
+    """`date_part('epoch', now - at)` as PostgreSQL computes it: the interval is justified
+    into whole days and microseconds, then `us / 1e6 + days * 86400` in float8. 0 for
+    events from the future (clock skew): they do not decay."""
+    us = (now - at) // _ONE_US
+    if us <= 0:
+        return 0.0
+    days, rest = divmod(us, _DAY_US)
+    return rest / 1e6 + days * 86400.0
 
 
 def decay_factor(age_seconds: float, half_life_days: int) -> float:
     if half_life_days <= 0 or age_seconds <= 0:
         return 1.0
     return math.pow(0.5, age_seconds / (half_life_days * 86400.0))
+
+
+def decayed_nanos(points: int, age_s: float, half_life_days: int) -> int:
+    """One event's points after decay, in billionths of a point (round half to even)."""
+    return round(points * decay_factor(age_s, half_life_days) * 1e9)
+
+
+def round_half_up(nanos: int) -> int:
+    """Billionths to whole points, half away from zero (integer arithmetic only)."""
+    whole = (abs(nanos) + NANO // 2) // NANO
+    return whole if nanos >= 0 else -whole
 
 
 def grade_for(score: int, hot_trigger: bool, t: Thresholds) -> str:
@@ -98,56 +162,70 @@ def grade_for(score: int, hot_trigger: bool, t: Thresholds) -> str:
 
 
 def _distinct_key(e: EventFact) -> tuple[object, ...]:
-    return (e.type, e.gate_id, e.section_key, e.file_key)
+    # The same section (or file) of the same gate; a section key on two gates is two.
+    return (e.type, e.gate_id, e.section_key if e.type == "section_view" else e.file_key)
 
 
-def _cap(total: float, max_points: int | None) -> float:
+def cap(total: int, max_points: int | None) -> int:
+    """A rule's total (billionths) within +-|max_points| (towards zero for penalties)."""
     if max_points is None:
         return total
-    bound = abs(max_points)
+    bound = abs(max_points) * NANO
     return max(min(total, bound), -bound)
 
 
-def _minutes(ms: int) -> str:
-    minutes = ms / 60000
-    return f"{minutes:.0f} min" if minutes >= 1 else f"{ms // 1000} s"
+def dwell_text(ms: int) -> str:
+    # Integer arithmetic only (minutes rounded half up), so SQL can say the same.
+    return f"{(ms + 30000) // 60000} min" if ms >= 60000 else f"{ms // 1000} s"
 
 
-def _reason(
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _reason_text(
     rule: RuleSpec,
-    counted: list[EventFact],
-    points: float,
+    matched: list[EventFact],
+    profile: ProfileFact,
     gate_slugs: Mapping[int, str],
     gate_section_counts: Mapping[int, int],
 ) -> str:
-    pts = f"{'+' if points >= 0 else ''}{round(points)}"
+    if rule.event_type == PROFILE:
+        if rule.profile_condition == DISPOSABLE_EMAIL:
+            return "uses a disposable email address"
+        return f"company domain {profile.company_domain}"
     if rule.event_type == "download":
-        files = sorted({e.file_key for e in counted})
-        text = "downloaded " + ", ".join(files)
-    elif rule.event_type == "section_view":
+        return "downloaded " + ", ".join(sorted({e.file_key for e in matched}))
+    if rule.event_type == "section_view":
         by_gate: dict[int | None, list[EventFact]] = defaultdict(list)
-        for e in counted:
+        for e in matched:
             by_gate[e.gate_id].append(e)
         parts = []
-        for gate_id, evs in sorted(by_gate.items(), key=lambda kv: str(kv[0])):
+        # Known gates by id, then events whose gate was deleted.
+        for gate_id in sorted(by_gate, key=lambda g: (g is None, g or 0)):
+            evs = by_gate[gate_id]
             slug = gate_slugs.get(gate_id, "a deleted gate") if gate_id else "a deleted gate"
             total = gate_section_counts.get(gate_id, 0) if gate_id else 0
             n = len({e.section_key for e in evs})
+            # Time spent includes re-reads: it shows interest even where points do not.
             dwell = sum(e.duration_ms or 0 for e in evs)
             of = f" of {total}" if total else ""
             parts.append(
                 f"read {n}{of} section{'s' if n != 1 else ''} of {slug}"
-                + (f", {_minutes(dwell)}" if dwell else "")
+                + (f", {dwell_text(dwell)}" if dwell else "")
             )
-        text = "; ".join(parts)
-    elif rule.event_type == "page_view":
-        text = f"viewed {len(counted)} page{'s' if len(counted) != 1 else ''}"
-    elif rule.event_type == "form_view":
-        text = f"saw the form {len(counted)} time{'s' if len(counted) != 1 else ''}"
-    else:
-        text = f"{rule.event_name or 'custom event'} x{len(counted)}"
+        return "; ".join(parts)
+    if rule.event_type == "page_view":
+        return f"viewed {_plural(len(matched), 'page')}"
+    if rule.event_type == "form_view":
+        return f"saw the form {_plural(len(matched), 'time')}"
+    return f"{rule.event_name or 'custom event'} x{len(matched)}"
+
+
+def reason_line(text: str, rule: RuleSpec, points: int) -> str:
+    shown = round_half_up(points)
     suffix = " (makes hot)" if rule.makes_hot else ""
-    return f"{text}{suffix} [{rule.name}: {pts}]"
+    return f"{text}{suffix} [{rule.name}: {'+' if shown >= 0 else ''}{shown}]"
 
 
 def compute_score(
@@ -157,44 +235,45 @@ def compute_score(
     now: datetime,
     gate_slugs: Mapping[int, str] | None = None,
     gate_section_counts: Mapping[int, int] | None = None,
+    profile: ProfileFact | None = None,
 ) -> ScoreResult:
     gate_slugs = gate_slugs or {}
     gate_section_counts = gate_section_counts or {}
+    profile = profile or ProfileFact()
     events = list(events)
-    total = 0.0
+    total = 0
     hot_trigger = False
     last_counted: datetime | None = None
-    explained: list[tuple[bool, float, str]] = []
+    explained: list[tuple[bool, int, str]] = []
     for rule in rules:
-        matched = [e for e in events if rule.matches(e)]
-        if not matched:
-            continue
-        counted: dict[tuple[object, ...], EventFact] = {}
-        for i, e in enumerate(matched):
-            key = _distinct_key(e) if e.type in DISTINCT_TYPES else (i,)
-            best = counted.get(key)
-            # Keep the newest occurrence: the least decayed, and order-independent
-            # (ties broken by the other fields so any order gives the same pick).
-            if best is None or (e.occurred_at, e.duration_ms or 0) > (
-                best.occurred_at,
-                best.duration_ms or 0,
-            ):
-                counted[key] = e
-        facts = list(counted.values())
-        raw = sum(
-            rule.points
-            * decay_factor((now - e.occurred_at).total_seconds(), thresholds.half_life_days)
-            for e in facts
-        )
-        points = _cap(raw, rule.max_points)
+        if rule.event_type == PROFILE:
+            if not rule.matches_profile(profile):
+                continue
+            # A profile fact has no age: it does not decay.
+            matched: list[EventFact] = []
+            terms = [rule.points * NANO]
+        else:
+            matched = [e for e in events if rule.matches(e)]
+            if not matched:
+                continue
+            newest: dict[tuple[object, ...], datetime] = {}
+            for i, e in enumerate(matched):
+                key = _distinct_key(e) if e.type in DISTINCT_TYPES else (i,)
+                # Only the newest occurrence counts: the least decayed, whatever the order.
+                if key not in newest or e.occurred_at > newest[key]:
+                    newest[key] = e.occurred_at
+            terms = [
+                decayed_nanos(rule.points, age_seconds(now, at), thresholds.half_life_days)
+                for at in newest.values()
+            ]
+            seen = max(e.received_at for e in matched)
+            last_counted = seen if last_counted is None else max(last_counted, seen)
+        points = cap(sum(terms), rule.max_points)
         total += points
         hot_trigger = hot_trigger or rule.makes_hot
-        newest = max(e.received_at for e in facts)
-        last_counted = newest if last_counted is None else max(last_counted, newest)
-        explained.append(
-            (rule.makes_hot, points, _reason(rule, facts, points, gate_slugs, gate_section_counts))
-        )
-    score = round(total)
+        text = _reason_text(rule, matched, profile, gate_slugs, gate_section_counts)
+        explained.append((rule.makes_hot, points, reason_line(text, rule, points)))
+    score = round_half_up(total)
     grade = grade_for(score, hot_trigger, thresholds)
     # Hot triggers first, then the biggest contributions: what sales should read first.
     explained.sort(key=lambda r: (not r[0], -abs(r[1]), r[2]))

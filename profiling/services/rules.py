@@ -1,6 +1,7 @@
 """Scoring configuration writes. Changing rules or thresholds re-grades every lead in
-the background; those re-grades are recorded but not pushed to the CRM (a marketer
-tuning rules must not flood sales with alerts)."""
+the background (a set-based SQL rescore, profiling/services/rescore.py); those re-grades
+are recorded but pushed to the CRM only when the marketer asks for it (`push=True`): a
+marketer tuning rules must not flood sales with alerts by default."""
 
 from __future__ import annotations
 
@@ -23,14 +24,18 @@ RULE_FIELDS = (
     "min_duration_ms",
     "makes_hot",
     "is_active",
+    "profile_condition",
 )
 
 
-def _rescore_all() -> None:
-    enqueue_after_commit("profiling.tasks.leads_rescore")
+def _rescore_all(push: bool) -> None:
+    # After commit: the task must see the new rules. By name: no import of tasks here.
+    enqueue_after_commit("profiling.tasks.leads_rescore", push)
 
 
-def scoring_rule_save(*, rule: ScoringRule | None = None, data: dict[str, Any]) -> ScoringRule:
+def scoring_rule_save(
+    *, rule: ScoringRule | None = None, data: dict[str, Any], push: bool = False
+) -> ScoringRule:
     rule = rule or ScoringRule()
     for attr in RULE_FIELDS:
         if attr in data:
@@ -38,22 +43,28 @@ def scoring_rule_save(*, rule: ScoringRule | None = None, data: dict[str, Any]) 
     with transaction.atomic():
         rule.full_clean()
         rule.save()
-        _rescore_all()
+        _rescore_all(push)
     return rule
 
 
-def scoring_rule_delete(*, rule: ScoringRule) -> None:
+def scoring_rule_delete(*, rule: ScoringRule, push: bool = False) -> None:
     with transaction.atomic():
         rule.delete()
-        _rescore_all()
+        _rescore_all(push)
 
 
-def scoring_settings_update(*, data: dict[str, Any]) -> ScoringSettings:
+def scoring_settings_update(*, data: dict[str, Any], push: bool = False) -> ScoringSettings:
     with transaction.atomic():
         row, _ = ScoringSettings.objects.select_for_update().get_or_create(pk=1)
         for attr in ("warm_threshold", "hot_threshold", "half_life_days"):
             if attr in data:
                 setattr(row, attr, data[attr])
         row.save()
-        _rescore_all()
+        _rescore_all(push)
     return row
+
+
+def leads_rescore_request(*, push: bool = False) -> None:
+    """Ask for a full rescore now (API/admin), e.g. to push what an earlier edit changed."""
+    with transaction.atomic():
+        _rescore_all(push)

@@ -1,0 +1,298 @@
+"""Full rescore: every lead re-graded in a few set-based SQL statements.
+
+After a rule or threshold change (or, periodically, for decay) every lead's score is
+recomputed by PostgreSQL itself, no Python loop over leads:
+1. one read-only statement scores every lead (a capped, decayed, distinct aggregate of
+   the events, with the reasons' texts) into a temporary table, in one pass;
+2. per chunk of leads, one transaction locks the chunk's lead rows and runs one
+   `UPDATE ... FROM` that writes what changed and, in the same statement, the grade
+   changes (`INSERT ... SELECT`); progress is reported per chunk.
+The pure engine in profiling/scoring_engine.py is the reference: the SQL mirrors it step
+by step (same float decay counted in integer billionths, the same caps, rounding and
+reason texts) and tests/profiling/test_scoring_properties.py proves SQL == Python on
+generated data. On SQLite (the embedded demo) the engine runs per lead instead.
+
+Concurrency: a chunk first locks its lead rows (`SELECT ... FOR UPDATE`, in id order),
+then writes in a second statement whose fresh snapshot sees the latest committed grades
+of the rows it now owns, so a grade change is recorded once. Incremental scoring
+(`lead_score`) takes the same row lock and stamps `scored_at`; a lead it scored after
+phase 1 began has a result at least as new as ours and is left alone, so neither path
+overwrites a newer result with an older one. Events that arrive during a rescore are
+scored by their own `score_lead` task.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from profiling.models import GradeChange, Lead
+from profiling.scoring_engine import RuleSpec, Thresholds
+from profiling.services.scoring_sql import big_work_mem, scored_ctes, scoring_params
+
+Progress = Callable[[int, int], None]
+DEFAULT_CHUNK = 25_000
+
+
+@dataclass(frozen=True)
+class RescoreResult:
+    leads: int  # leads scored
+    updated: int  # leads whose score, grade or reasons changed
+    grade_changes: int
+    pushed: int  # deliveries created (push=True only)
+
+
+# Phase 1: every lead's new result in one read-only statement (one pass over the events),
+# kept in a temporary table for phase 2.
+_SCORE_ALL = """
+CREATE TEMPORARY TABLE rescore_scored ON COMMIT PRESERVE ROWS AS
+WITH {ctes}
+SELECT lead_id, score, grade, reasons, last_counted_at FROM scored
+"""
+
+# Phase 2, per chunk of leads whose rows this transaction has just locked: write what
+# changed and record the grade changes. The previous grade is read here, after the lock,
+# so it is the latest committed one. A lead scored since phase 1 began (by `lead_score`,
+# from events phase 1 may not have seen) already has a newer result: left alone.
+_APPLY = """
+WITH cur AS (
+    SELECT n.lead_id, n.score, n.grade, n.reasons, n.last_counted_at,
+           o.grade AS old_grade, o.score AS old_score, o.reasons AS old_reasons
+    FROM rescore_scored n
+    JOIN profiling_lead o ON o.id = n.lead_id
+    WHERE o.erased_at IS NULL
+      AND (o.scored_at IS NULL OR o.scored_at < %(started)s)
+      AND (%(lo)s::uuid IS NULL OR n.lead_id > %(lo)s::uuid)
+      AND (%(hi)s::uuid IS NULL OR n.lead_id <= %(hi)s::uuid)
+),
+upd AS (
+    UPDATE profiling_lead l
+    SET score = c.score, grade = c.grade, reasons = c.reasons,
+        scored_at = %(now)s, updated_at = %(now)s
+    FROM cur c
+    WHERE l.id = c.lead_id
+      AND (c.old_grade <> c.grade OR c.old_score <> c.score OR c.old_reasons <> c.reasons)
+    RETURNING l.id, c.old_grade, c.grade, c.score, c.reasons, c.last_counted_at
+),
+ins AS (
+    INSERT INTO profiling_gradechange
+        (lead_id, previous_grade, grade, score, reasons, triggered_at, created_at)
+    SELECT id, old_grade, grade, score, reasons, last_counted_at, %(now)s
+    FROM upd WHERE old_grade <> grade
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM cur), (SELECT count(*) FROM upd),
+       (SELECT coalesce(array_agg(id), '{}') FROM ins)
+"""
+
+
+def _chunk_bounds(chunk_size: int) -> list[tuple[str | None, str | None]]:
+    """Keyset ranges (lo, hi] over lead ids, each about chunk_size leads."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn "
+            "FROM profiling_lead WHERE erased_at IS NULL) t WHERE rn %% %s = 0 ORDER BY id",
+            [chunk_size],
+        )
+        cuts = [str(row[0]) for row in cursor.fetchall()]
+    bounds: list[tuple[str | None, str | None]] = []
+    lo: str | None = None
+    for cut in cuts:
+        bounds.append((lo, cut))
+        lo = cut
+    bounds.append((lo, None))
+    return bounds
+
+
+def _push(change_ids: list[int]) -> int:
+    # Deliveries only for the changes this rescore wrote, in the same transaction.
+    from profiling.services.delivery import deliveries_create_for_change
+
+    pushed = 0
+    for change in GradeChange.objects.filter(id__in=change_ids).select_related("lead"):
+        pushed += len(deliveries_create_for_change(change=change, lead=change.lead))
+    return pushed
+
+
+def leads_rescore_sql(
+    *,
+    rules: Sequence[RuleSpec],
+    thresholds: Thresholds,
+    now: datetime | None = None,
+    push: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+) -> RescoreResult:
+    """Re-grade every lead on PostgreSQL: score all in one statement, then write the
+    changes a chunk of leads per transaction (short row locks, progress per chunk)."""
+    started = timezone.now()
+    now = now or started
+    bounds = _chunk_bounds(chunk_size)
+    total = Lead.objects.filter(erased_at__isnull=True).count()
+    leads = updated = changes = pushed = 0
+    if progress:
+        progress(0, total)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            big_work_mem(cursor)
+            cursor.execute("DROP TABLE IF EXISTS rescore_scored")
+            cursor.execute(
+                _SCORE_ALL.format(ctes=scored_ctes("")),
+                {**scoring_params("", rules, thresholds), "now": now},
+            )
+            # Temporary tables are never auto-analysed; the joins below need its size.
+            cursor.execute("ANALYZE rescore_scored")
+        for lo, hi in bounds:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Lock first, in id order: the next statement's snapshot then sees the
+                # latest grades of rows nobody else can change until we commit.
+                cursor.execute(
+                    "SELECT 1 FROM profiling_lead WHERE erased_at IS NULL"
+                    " AND (%(lo)s::uuid IS NULL OR id > %(lo)s::uuid)"
+                    " AND (%(hi)s::uuid IS NULL OR id <= %(hi)s::uuid) ORDER BY id FOR UPDATE",
+                    {"lo": lo, "hi": hi},
+                )
+                locked = cursor.rowcount
+                cursor.execute(_APPLY, {"now": now, "started": started, "lo": lo, "hi": hi})
+                _, u, change_ids = cursor.fetchone()
+                leads += locked
+                updated += u
+                changes += len(change_ids)
+                if push and change_ids:
+                    pushed += _push(list(change_ids))
+            if progress:
+                progress(min(leads, total), total)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS rescore_scored")
+    return RescoreResult(leads=leads, updated=updated, grade_changes=changes, pushed=pushed)
+
+
+def leads_rescore_python(
+    *, push: bool = False, progress: Progress | None = None, batch_size: int = 500
+) -> RescoreResult:
+    """The reference path (and SQLite's): the engine per lead, one lead per transaction."""
+    from profiling.services.scoring import lead_score
+
+    total = Lead.objects.filter(erased_at__isnull=True).count()
+    leads = changes = pushed = 0
+    last: uuid.UUID | None = None
+    if progress:
+        progress(0, total)
+    while True:
+        page = Lead.objects.filter(erased_at__isnull=True).order_by("id")
+        if last is not None:
+            page = page.filter(id__gt=last)
+        ids = list(page.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        for lead_id in ids:
+            change = lead_score(lead_id=lead_id, push=push)
+            if change is not None:
+                changes += 1
+                pushed += change.deliveries.count() if push else 0
+        leads += len(ids)
+        last = ids[-1]
+        if progress:
+            progress(min(leads, total), total)
+    return RescoreResult(leads=leads, updated=leads, grade_changes=changes, pushed=pushed)
+
+
+def leads_rescore(
+    *,
+    push: bool = False,
+    progress: Progress | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    now: datetime | None = None,
+) -> RescoreResult:
+    """Re-grade every lead with the active rules and settings (set-based on PostgreSQL).
+
+    push=False (after a marketer's rule edit, unless they ask) records grade changes
+    without CRM deliveries; push=True delivers them to subscribed endpoints.
+    """
+    from profiling.services.scoring import rules_load, thresholds_load
+
+    if connection.vendor != "postgresql":
+        return leads_rescore_python(push=push, progress=progress)
+    return leads_rescore_sql(
+        rules=rules_load(),
+        thresholds=thresholds_load(),
+        now=now,
+        push=push,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+
+
+# --- runs with progress (the Celery task, the management command, the API) -------------
+
+PROGRESS_KEY = "leadgate:rescore:progress"
+PROGRESS_TTL_S = 7 * 24 * 3600
+
+
+def rescore_status() -> dict[str, Any] | None:
+    """The latest full rescore: {state, done, total, push, reason, started_at, ...}."""
+    from django.core.cache import cache
+
+    status: dict[str, Any] | None = cache.get(PROGRESS_KEY)
+    return status
+
+
+def rescore_run(
+    *, push: bool = False, reason: str = "rules", progress: Progress | None = None
+) -> RescoreResult:
+    """A full rescore that publishes its progress (cache) for the API and admin."""
+    from django.core.cache import cache
+
+    started = timezone.now().isoformat()
+    state: dict[str, Any] = {
+        "state": "running",
+        "reason": reason,
+        "push": push,
+        "done": 0,
+        "total": 0,
+        "started_at": started,
+        "finished_at": None,
+    }
+
+    def report(done: int, total: int) -> None:
+        state.update(done=done, total=total)
+        cache.set(PROGRESS_KEY, dict(state), PROGRESS_TTL_S)
+        if progress:
+            progress(done, total)
+
+    try:
+        result = leads_rescore(push=push, progress=report)
+    except Exception:
+        state.update(state="failed", finished_at=timezone.now().isoformat())
+        cache.set(PROGRESS_KEY, dict(state), PROGRESS_TTL_S)
+        raise
+    state.update(
+        state="finished",
+        finished_at=timezone.now().isoformat(),
+        updated=result.updated,
+        grade_changes=result.grade_changes,
+        pushed=result.pushed,
+    )
+    cache.set(PROGRESS_KEY, dict(state), PROGRESS_TTL_S)
+    return result
+
+
+def leads_regrade_decayed() -> RescoreResult | None:
+    """Beat's periodic decay re-grade: scores cool down with time, so re-grade and push
+    the grade changes (drops included) to the endpoints subscribed to the new grade.
+
+    Only rows whose score, grade or reasons moved are written. Nothing to do without a
+    half-life: then scores cannot change with time alone.
+    """
+    from profiling.services.scoring import thresholds_load
+
+    if thresholds_load().half_life_days <= 0:
+        return None
+    return rescore_run(push=True, reason="decay")

@@ -1,0 +1,244 @@
+"""The set-based scoring SQL: the pure engine (profiling/scoring_engine.py) in PostgreSQL.
+
+`scored_ctes()` builds the CTEs that score every lead in one pass over the events: the
+distinct reads and downloads, decay counted in integer billionths of a point, the caps,
+the grades and the reasons' texts, mirroring the engine step by step (property tests in
+tests/profiling/test_scoring_properties.py prove they agree). Used by the full rescore
+(profiling/services/rescore.py) and the what-if preview (profiling/services/whatif.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from profiling.scoring_engine import RuleSpec, Thresholds
+
+# For the scoring transaction only (SET LOCAL): the distinct aggregate, the sorts and the
+# hashes over a million events then stay in memory instead of spilling to disk (with the
+# default 4 MB the same statement spilled ~100 MB and ran several times slower).
+WORK_MEM = "256MB"
+
+
+def big_work_mem(cursor: Any) -> None:
+    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    # JIT compiling this statement costs more than it saves at these sizes.
+    cursor.execute("SET LOCAL jit = off")
+
+
+def _rules_json(rules: Iterable[RuleSpec]) -> str:
+    return json.dumps(
+        [
+            {
+                "rule_id": r.id,
+                "name": r.name,
+                "event_type": r.event_type,
+                "points": r.points,
+                "gate_id": r.gate_id,
+                "section_key": r.section_key,
+                "file_key": r.file_key,
+                "event_name": r.event_name,
+                "max_points": r.max_points,
+                "min_duration_ms": r.min_duration_ms,
+                "makes_hot": r.makes_hot,
+                "profile_condition": r.profile_condition,
+            }
+            for r in rules
+        ]
+    )
+
+
+def _cap(expr: str) -> str:
+    # cap(): +-|max_points| in billionths (numeric: sums of bigint are numeric).
+    return (
+        f"CASE WHEN r.max_points IS NULL THEN {expr} ELSE greatest(least({expr}, "
+        f"abs(r.max_points)::numeric * 1000000000), -abs(r.max_points)::numeric * 1000000000) END"
+    )
+
+
+def _points(expr: str) -> str:
+    # round_half_up(): billionths to whole points, half away from zero, integers only.
+    return f"(sign({expr}) * div(abs({expr}) + 500000000, 1000000000))::integer"
+
+
+def scored_ctes(p: str) -> str:
+    """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at)`, one
+    row per lead that is not erased.
+
+    Parameters (psycopg named): `{p}rules` (JSON rule list), `{p}hl` (half-life days),
+    `{p}warm`, `{p}hot`, `now`. `p` prefixes every name so that two rule sets can be scored in one statement.
+    """
+
+    # decayed_nanos(): points * 0.5 ^ (age / half-life) in float8 (libm pow, as in Python),
+    # counted in billionths (round(float8) is half to even, like Python's round). The age
+    # is date_part('epoch', interval), the formula the engine mirrors; future events
+    # (negative age) do not decay: pow(0.5, 0) is exactly 1.
+    def term(col: str, points: str) -> str:
+        return (
+            f"round({points}::float8 * CASE WHEN %({p}hl)s::integer <= 0 THEN 1.0::float8 "
+            f"ELSE power(0.5::float8, greatest(date_part('epoch', %(now)s::timestamptz - {col}),"
+            f" 0.0::float8) / (%({p}hl)s::integer::float8 * 86400.0::float8)) END"
+            f" * 1e9::float8)::bigint"
+        )
+
+    match = """r.event_type = e.type
+        AND (r.gate_id IS NULL OR e.gate_id = r.gate_id)
+        AND (r.section_key = '' OR e.section_key = r.section_key)
+        AND (r.file_key = '' OR e.file_key = r.file_key)
+        AND (r.event_name = '' OR e.name = r.event_name)
+        AND (r.min_duration_ms IS NULL OR e.duration_ms >= r.min_duration_ms)"""
+    # Only code-made fragments and the prefix go into the text; values are bound.
+    return f"""
+{p}rules AS (
+    SELECT * FROM jsonb_to_recordset(%({p}rules)s::jsonb) AS x(
+        rule_id integer, name text, event_type text, points integer, gate_id integer,
+        section_key text, file_key text, event_name text, max_points integer,
+        min_duration_ms integer, makes_hot boolean, profile_condition text)
+),
+{p}scope AS (
+    SELECT l.id, l.is_disposable_email, l.company_domain
+    FROM profiling_lead l
+    WHERE l.erased_at IS NULL
+),
+{p}uniq AS (
+    -- Re-reads and re-downloads count once: one row per (lead, rule, gate, section or
+    -- file), dated by its newest occurrence (the least decayed). Erased leads' events
+    -- are dropped by the final join with scope (cheaper than joining here).
+    SELECT e.lead_id, r.rule_id, r.points, r.event_type, e.gate_id,
+           (CASE WHEN r.event_type = 'section_view' THEN e.section_key ELSE e.file_key END)
+               COLLATE "C" AS key,
+           max(e.occurred_at) AS occurred_at, max(e.received_at) AS received_at,
+           sum(coalesce(e.duration_ms, 0))::bigint AS dwell
+    FROM profiling_event e
+    JOIN {p}rules r ON {match} AND r.event_type IN ('section_view', 'download')
+    WHERE e.lead_id IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6
+),
+{p}by_gate AS (
+    -- Sections read per gate (for "read 4 of 6 sections of network-vbook, 11 min");
+    -- downloads per rule, with the distinct file keys in code-point order.
+    SELECT lead_id, rule_id, event_type,
+           CASE WHEN event_type = 'section_view' THEN gate_id END AS gate_id,
+           count(*) AS n, sum(dwell)::bigint AS dwell,
+           sum({term("occurred_at", "points")}) AS nanos, max(received_at) AS received_at,
+           CASE WHEN event_type = 'download' THEN (
+               SELECT string_agg(k, ', ' ORDER BY k)
+               FROM (SELECT DISTINCT k COLLATE "C" AS k FROM unnest(array_agg(key)) k) f
+           ) END AS files
+    FROM {p}uniq
+    GROUP BY 1, 2, 3, 4
+),
+{p}per_rule AS (
+    SELECT g.lead_id, g.rule_id, sum(g.nanos) AS raw, max(g.received_at) AS received_at,
+        CASE WHEN min(g.event_type) = 'download' THEN 'downloaded ' || min(g.files)
+        ELSE string_agg(
+            'read ' || g.n
+            || CASE WHEN coalesce(c.total, 0) > 0 THEN ' of ' || c.total ELSE '' END
+            || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
+            || ' of ' || coalesce(gt.slug, 'a deleted gate')
+            || CASE WHEN g.dwell >= 60000 THEN ', ' || ((g.dwell + 30000) / 60000) || ' min'
+                    WHEN g.dwell > 0 THEN ', ' || (g.dwell / 1000) || ' s' ELSE '' END,
+            '; ' ORDER BY g.gate_id NULLS LAST) END AS text
+    FROM {p}by_gate g
+    LEFT JOIN forms_app_gate gt ON gt.id = g.gate_id
+    LEFT JOIN (SELECT gate_id, count(*) AS total FROM forms_app_section GROUP BY gate_id) c
+        ON c.gate_id = g.gate_id
+    GROUP BY g.lead_id, g.rule_id
+    UNION ALL
+    -- Page views, form views and track events count each time.
+    SELECT e.lead_id, r.rule_id, sum({term("e.occurred_at", "r.points")}),
+           max(e.received_at),
+           CASE min(r.event_type)
+               WHEN 'page_view' THEN 'viewed ' || count(*) || ' page'
+                   || CASE WHEN count(*) <> 1 THEN 's' ELSE '' END
+               WHEN 'form_view' THEN 'saw the form ' || count(*) || ' time'
+                   || CASE WHEN count(*) <> 1 THEN 's' ELSE '' END
+               ELSE coalesce(nullif(min(r.event_name), ''), 'custom event') || ' x' || count(*)
+           END
+    FROM profiling_event e
+    JOIN {p}rules r ON {match} AND r.event_type NOT IN ('section_view', 'download', 'profile')
+    WHERE e.lead_id IS NOT NULL
+    GROUP BY e.lead_id, r.rule_id
+),
+{p}lines AS (
+    SELECT q.lead_id, r.makes_hot, {_cap("q.raw")} AS pts, r.name, q.received_at, q.text
+    FROM {p}per_rule q
+    JOIN {p}rules r USING (rule_id)
+    UNION ALL
+    -- Profile rules: a fact about the person, not an event; it has no age, no decay.
+    SELECT s.id, r.makes_hot, {_cap("r.points::numeric * 1000000000")}, r.name, NULL,
+        CASE r.profile_condition WHEN 'disposable_email' THEN 'uses a disposable email address'
+            ELSE 'company domain ' || s.company_domain END
+    FROM {p}scope s
+    JOIN {p}rules r ON r.event_type = 'profile' AND (
+        (r.profile_condition = 'disposable_email' AND s.is_disposable_email)
+        OR (r.profile_condition = 'company_domain' AND s.company_domain <> ''))
+),
+{p}per_lead AS (
+    SELECT lead_id, {_points("sum(pts)")} AS score, bool_or(makes_hot) AS hot,
+        jsonb_agg(line ORDER BY makes_hot DESC, abs(pts) DESC, line COLLATE "C") AS reasons,
+        max(received_at) AS last_counted_at
+    FROM (
+        SELECT lead_id, makes_hot, pts, received_at,
+            text || CASE WHEN makes_hot THEN ' (makes hot)' ELSE '' END
+            || ' [' || name || ': ' || CASE WHEN pts > -500000000 THEN '+' ELSE '' END
+            || {_points("pts")} || ']' AS line
+        FROM {p}lines
+    ) x
+    GROUP BY lead_id
+),
+{p}scored AS (
+    SELECT s.id AS lead_id,
+        coalesce(pl.score, 0) AS score,
+        CASE WHEN coalesce(pl.hot, false) OR coalesce(pl.score, 0) >= %({p}hot)s::integer
+                THEN 'hot'
+             WHEN coalesce(pl.score, 0) >= %({p}warm)s::integer THEN 'warm'
+             ELSE 'cold' END AS grade,
+        coalesce(pl.reasons, '[]'::jsonb) AS reasons,
+        pl.last_counted_at
+    FROM {p}scope s LEFT JOIN {p}per_lead pl ON pl.lead_id = s.id
+)"""  # noqa: S608
+
+
+def scoring_params(p: str, rules: Sequence[RuleSpec], thresholds: Thresholds) -> dict[str, Any]:
+    return {
+        f"{p}rules": _rules_json(rules),
+        f"{p}hl": thresholds.half_life_days,
+        f"{p}warm": thresholds.warm,
+        f"{p}hot": thresholds.hot,
+    }
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: int
+    grade: str
+    reasons: list[str]
+    last_counted_at: datetime | None
+
+
+def leads_score_sql(
+    *, rules: Sequence[RuleSpec], thresholds: Thresholds, now: datetime
+) -> dict[uuid.UUID, Scored]:
+    """Every lead's score under the given rules, computed by PostgreSQL (no writes)."""
+    ctes = scored_ctes("")
+    sql = f"WITH {ctes} SELECT lead_id, score, grade, reasons, last_counted_at FROM scored"  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        big_work_mem(cursor)
+        cursor.execute(sql, {**scoring_params("", rules, thresholds), "now": now})
+        rows = cursor.fetchall()
+    return {
+        row[0]: Scored(
+            score=row[1],
+            grade=row[2],
+            reasons=json.loads(row[3]) if isinstance(row[3], str) else row[3],
+            last_counted_at=row[4],
+        )
+        for row in rows
+    }

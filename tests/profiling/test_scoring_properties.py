@@ -1,0 +1,342 @@
+"""Properties of scoring, checked on generated data (Hypothesis).
+
+- the set-based SQL rescore computes exactly what the pure Python engine computes
+  (score, grade, reasons, the triggering time), on generated leads, events and rules;
+- the incremental path (`lead_score`) and the full rescore agree: after a full rescore,
+  scoring any lead again changes nothing, and vice versa;
+- order independence, idempotence under duplicates, caps, decay monotone in time
+  (the engine alone, without a database, so many examples are cheap).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forms_app.models import Gate
+from profiling.models import Event, GradeChange, Lead
+from profiling.scoring_engine import (
+    EventFact,
+    ProfileFact,
+    RuleSpec,
+    Thresholds,
+    compute_score,
+)
+from profiling.services.rescore import leads_rescore_sql
+from profiling.services.scoring import lead_score_compute
+from profiling.services.scoring_sql import leads_score_sql
+from tests.conftest import DB_IS_POSTGRES
+from tests.support.factories import make_gate, make_lead, make_visitor
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+SECTIONS = ["a", "b", "c"]
+FILES = ["network-map", "pricing", "Zeta"]
+TRACK_NAMES = ["Demo Requested", "Ébauche"]
+# Rule names with upper case, accents and punctuation: reasons sort by code point on both
+# sides (Python str order, PostgreSQL COLLATE "C").
+NAMES = st.text(alphabet="aZé_ -:", min_size=1, max_size=6)
+
+# --- strategies ---------------------------------------------------------------------------
+
+_offset = st.one_of(
+    st.integers(-3600, 400 * 86400),  # seconds before NOW (negative: clock-skewed future)
+    st.sampled_from([0, 7 * 86400, 86400, 3 * 86400]),  # exact half-lives: x.5 terms
+)
+
+
+@st.composite
+def event_specs(draw: st.DrawFn) -> dict:
+    etype = draw(st.sampled_from(["section_view", "download", "page_view", "form_view", "track"]))
+    spec: dict = {
+        "type": etype,
+        "gate": draw(st.sampled_from([0, 1, None])),
+        "age": draw(_offset),
+        "recv_lag": draw(st.integers(0, 5000)),
+        "duration_ms": draw(st.one_of(st.none(), st.integers(0, 200_000))),
+        "section_key": "",
+        "file_key": "",
+        "name": "",
+    }
+    if etype == "section_view":
+        spec["section_key"] = draw(st.sampled_from(SECTIONS))
+    elif etype == "download":
+        spec["file_key"] = draw(st.sampled_from(FILES))
+    elif etype == "track":
+        spec["name"] = draw(st.sampled_from(TRACK_NAMES))
+    return spec
+
+
+@st.composite
+def rule_specs(draw: st.DrawFn, rule_id: int) -> dict:
+    etype = draw(
+        st.sampled_from(["section_view", "download", "page_view", "form_view", "track", "profile"])
+    )
+    spec: dict = {
+        "id": rule_id,
+        "name": draw(NAMES),
+        "event_type": etype,
+        "points": draw(st.integers(-30, 60)),
+        "gate": draw(st.sampled_from([None, None, 0, 1])) if etype != "profile" else None,
+        "section_key": "",
+        "file_key": "",
+        "event_name": "",
+        "max_points": draw(st.one_of(st.none(), st.integers(0, 80))),
+        "min_duration_ms": (
+            draw(st.one_of(st.none(), st.integers(0, 90_000))) if etype != "profile" else None
+        ),
+        "makes_hot": draw(st.booleans()),
+        "profile_condition": "",
+    }
+    if etype == "section_view":
+        spec["section_key"] = draw(st.sampled_from(["", "", *SECTIONS]))
+    elif etype == "download":
+        spec["file_key"] = draw(st.sampled_from(["", *FILES]))
+    elif etype == "track":
+        spec["event_name"] = draw(st.sampled_from(["", *TRACK_NAMES]))
+    elif etype == "profile":
+        spec["profile_condition"] = draw(st.sampled_from(["disposable_email", "company_domain"]))
+    return spec
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict:
+    n_rules = draw(st.integers(0, 5))
+    warm = draw(st.integers(1, 60))
+    return {
+        "leads": draw(
+            st.lists(
+                st.tuples(
+                    st.booleans(),  # disposable email
+                    st.sampled_from(["", "example-fibre.com"]),  # company domain
+                    st.lists(event_specs(), max_size=12),
+                ),
+                min_size=1,
+                max_size=4,
+            )
+        ),
+        "rules": [draw(rule_specs(i + 1)) for i in range(n_rules)],
+        "half_life": draw(st.sampled_from([0, 1, 3, 7, 30])),
+        "warm": warm,
+        "hot": warm + draw(st.integers(1, 60)),
+    }
+
+
+# --- SQL == Python ------------------------------------------------------------------------
+
+
+def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds]:
+    gates: list[Gate] = [make_gate(sections=SECTIONS, files=FILES) for _ in range(2)]
+    # A third gate with no sections, and a deleted gate's events (gate NULL) via None.
+    rules = [
+        RuleSpec(
+            id=r["id"],
+            name=r["name"],
+            event_type=r["event_type"],
+            points=r["points"],
+            gate_id=None if r["gate"] is None else gates[r["gate"]].id,
+            section_key=r["section_key"],
+            file_key=r["file_key"],
+            event_name=r["event_name"],
+            max_points=r["max_points"],
+            min_duration_ms=r["min_duration_ms"],
+            makes_hot=r["makes_hot"],
+            profile_condition=r["profile_condition"],
+        )
+        for r in scenario["rules"]
+    ]
+    leads = []
+    for disposable, domain, events in scenario["leads"]:
+        lead = make_lead(is_disposable_email=disposable, company_domain=domain)
+        visitor = make_visitor(lead=lead)
+        Event.objects.bulk_create(
+            [
+                Event(
+                    id=uuid.uuid4(),
+                    visitor=visitor,
+                    lead=lead,
+                    type=e["type"],
+                    gate=None if e["gate"] is None else gates[e["gate"]],
+                    section_key=e["section_key"],
+                    file_key=e["file_key"],
+                    name=e["name"],
+                    duration_ms=e["duration_ms"],
+                    # microseconds too: ages are not whole seconds in real life
+                    occurred_at=NOW - timedelta(seconds=e["age"], microseconds=e["recv_lag"]),
+                    received_at=NOW
+                    - timedelta(seconds=e["age"])
+                    + timedelta(milliseconds=e["recv_lag"]),
+                )
+                for e in events
+            ]
+        )
+        leads.append(lead)
+    thresholds = Thresholds(
+        warm=scenario["warm"], hot=scenario["hot"], half_life_days=scenario["half_life"]
+    )
+    return leads, rules, thresholds
+
+
+needs_postgres = pytest.mark.skipif(
+    not DB_IS_POSTGRES, reason="the set-based rescore is PostgreSQL SQL (SQLite uses the engine)"
+)
+
+
+@needs_postgres
+@pytest.mark.django_db
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios())
+def test_sql_rescore_equals_the_python_engine(scenario: dict) -> None:
+    with transaction.atomic():
+        leads, rules, thresholds = _materialise(scenario)
+        by_sql = leads_score_sql(rules=rules, thresholds=thresholds, now=NOW)
+        for lead in leads:
+            py = lead_score_compute(lead.id, rules=rules, thresholds=thresholds, now=NOW)
+            sql = by_sql[lead.id]
+            assert (sql.score, sql.grade, sql.reasons, sql.last_counted_at) == (
+                py.score,
+                py.grade,
+                py.reasons,
+                py.last_counted_at,
+            )
+        transaction.set_rollback(True)
+
+
+@needs_postgres
+@pytest.mark.django_db
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios(), st.integers(1, 3))
+def test_incremental_scoring_equals_the_full_rescore(scenario: dict, chunk_size: int) -> None:
+    with transaction.atomic():
+        leads, rules, thresholds = _materialise(scenario)
+        result = leads_rescore_sql(
+            rules=rules, thresholds=thresholds, now=NOW, chunk_size=chunk_size
+        )
+        assert result.leads == len(leads)
+        for lead in leads:
+            lead.refresh_from_db()
+            py = lead_score_compute(lead.id, rules=rules, thresholds=thresholds, now=NOW)
+            assert (lead.score, lead.grade, lead.reasons) == (py.score, py.grade, py.reasons)
+            changes = GradeChange.objects.filter(lead=lead)
+            assert changes.count() == (0 if py.grade == "cold" else 1)
+        # a second full rescore finds nothing to change
+        again = leads_rescore_sql(rules=rules, thresholds=thresholds, now=NOW, chunk_size=2)
+        assert (again.updated, again.grade_changes) == (0, 0)
+        transaction.set_rollback(True)
+
+
+# --- the engine alone -------------------------------------------------------------------
+
+GATE = 7
+
+
+def _fact(spec: dict) -> EventFact:
+    at = NOW - timedelta(seconds=spec["age"])
+    return EventFact(
+        spec["type"],
+        None if spec["gate"] is None else GATE + spec["gate"],
+        at,
+        at,
+        section_key=spec["section_key"],
+        file_key=spec["file_key"],
+        name=spec["name"],
+        duration_ms=spec["duration_ms"],
+    )
+
+
+def _engine_rules(specs: list[dict]) -> list[RuleSpec]:
+    return [
+        RuleSpec(
+            id=r["id"],
+            name=r["name"],
+            event_type=r["event_type"],
+            points=r["points"],
+            gate_id=None if r["gate"] is None else GATE + r["gate"],
+            section_key=r["section_key"],
+            file_key=r["file_key"],
+            event_name=r["event_name"],
+            max_points=r["max_points"],
+            min_duration_ms=r["min_duration_ms"],
+            makes_hot=r["makes_hot"],
+            profile_condition=r["profile_condition"],
+        )
+        for r in specs
+    ]
+
+
+_facts = st.lists(event_specs(), max_size=25).map(lambda specs: [_fact(s) for s in specs])
+_rule_lists = (
+    st.integers(0, 5)
+    .flatmap(lambda n: st.tuples(*[rule_specs(i + 1) for i in range(n)]).map(list))
+    .map(_engine_rules)
+)
+_profiles = st.builds(ProfileFact, st.booleans(), st.sampled_from(["", "acme.example"]))
+_half_lives = st.sampled_from([0, 1, 3, 30])
+
+
+def _score(events, rules, half_life=0, now=NOW, profile=None):
+    t = Thresholds(warm=30, hot=80, half_life_days=half_life)
+    return compute_score(events, rules, t, now, {GATE: "g7", GATE + 1: "g8"}, {GATE: 3}, profile)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_facts, _rule_lists, _profiles, _half_lives, st.randoms(use_true_random=False))
+def test_order_independence(events, rules, profile, half_life, rnd: random.Random) -> None:
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    assert _score(events, rules, half_life, profile=profile) == _score(
+        shuffled, list(rules), half_life, profile=profile
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_facts, _rule_lists, _half_lives, st.randoms(use_true_random=False))
+def test_duplicates_change_nothing_for_distinct_events(events, rules, half_life, rnd) -> None:
+    # The same event delivered again (same id) is stored once; re-reading a section or
+    # re-downloading a file (a new id) counts once too.
+    distinct = [e for e in events if e.type in {"section_view", "download"}]
+    doubled = events + [rnd.choice(distinct) for _ in range(len(distinct))] if distinct else events
+    a, b = _score(events, rules, half_life), _score(doubled, rules, half_life)
+    assert (a.score, a.grade) == (b.score, b.grade)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_facts, _rule_lists, _profiles, _half_lives)
+def test_caps_are_never_exceeded(events, rules, profile, half_life) -> None:
+    # Each rule on its own: its contribution lies within [-|cap|, |cap|].
+    for rule in rules:
+        if rule.max_points is None:
+            continue
+        result = _score(events, [rule], half_life, profile=profile)
+        assert abs(result.score) <= abs(rule.max_points)
+    total_cap = sum(abs(r.max_points) for r in rules if r.max_points is not None)
+    if rules and all(r.max_points is not None for r in rules):
+        assert abs(_score(events, rules, half_life, profile=profile).score) <= total_cap
+
+
+@settings(max_examples=150, deadline=None)
+@given(_facts, _rule_lists, st.sampled_from([1, 3, 30]), st.integers(0, 90 * 86400))
+def test_decay_is_monotone_in_time(events, rules, half_life, later_s) -> None:
+    # Without negative rules a quiet lead only cools down: its score never rises with time.
+    positive = [r for r in rules if r.points >= 0]
+    then = _score(events, positive, half_life)
+    later = _score(events, positive, half_life, now=NOW + timedelta(seconds=later_s))
+    assert later.score <= then.score
+    # and each rule's contribution shrinks in size, penalties included
+    for rule in rules:
+        a = _score(events, [rule], half_life)
+        b = _score(events, [rule], half_life, now=NOW + timedelta(seconds=later_s))
+        assert abs(b.score) <= abs(a.score)
