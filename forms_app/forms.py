@@ -50,6 +50,9 @@ class GateForm(forms.Form):
     utm_campaign = forms.CharField(required=False, max_length=200)
     referrer = forms.CharField(required=False, max_length=4000)
     visitor_id = forms.UUIDField(required=False)
+    # The signed render-time token (forms_app/spam.py), checked by the view before this
+    # form is validated.
+    form_token = forms.CharField(required=False, max_length=300)
 
     def __init__(self, *args: Any, specs: list[FieldSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

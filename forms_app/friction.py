@@ -23,6 +23,9 @@ class Banned:
     # where they can only mean the field itself, not in a longer question such as
     # "What role does connectivity play in your plans?".
     weak: frozenset[str] = frozenset()
+    # Whole labels banned as they stand ("Your business"): the words alone are too common
+    # in legitimate questions ("Main business goal", "Business issue") to ban by word.
+    exact: frozenset[str] = frozenset()
 
 
 BANNED: tuple[Banned, ...] = (
@@ -58,6 +61,14 @@ BANNED: tuple[Banned, ...] = (
                 "rufnummer",
                 "mobiltelefon",
                 "festnetz",
+                "handynr",
+                "cellular",
+                "telefoon",
+                "telefoonnummer",
+                "mobiel",
+                "mobielnummer",
+                "gsmnummer",
+                "cellulare",
             ]
         ),
         ("phone number", "numero de telephone", "cell number", "contact number", "whats app"),
@@ -82,6 +93,10 @@ BANNED: tuple[Banned, ...] = (
                 "postleitzahl",
                 "postanschrift",
                 "wohnort",
+                "adres",
+                "woonadres",
+                "postadres",
+                "woonplaats",
             ]
         ),
         ("post code", "codigo postal", "code postal", "zip code", "postal code"),
@@ -107,10 +122,32 @@ BANNED: tuple[Banned, ...] = (
         "Titles are meaningless and a prime reason to lie; leadgate reads seniority of "
         "interest from what the visitor reads instead.",
         frozenset(
-            ["jobtitle", "jobtitel", "designation", "seniority", "occupation", "berufsbezeichnung"]
+            [
+                "jobtitle",
+                "jobtitel",
+                "designation",
+                "seniority",
+                "occupation",
+                "berufsbezeichnung",
+                "stellenbezeichnung",
+                "functietitel",
+            ]
         ),
-        ("job title", "job role", "your role", "intitule de poste", "job function"),
-        frozenset(["title", "position", "role", "cargo", "puesto", "poste", "funktion", "titel"]),
+        ("job title", "job role", "your role", "intitule de poste", "job function", "job level"),
+        frozenset(
+            [
+                "title",
+                "position",
+                "role",
+                "cargo",
+                "puesto",
+                "poste",
+                "funktion",
+                "titel",
+                "functie",
+                "job",
+            ]
+        ),
     ),
     Banned(
         "company",
@@ -134,10 +171,31 @@ BANNED: tuple[Banned, ...] = (
                 "corporation",
                 "firmenname",
                 "unternehmensname",
+                "arbeitgeber",
+                "bedrijf",
+                "bedrijfsnaam",
+                "werkgever",
+                "organisatie",
+                "organizacion",
+                "organizzazione",
+                "societa",
+                "empleador",
+                "empregador",
             ]
         ),
-        ("company name", "nom de l entreprise", "nombre de la empresa", "who do you work for"),
+        (
+            "company name",
+            "nom de l entreprise",
+            "nombre de la empresa",
+            "who do you work for",
+            "where do you work",
+            "who is your employer",
+            "business name",
+            "name of your business",
+            "name of the business",
+        ),
         frozenset(["org", "firm", "betrieb"]),
+        frozenset(["business", "your business", "my business", "the business", "businesses"]),
     ),
     Banned(
         "level of interest",
@@ -152,9 +210,23 @@ BANNED: tuple[Banned, ...] = (
             "interest level",
             "nivel de interes",
             "niveau d interet",
+            "how soon",
+            "ready to buy",
+            "plan to buy",
+            "wie interessiert",
+            "kaufbereitschaft",
         ),
         frozenset(
-            ["interest", "interesse", "interes", "interet", "timeline", "timeframe", "urgency"]
+            [
+                "interest",
+                "interesse",
+                "interes",
+                "interet",
+                "timeline",
+                "timeframe",
+                "urgency",
+                "kaufinteresse",
+            ]
         ),
     ),
     Banned(
@@ -199,6 +271,8 @@ def banned_topic(*texts: str) -> Banned | None:
             if any(f in vocabulary for w in words for f in _forms(w)):
                 return banned
             if any(f" {p} " in f" {joined} " for p in banned.phrases):
+                return banned
+            if joined in banned.exact:
                 return banned
     return None
 

@@ -43,6 +43,8 @@ from forms_app.forms import (
 from forms_app.models import Gate, GateFile, Stage
 from forms_app.selectors import gate_get_active, lead_id_for_visitor
 from forms_app.services.submissions import SubmissionInput, submission_create
+from forms_app.spam import FIELD as TOKEN_FIELD
+from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_drops
 from forms_app.stage_policy import fields_for
 from forms_app.throttle import submission_wait_seconds
 from profiling.services.ingest import NewEvent, events_ingest
@@ -276,12 +278,17 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
     # The same visitor as on GET, so progressive profiling asks the same question.
     vid = parse_uuid(request.POST.get("visitor_id")) or visitor_id_from(request)
     form = GateForm(request.POST, specs=fields_for(gate, lead_id_for_visitor(vid)))
-    if form.is_bot:
-        # Honeypot: look exactly like a success (same status, same redirect shape) and
-        # store nothing.
+    verdict = form_token_check(request.POST.get(TOKEN_FIELD), gate_slug=gate.slug)
+    if form.is_bot or token_drops(verdict):
+        # Honeypot, or a missing, forged or too-fast form token: look exactly like a
+        # success (same status, same redirect shape) and store nothing.
         return HttpResponseRedirect(
             _content_url(request, gate, _fake_token(), embed=embed), status=303
         )
+    if verdict is TokenVerdict.EXPIRED:
+        form.is_valid()  # keep what the visitor typed
+        form.add_error(None, "This form had been open too long; please submit it again.")
+        return _private(_render_form(request, gate, form, embed=embed, status=400))
     wait = submission_wait_seconds(request, gate.pk)
     if wait is not None:
         form.is_valid()  # keep what the visitor typed, with any field errors
@@ -331,6 +338,12 @@ def _render_form(
     context = _common_context(request, gate, embed=embed)
     fields = _field_views(form)
     hidden = {name: form[name].value() or "" for name in (*UTM_FIELDS, "referrer", "visitor_id")}
+    # A re-rendered form (field errors) keeps its still-valid token: the time the visitor
+    # already spent counts towards the minimum fill time.
+    posted = form[TOKEN_FIELD].value() if form.is_bound else None
+    if not posted or form_token_check(posted, gate_slug=gate.slug) is not TokenVerdict.OK:
+        posted = form_token_make(gate_slug=gate.slug)
+    hidden[TOKEN_FIELD] = posted
     context.update(
         form=form,
         fields=fields,
@@ -361,6 +374,9 @@ def _render_content(
         sections=list(gate.sections.all()),
         files=files,
         just_unlocked=bool(access is not None and request.GET.get("t")),
+        # The visitor gave their name and email under the form's notice: the tracker may
+        # run even with Global Privacy Control or Do Not Track on.
+        identified=access is not None,
     )
     return render(request, "forms_app/gate.html", context)
 

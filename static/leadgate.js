@@ -1,250 +1,400 @@
-/*! leadgate.js: passive profiling for leadgate gates. No dependencies, never throws.
- *
- * <script src="https://LEADGATE_HOST/static/leadgate.js" data-gate="network-vbook" async></script>
- * <section data-leadgate-section="why-fiber">...</section>   a tracked section
- * <a href="/map.pdf" data-leadgate-download="network-map">Map</a>   a tracked download
- *
- * Sends page_view on load (and form_view when a form is on the page), section_view once a
- * section has been at least half visible for the gate's dwell time, and download on
- * clicks of tracked links, to POST /api/v1/public/events on the leadgate host.
- */
-(function () {
+/*! leadgate.js: gate form + passive profiling; no dependencies, never throws. See README "Embedding". */
+(function (W, D) {
   "use strict";
-  try {
-    var script =
-      document.currentScript ||
-      document.querySelector("script[data-gate][src*='leadgate.js']");
-    if (!script) return;
-    var gate = script.getAttribute("data-gate");
-    if (!gate) return;
-    var minDwell = parseInt(script.getAttribute("data-min-dwell-ms") || "5000", 10);
-    if (!(minDwell >= 0)) minDwell = 5000;
-    var endpoint = new URL("/api/v1/public/events", script.src || location.href).href;
-    var COOKIE = "lg_vid";
-    var UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-    var uuid4 = function () {
+  var N = navigator;
+  // Every callback is wrapped: never throw into the host page.
+  var G = function (f) {
+    return function (a, b) {
       try {
-        if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-      } catch (e) {
-        /* not a secure context: fall through */
-      }
-      var b = new Uint8Array(16);
-      if (window.crypto && crypto.getRandomValues) {
-        crypto.getRandomValues(b);
-      } else {
-        for (var i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
-      }
-      b[6] = (b[6] & 0x0f) | 0x40;
-      b[8] = (b[8] & 0x3f) | 0x80;
-      var h = "";
-      for (var j = 0; j < 16; j++) h += (b[j] + 0x100).toString(16).slice(1);
-      return (
-        h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" +
-        h.slice(16, 20) + "-" + h.slice(20)
-      );
+        return f(a, b);
+      } catch (e) {}
     };
-
-    var readCookie = function (name) {
-      var parts = ("; " + document.cookie).split("; " + name + "=");
-      return parts.length > 1 ? decodeURIComponent(parts.pop().split(";")[0]) : "";
+  };
+  var store = function (k, v) {
+    try {
+      if (v === undefined) return localStorage.getItem(k);
+      if (v === null) localStorage.removeItem(k);
+      else localStorage.setItem(k, v);
+    } catch (e) {}
+  };
+  G(function () {
+    var S = D.currentScript || D.querySelector("script[src*='leadgate.js']");
+    if (!S || W.leadgate) return; // one tracker per page
+    var attr = function (n) {
+      return S.getAttribute("data-" + n);
     };
-
-    var visitorId = (function () {
-      var vid = "";
-      try {
-        vid = readCookie(COOKIE);
-      } catch (e) {
-        vid = "";
-      }
-      if (!UUID_RE.test(vid)) {
-        try {
-          vid = localStorage.getItem(COOKIE) || "";
-        } catch (e) {
-          vid = "";
-        }
-      }
-      if (!UUID_RE.test(vid)) vid = uuid4();
-      try {
-        localStorage.setItem(COOKIE, vid);
-      } catch (e) {
-        /* storage blocked: the cookie alone will do */
-      }
-      try {
-        document.cookie =
-          COOKIE + "=" + vid + "; path=/; max-age=31536000; SameSite=Lax" +
-          (location.protocol === "https:" ? "; Secure" : "");
-      } catch (e) {
-        /* cookies blocked */
-      }
-      return vid;
-    })();
-
-    var send = function (events) {
-      try {
-        var body = JSON.stringify({ visitor_id: visitorId, events: events });
-        var p = fetch(endpoint, {
-          method: "POST",
-          // text/plain keeps the request CORS-simple (no preflight) on other sites;
-          // the events endpoint reads the JSON body whatever the content type.
-          headers: { "Content-Type": "text/plain;charset=UTF-8" },
-          body: body,
-          keepalive: true,
-          credentials: "omit",
-          mode: "cors",
-        });
-        if (p && p.catch) p.catch(function () {});
-      } catch (e) {
-        /* offline, blocked, old browser: passive profiling is best effort */
-      }
+    var gate = attr("gate") || "";
+    var host = (attr("host") || new URL(S.src, location.href).origin).replace(/\/$/, "");
+    var api = host + "/api/v1/public/";
+    var dwell = +attr("min-dwell-ms") || 5000;
+    var VID = "lg_vid", Q = "lg_q", IDF = "lg_idf";
+    var RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    var priv = N.globalPrivacyControl === true || N.doNotTrack == "1" || W.doNotTrack == "1";
+    var known = store(IDF) == "1" || attr("identified") == "1";
+    var allowed = function () {
+      return !priv || known;
     };
-
-    var track = function (type, extra) {
-      var event = {
-        id: uuid4(),
-        type: type,
-        gate: gate,
-        occurred_at: new Date().toISOString(),
-        url: location.href.split("#")[0].replace(/([?&])t=[^&]*&?/, "$1").replace(/[?&]$/, "").slice(0, 2000),
-      };
-      for (var k in extra) if (Object.prototype.hasOwnProperty.call(extra, k)) event[k] = extra[k];
-      send([event]);
+    var uuid = function () {
+      if (W.crypto && crypto.randomUUID) return crypto.randomUUID();
+      var b = crypto.getRandomValues(new Uint8Array(16)), h = "", i;
+      b[6] = (b[6] & 15) | 64;
+      b[8] = (b[8] & 63) | 128;
+      for (i = 0; i < 16; i++) h += (b[i] + 256).toString(16).slice(1);
+      return h.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
     };
-
-    var onReady = function (fn) {
-      if (document.readyState === "loading") {
-        document.addEventListener("DOMContentLoaded", function () {
-          try {
-            fn();
-          } catch (e) {
-            /* never break the page */
-          }
-        });
-      } else {
-        fn();
-      }
+    var cookie = function () {
+      var m = D.cookie.match(/(?:^|; )lg_vid=([^;]+)/);
+      return m ? m[1] : "";
     };
+    var vid = [cookie(), store(VID)].filter(function (v) {
+      return RE.test(v || "");
+    })[0] || uuid();
+    // First-party storage only, once tracking is allowed (GPC/DNT: after the form). The
+    // cookie only on leadgate's hosted pages, whose server reads it.
+    var keep = function () {
+      if (!allowed()) return;
+      store(VID, vid);
+      if (attr("hosted")) D.cookie = VID + "=" + vid + ";path=/;max-age=31536000;SameSite=Lax" +
+        (location.protocol == "https:" ? ";Secure" : "");
+    };
+    keep();
 
-    var trackSections = function () {
-      var nodes = document.querySelectorAll("[data-leadgate-section]");
-      if (!nodes.length || !("IntersectionObserver" in window)) return;
-      var states = [];
-      var now = function () {
-        return window.performance && performance.now ? performance.now() : Date.now();
-      };
+    // --- events
+    var q = [];
+    try {
+      q = JSON.parse(store(Q) || "[]").slice(-100);
+    } catch (e) {}
+    var timer = 0, busy = 0, tries = 0;
+    var save = function () {
+      store(Q, q.length ? JSON.stringify(q) : null);
+    };
+    var drop = function (batch) {
+      q = q.filter(function (e) {
+        return batch.indexOf(e) < 0;
+      });
+      save();
+    };
+    var later = function (ms) {
+      clearTimeout(timer);
+      timer = setTimeout(G(flush), ms);
+    };
+    var flush = function (hide) {
+      if (!q.length || !allowed() || (busy && !hide)) return;
+      var batch = q.slice(0, 50);
+      var body = JSON.stringify({ visitor_id: vid, events: batch });
+      busy = 1;
+      // text/plain keeps it a CORS "simple" request (no preflight); no cookies are sent.
+      fetch(api + "events", {
+        method: "POST",
+        body: body,
+        keepalive: true,
+        credentials: "omit",
+        headers: { "Content-Type": "text/plain" },
+      })
+        .then(function (r) {
+          busy = 0;
+          if (r.status < 500 && r.status != 429) {
+            // 2xx stored, 4xx refused for good: drop. 5xx, 429, offline: retry, same ids.
+            tries = 0;
+            drop(batch);
+            if (q.length) later(0);
+          } else throw 0;
+        })
+        .catch(G(function () {
+          busy = 0;
+          later(Math.min(60000, 1000 * Math.pow(2, tries++)) * (1 + Math.random() / 2));
+        }));
+    };
+    var clean = function (u) {
+      // Never put the access token (?t=) in an event.
+      return u.split("#")[0].replace(/([?&])t=[^&]*&?/, "$1").replace(/[?&]$/, "").slice(0, 2000);
+    };
+    var track = function (type, extra, slug) {
+      if (!allowed()) return;
+      var e = { id: uuid(), type: type, gate: slug || gate, occurred_at: new Date().toISOString(), url: clean(location.href) };
+      for (var k in extra) e[k] = extra[k];
+      q.push(e);
+      q = q.slice(-100);
+      save();
+      later(type == "download" ? 0 : 1000);
+    };
+    // Page hide: a keepalive request outlives the page (like sendBeacon, without cookies).
+    D.addEventListener("visibilitychange", G(function () {
+      if (D.hidden) flush(1);
+    }));
+    W.addEventListener("pagehide", G(function () {
+      flush(1);
+    }));
+
+    // --- sections
+    var now = function () {
+      return performance.now();
+    };
+    var sections = function () {
+      var els = D.querySelectorAll("[data-leadgate-section]"), all = [];
+      if (!els.length || !W.IntersectionObserver) return;
       var stop = function (s) {
-        if (s.since !== null) {
-          s.total += now() - s.since;
-          s.since = null;
-        }
-        if (s.timer) {
-          clearTimeout(s.timer);
-          s.timer = null;
-        }
+        if (s.at) s.ms += now() - s.at;
+        s.at = 0;
+        clearTimeout(s.t);
       };
-      var check = function (s) {
-        if (s.sent) return;
+      var check = G(function (s) {
         stop(s);
-        if (s.total >= minDwell) {
-          s.sent = true;
-          track("section_view", { section: s.key, duration_ms: Math.round(s.total) });
-          observer.unobserve(s.el);
-          return;
-        }
-        if (s.visible && !document.hidden) start(s);
+        if (s.done) return;
+        if (s.ms >= dwell) {
+          s.done = 1;
+          io.unobserve(s.el);
+          track("section_view", { section: s.key, duration_ms: Math.round(s.ms) });
+        } else go(s);
+      });
+      var go = function (s) {
+        if (s.done || s.at || !s.vis || D.hidden) return;
+        s.at = now();
+        s.t = setTimeout(function () {
+          check(s);
+        }, dwell - s.ms + 30);
       };
-      var start = function (s) {
-        if (s.sent || s.since !== null) return;
-        s.since = now();
-        s.timer = setTimeout(function () {
-          try {
-            check(s);
-          } catch (e) {
-            /* ignore */
-          }
-        }, Math.max(0, minDwell - s.total) + 50);
-      };
-      var observer = new IntersectionObserver(
-        function (entries) {
-          try {
-            for (var i = 0; i < entries.length; i++) {
-              var entry = entries[i];
-              var s = entry.target.__leadgate;
-              if (!s || s.sent) continue;
-              var root = entry.rootBounds;
-              // Half of the section visible, or (for a section taller than the window)
-              // the section filling at least half of the window.
-              var visible =
-                entry.isIntersecting &&
-                (entry.intersectionRatio >= 0.5 ||
-                  (root && entry.intersectionRect.height >= root.height * 0.5));
-              s.visible = !!visible;
-              if (s.visible && !document.hidden) start(s);
-              else stop(s);
-            }
-          } catch (e) {
-            /* ignore */
-          }
-        },
-        { threshold: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] }
-      );
-      for (var i = 0; i < nodes.length; i++) {
-        var key = nodes[i].getAttribute("data-leadgate-section");
-        if (!key) continue;
-        var state = { el: nodes[i], key: key, total: 0, since: null, timer: null, visible: false, sent: false };
-        nodes[i].__leadgate = state;
-        states.push(state);
-        observer.observe(nodes[i]);
+      var io = new IntersectionObserver(G(function (list) {
+        list.forEach(function (en) {
+          var s = en.target._lg, r = en.rootBounds;
+          // Half visible, or (taller than the window) filling half of it.
+          s.vis = en.isIntersecting &&
+            (en.intersectionRatio >= 0.5 || (r && en.intersectionRect.height >= r.height / 2));
+          s.vis ? go(s) : stop(s);
+        });
+      }), { threshold: [0, 0.25, 0.5, 0.75, 1] });
+      [].forEach.call(els, function (el) {
+        var s = (el._lg = { el: el, key: el.getAttribute("data-leadgate-section"), ms: 0, at: 0 });
+        all.push(s);
+        io.observe(el);
+      });
+      D.addEventListener("visibilitychange", G(function () {
+        all.forEach(function (s) {
+          D.hidden ? stop(s) : go(s);
+        });
+      }));
+    };
+    var downloads = function () {
+      D.addEventListener("click", G(function (ev) {
+        var a = ev.target.closest("[data-leadgate-download]");
+        if (a) track("download", { file: a.getAttribute("data-leadgate-download") });
+      }), true);
+    };
+    var started = 0;
+    var start = function () {
+      if (started || !allowed()) return;
+      started = 1;
+      track("page_view", {});
+      if (D.querySelector("[data-leadgate-hosted-form]")) track("form_view", {});
+      sections();
+      downloads();
+      flush();
+    };
+
+    // --- the form, in a shadow root
+    var CSS =
+      ":host{all:initial;display:block}*{box-sizing:border-box}" +
+      // The host page's inherited styles (color, letter-spacing...) stop here.
+      ":host>:not(style){all:initial;display:block;font:16px/1.5 system-ui,sans-serif;color:#1c2430}" +
+      ":host>form{background:#fff;border:1px solid #d5dbe3;border-radius:12px;padding:20px;max-width:30em;margin:0}" +
+      "h2{font-size:1.25em;margin:0 0 12px}.f{margin:0 0 14px}label{display:block;font-weight:600;margin:0 0 4px}" +
+      "input,select,button{font:inherit;width:100%;min-height:48px;padding:10px 12px;border:1px solid #6b7785;border-radius:8px;background:#fff;color:#1c2430}" +
+      ".c{display:flex;gap:10px;align-items:flex-start}.c input{width:24px;min-height:24px;height:24px;margin:10px 0;flex:none}.c label{font-weight:400;min-height:44px;padding:8px 0}" +
+      "button{background:#00727e;color:#fff;border:0;font-weight:700}button[disabled]{opacity:.6}" +
+      ":focus-visible{outline:3px solid #f0a000;outline-offset:2px}[aria-invalid=true]{border:2px solid #b3261e}" +
+      ".e{color:#b3261e;margin:4px 0 0;font-size:.95em}.n{font-size:.85em;color:#5a6472;margin:8px 0 0}" +
+      ".hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}.s:empty{display:none}.s{margin:10px 0 0}a{color:#00727e}";
+    var h = function (tag, props, kids) {
+      var el = D.createElement(tag);
+      for (var k in props) {
+        if (k == "text") el.textContent = props[k];
+        else el.setAttribute(k, props[k]);
       }
-      document.addEventListener("visibilitychange", function () {
-        try {
-          for (var j = 0; j < states.length; j++) {
-            if (document.hidden) stop(states[j]);
-            else if (states[j].visible) start(states[j]);
-          }
-        } catch (e) {
-          /* ignore */
-        }
+      (kids || []).forEach(function (c) {
+        el.appendChild(c);
+      });
+      return el;
+    };
+    var getConfig = function (slug) {
+      // No visitor id leaves the page while tracking is not allowed.
+      return fetch(api + "gates/" + slug + (allowed() ? "?visitor_id=" + vid : ""), {
+        credentials: "omit",
+      }).then(function (r) {
+        if (!r.ok) throw 0;
+        return r.json();
       });
     };
-
-    var trackDownloads = function () {
-      document.addEventListener(
-        "click",
-        function (ev) {
-          try {
-            var el = ev.target && ev.target.closest && ev.target.closest("[data-leadgate-download]");
-            if (!el) return;
-            track("download", { file: el.getAttribute("data-leadgate-download") });
-          } catch (e) {
-            /* ignore */
+    var render = function (box) {
+      var slug = box.getAttribute("data-leadgate-form") || gate;
+      var root = box.shadowRoot || box.attachShadow({ mode: "open" });
+      root.innerHTML = "";
+      root.appendChild(h("style", { text: CSS }));
+      var hosted = host + "/g/" + slug;
+      getConfig(slug)
+        .then(G(function (cfg) {
+          if (cfg.min_dwell_ms >= 0 && !attr("min-dwell-ms")) dwell = cfg.min_dwell_ms;
+          if (!cfg.fields.length) return; // epiphany: open content, no form
+          build(root, box, slug, cfg);
+          track("form_view", {}, slug);
+        }))
+        .catch(G(function () {
+          // leadgate down or blocked: link the hosted page (works without JS).
+          root.appendChild(h("p", {}, [h("a", { href: hosted, text: "Open the form" })]));
+        }));
+    };
+    var build = function (root, box, slug, cfg) {
+      var form = h("form", { novalidate: "", "aria-labelledby": "t" });
+      var status = h("p", { class: "s", role: "status", "aria-live": "polite" });
+      var inputs = {};
+      form.appendChild(h("h2", { id: "t", text: cfg.title }));
+      cfg.fields.forEach(function (f) {
+        var id = "f-" + f.name, el, wrap;
+        var p = { id: id, name: f.name };
+        if (f.type == "choice") {
+          el = h("select", p, [h("option", { value: "", text: "Choose one" })].concat(
+            (f.choices || []).map(function (c) {
+              return h("option", { value: c, text: c });
+            })));
+        } else {
+          p.type = f.type == "checkbox" ? "checkbox" : f.type == "email" ? "email" : "text";
+          if (f.name == "name") p.autocomplete = "name";
+          if (f.type == "email") {
+            p.autocomplete = "email";
+            p.inputmode = "email";
+            p.autocapitalize = "off";
           }
-        },
-        true
-      );
+          if (f.type != "checkbox") p.maxlength = f.name == "email" ? 254 : f.name == "name" ? 200 : 500;
+          if (f.required) p.required = "";
+          el = h("input", p);
+        }
+        var label = h("label", { for: id, text: f.label + (f.required || f.type == "checkbox" ? "" : " (optional)") });
+        wrap = f.type == "checkbox" ? h("div", { class: "f c" }, [el, label]) : h("div", { class: "f" }, [label, el]);
+        inputs[f.name] = el;
+        form.appendChild(wrap);
+      });
+      var hp = h("input", { name: "website", tabindex: "-1", autocomplete: "off", id: "f-w" });
+      form.appendChild(h("div", { class: "hp", "aria-hidden": "true" }, [h("label", { for: "f-w", text: "Leave empty" }), hp]));
+      var btn = h("button", { type: "submit", "aria-describedby": "n", text: cfg.submit_label });
+      form.appendChild(btn);
+      form.appendChild(h("p", { class: "n", id: "n", text: cfg.consent_text }));
+      form.appendChild(status);
+      root.appendChild(form);
+
+      var showErrors = function (errors) {
+        var first = null, said = "", other = [];
+        [].forEach.call(form.querySelectorAll(".e"), function (e) {
+          e.remove();
+        });
+        for (var k in inputs) {
+          inputs[k].removeAttribute("aria-invalid");
+          inputs[k].removeAttribute("aria-describedby");
+        }
+        for (var name in errors) {
+          var el = inputs[name == "answers" ? Object.keys(inputs).pop() : name];
+          var v = errors[name];
+          // Per-question errors come nested: {"answers": {"q": ["..."]}}.
+          var msg = [].concat(typeof v == "object" && !v.join ? Object.values(v) : v).join(" ");
+          if (!el) {
+            other.push(msg);
+            continue;
+          }
+          el.setAttribute("aria-invalid", "true");
+          el.setAttribute("aria-describedby", "e-" + el.name);
+          el.parentNode.appendChild(h("p", { class: "e", id: "e-" + el.name, text: msg }));
+          if (!first) {
+            first = el;
+            said = "Please check the form: " + msg;
+          }
+        }
+        status.textContent = other.join(" ") || said;
+        if (first) first.focus();
+      };
+      var search = new URLSearchParams(location.search);
+      var send = function (retried) {
+        var body = {
+          name: inputs.name.value.trim(),
+          email: inputs.email.value.trim(),
+          subscribe: !!(inputs.subscribe && inputs.subscribe.checked),
+          visitor_id: vid,
+          website: hp.value,
+          form_token: cfg.form_token,
+          referrer: D.referrer.slice(0, 2000),
+          page_url: clean(location.href),
+          answers: {},
+        };
+        ["utm_source", "utm_medium", "utm_campaign"].forEach(function (k) {
+          body[k] = (search.get(k) || "").slice(0, 200);
+        });
+        cfg.fields.forEach(function (f) {
+          if (["name", "email", "subscribe"].indexOf(f.name) < 0 && inputs[f.name].value) {
+            body.answers[f.name] = inputs[f.name].value;
+          }
+        });
+        btn.disabled = true;
+        fetch(api + "gates/" + slug + "/submissions", {
+          method: "POST",
+          credentials: "omit",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        })
+          .then(function (r) {
+            return r.json().catch(function () {
+              return {};
+            }).then(G(function (j) {
+              btn.disabled = false;
+              if (r.status == 201) {
+                // Identified: the notice by the submit button now covers tracking.
+                known = true;
+                store(IDF, "1");
+                keep();
+                root.removeChild(form);
+                root.appendChild(h("p", { class: "s", role: "status" }, [
+                  D.createTextNode("Thanks! "),
+                  h("a", { href: j.content_url, target: "_top", text: "Open " + cfg.title }),
+                ]));
+                start();
+                box.dispatchEvent(new CustomEvent("leadgate:submitted", { bubbles: true, detail: { lead_id: j.lead_id, content_url: j.content_url } }));
+              } else if (r.status == 400 && j.errors && j.errors.form_token && !retried) {
+                getConfig(slug).then(G(function (c) {
+                  cfg.form_token = c.form_token;
+                  send(1);
+                }), G(function () {
+                  showErrors(j.errors);
+                }));
+              } else if (r.status == 429) {
+                showErrors({ __all__: "Too many tries from here; please wait " + (r.headers.get("Retry-After") || 60) + " seconds." });
+              } else {
+                showErrors(j.errors || { __all__: "Something went wrong; please try again." });
+              }
+            }));
+          })
+          .catch(G(function () {
+            btn.disabled = false;
+            showErrors({ __all__: "We could not reach the server; please try again." });
+          }));
+      };
+      form.addEventListener("submit", G(function (ev) {
+        ev.preventDefault();
+        var errors = {};
+        if (!inputs.name.value.trim()) errors.name = "Please tell us your name.";
+        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(inputs.email.value.trim())) {
+          errors.email = "Please give a valid email address, like jo@example.com.";
+        }
+        Object.keys(errors).length ? showErrors(errors) : send();
+      }));
     };
 
-    var fillHostedForm = function () {
-      // The hosted page's form carries the visitor id so the lead gets this browser's
-      // earlier events even when the page was rendered before the cookie existed.
-      var inputs = document.querySelectorAll("form input[name='visitor_id']");
-      for (var i = 0; i < inputs.length; i++) if (!inputs[i].value) inputs[i].value = visitorId;
+    var hostedForm = function () {
+      [].forEach.call(D.querySelectorAll("form input[name=visitor_id]"), function (i) {
+        if (!i.value && allowed()) i.value = vid;
+      });
     };
-
-    window.leadgate = window.leadgate || {};
-    window.leadgate.visitorId = visitorId;
-    window.leadgate.track = track;
-
-    onReady(function () {
-      fillHostedForm();
-      track("page_view", {});
-      if (document.querySelector("[data-leadgate-hosted-form], [data-leadgate-form]")) {
-        track("form_view", {});
-      }
-      trackSections();
-      trackDownloads();
+    W.leadgate = { visitorId: vid, track: track, flush: flush };
+    var ready = G(function () {
+      hostedForm();
+      [].forEach.call(D.querySelectorAll("[data-leadgate-form]"), G(render));
+      start();
     });
-  } catch (e) {
-    /* never break the host page */
-  }
-})();
+    D.readyState == "loading" ? D.addEventListener("DOMContentLoaded", ready) : ready();
+  })();
+})(window, document);

@@ -22,6 +22,7 @@ from forms_app.friction import banned_topic, friction_message
 from forms_app.models import Gate, Stage
 from forms_app.selectors import gate_get_active, lead_id_for_visitor
 from forms_app.services.submissions import SubmissionInput, submission_create
+from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_drops
 from forms_app.stage_policy import fields_for
 from forms_app.throttle import submission_wait_seconds
 
@@ -73,6 +74,16 @@ def submission_rate_limited(request: HttpRequest, gate: Gate) -> Response | None
     return response
 
 
+def _fake_success(request: Request, gate: Gate) -> dict[str, str]:
+    """The shape of a real 201 (random lead id, token-looking string) that grants nothing."""
+    token = "." + base64.urlsafe_b64encode(uuid.uuid4().bytes * 3).decode().rstrip("=")
+    return {
+        "lead_id": str(uuid.uuid4()),
+        "access_token": token,
+        "content_url": f"{base_url(request)}/g/{gate.slug}?t={token}",
+    }
+
+
 class PublicGateApi(PublicApi):
     class PublicGateOutputSerializer(serializers.Serializer):
         slug = serializers.CharField()
@@ -84,6 +95,8 @@ class PublicGateApi(PublicApi):
         submit_label = serializers.CharField()
         consent_text = serializers.CharField()
         min_dwell_ms = serializers.IntegerField()
+        # Extension: the signed render-time token the submission must send back (spam.py).
+        form_token = serializers.CharField()
         fields = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
         sections = serializers.ListField(child=serializers.DictField())
         files = serializers.ListField(child=serializers.DictField())
@@ -109,6 +122,7 @@ class PublicGateApi(PublicApi):
             "submit_label": gate.submit_label,
             "consent_text": gate.consent_text,
             "min_dwell_ms": gate.min_dwell_ms,
+            "form_token": form_token_make(gate_slug=gate.slug),
             "fields": [f.as_public() for f in fields],
             "sections": [{"key": s.key, "title": s.title} for s in gate.sections.all()],
             "files": [{"key": f.key, "title": f.title} for f in gate.files.all()],
@@ -130,6 +144,7 @@ class PublicSubmissionApi(PublicApi):
             "referrer",
             "page_url",
             "answers",
+            "form_token",
         ]
     )
 
@@ -147,6 +162,18 @@ class PublicSubmissionApi(PublicApi):
         answers = serializers.DictField(
             child=serializers.CharField(max_length=500, allow_blank=True), required=False
         )
+        form_token = serializers.CharField(
+            required=False, allow_blank=True, max_length=300, trim_whitespace=True
+        )
+
+        def validate_name(self, value: str) -> str:
+            # Same rule as the hosted form: a name is shown in the CRM and in exports, and
+            # control characters (newlines, escapes) only serve to forge lines there.
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                raise serializers.ValidationError(
+                    "Please use letters, spaces and punctuation only."
+                )
+            return value
 
         def validate_email(self, value: str) -> str:
             problem = email_problem(value)
@@ -189,17 +216,19 @@ class PublicSubmissionApi(PublicApi):
         serializer = self.SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if data.get("website"):
-            # Honeypot filled: a bot. Answer exactly like a success so it learns nothing,
-            # and store nothing.
-            fake = uuid.uuid4()
+        verdict = form_token_check(data.get("form_token"), gate_slug=gate.slug)
+        if data.get("website") or token_drops(verdict):
+            # Honeypot filled, or a missing, forged or too-fast form token: a bot. Answer
+            # exactly like a success so it learns nothing, and store nothing.
             return Response(
-                {
-                    "lead_id": str(fake),
-                    "access_token": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode(),
-                    "content_url": f"{base_url(request)}/g/{gate.slug}",
-                },
-                status=201,
+                self.SubmissionOutputSerializer(_fake_success(request, gate)).data, status=201
+            )
+        if verdict is TokenVerdict.EXPIRED:
+            # A person who left the form open for days: say so (the embed script fetches
+            # a fresh token and submits again).
+            return Response(
+                error_body({"form_token": ["This form has expired; please reload the page."]}),
+                status=400,
             )
         result = submission_create(
             gate=gate,

@@ -465,3 +465,138 @@ def test_too_many_submissions_from_one_ip_is_429(client: Any, gate: Gate, settin
     assert "Too many submissions" in html
     assert 'value="p3@example-fibre.com"' in html
     assert not Lead.objects.filter(email="p3@example-fibre.com").exists()
+
+
+# --- spam: the signed render-time form token (no-JavaScript form) -------------------------
+
+
+def _rendered_token(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="form_token" value="([^"]+)">', html)
+    assert match, "the form has no form_token"
+    return match.group(1)
+
+
+def _aged_token(gate: Gate, seconds_ago: float = 10) -> str:
+    import time
+
+    from forms_app.spam import form_token_make
+
+    return form_token_make(
+        gate_slug=gate.slug, issued_at_ms=int((time.time() - seconds_ago) * 1000)
+    )
+
+
+@pytest.mark.form_token
+def test_the_form_carries_a_signed_token_for_its_gate(client: Any, gate: Gate) -> None:
+    from forms_app.spam import TokenVerdict, form_token_check
+
+    token = _rendered_token(client.get(f"/g/{gate.slug}").content.decode())
+    assert form_token_check(token, gate_slug=gate.slug) is TokenVerdict.OK
+    # The iframe variant too.
+    embed_token = _rendered_token(client.get(f"/g/{gate.slug}/embed").content.decode())
+    assert form_token_check(embed_token, gate_slug=gate.slug) is TokenVerdict.OK
+
+
+@pytest.mark.form_token
+def test_a_person_with_the_rendered_token_gets_the_content(
+    client: Any, gate: Gate, settings: Any
+) -> None:
+    settings.LEADGATE_FORM_MIN_FILL_MS = 0
+    token = _rendered_token(client.get(f"/g/{gate.slug}").content.decode())
+    response = _post(client, gate, form_token=token)
+    assert response.status_code == 303
+    assert Lead.objects.filter(email="ada@example-fibre.com").exists()
+
+
+@pytest.mark.form_token
+@pytest.mark.parametrize("kind", ["missing", "forged", "too-fast", "other-gate"])
+def test_bot_posts_are_redirected_like_a_success_and_store_nothing(
+    client: Any, gate: Gate, settings: Any, kind: str
+) -> None:
+    from forms_app.spam import form_token_make
+
+    settings.LEADGATE_FORM_MIN_FILL_MS = 3000
+    data: dict[str, str] = {}
+    if kind == "forged":
+        data["form_token"] = _aged_token(gate)[:-2] + "xx"
+    elif kind == "too-fast":
+        data["form_token"] = form_token_make(gate_slug=gate.slug)
+    elif kind == "other-gate":
+        data["form_token"] = _aged_token(_gate())
+    response = _post(client, gate, **data)
+    real = _post(client, gate, email="real@example-fibre.com", form_token=_aged_token(gate))
+    assert response.status_code == real.status_code == 303
+    assert response["Location"].startswith(f"/g/{gate.slug}?t=")
+    assert not Lead.objects.filter(email="ada@example-fibre.com").exists()
+    assert Submission.objects.count() == 1
+    # The fake token unlocks nothing.
+    page = client.get(response["Location"])
+    client.cookies.clear()
+    assert "data-leadgate-section" not in client.get(response["Location"]).content.decode()
+    assert page.status_code == 200
+
+
+@pytest.mark.form_token
+def test_an_expired_form_asks_again_with_a_fresh_token(
+    client: Any, gate: Gate, settings: Any
+) -> None:
+    from forms_app.spam import TokenVerdict, form_token_check
+
+    settings.LEADGATE_FORM_TOKEN_MAX_AGE_S = 60
+    settings.LEADGATE_FORM_MIN_FILL_MS = 0
+    response = _post(client, gate, form_token=_aged_token(gate, seconds_ago=120))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "open too long" in html
+    assert 'value="Ada Lovelace"' in html  # what the visitor typed is kept
+    assert form_token_check(_rendered_token(html), gate_slug=gate.slug) is TokenVerdict.OK
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.form_token
+def test_a_form_with_errors_keeps_its_token_so_the_time_spent_counts(
+    client: Any, gate: Gate, settings: Any
+) -> None:
+    settings.LEADGATE_FORM_MIN_FILL_MS = 5000
+    token = _aged_token(gate, seconds_ago=6)
+    response = _post(client, gate, email="not-an-email", form_token=token)
+    assert response.status_code == 400
+    assert _rendered_token(response.content.decode()) == token
+    # Fixing the email at once is not "too fast": the form was rendered 6 s ago.
+    assert _post(client, gate, form_token=token).status_code == 303
+    assert Lead.objects.filter(email="ada@example-fibre.com").exists()
+
+
+def test_the_embed_script_stays_within_its_budget() -> None:
+    """Issue budget: under 6 KB gzipped, no dependencies, served as written (no build)."""
+    from bench.embed_size import BUDGET_GZIP_BYTES, SCRIPT, sizes
+
+    measured = sizes()
+    assert measured.gzip9 < BUDGET_GZIP_BYTES, measured
+    assert measured.gzip6 < BUDGET_GZIP_BYTES, measured
+    source = SCRIPT.read_text()
+    assert "import " not in source
+    assert "require(" not in source
+    # First-party storage only: no third-party cookies or fingerprinting APIs.
+    for forbidden in (
+        "canvas",
+        "getContext",
+        "AudioContext",
+        "navigator.plugins",
+        "hardwareConcurrency",
+    ):
+        assert forbidden not in source, forbidden
+    assert 'credentials: "omit"' in source
+
+
+def test_the_tracker_knows_when_the_visitor_has_identified(client: Any, gate: Gate) -> None:
+    """With GPC/DNT on, leadgate.js tracks only identified visitors: the page says which."""
+    form_page = client.get(f"/g/{gate.slug}").content.decode()
+    assert "data-leadgate-hosted-form" in form_page
+    assert 'data-identified="1"' not in form_page
+    token, _lead, _vid = _token_for(gate)
+    content_page = client.get(f"/g/{gate.slug}?t={token}").content.decode()
+    assert re.search(r'<script [^>]*leadgate\.js[^>]*data-identified="1"', content_page)
+    # Open content (epiphany) is anonymous: no such mark.
+    open_page = client.get(f"/g/{_gate(Stage.EPIPHANY).slug}").content.decode()
+    assert 'data-identified="1"' not in open_page
