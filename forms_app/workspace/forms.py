@@ -1,0 +1,293 @@
+"""Workspace forms: they shape HTML input only. Every rule about what is allowed lives
+in the services (gate_save and its friction guard, scoring_rule_save, ...) or in the
+marketer API's input serializers, which the views run and whose errors they show inline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from config.validators import origin_problem
+from forms_app.models import KEY_VALIDATOR, FieldType, Stage
+from profiling.models import RULE_TYPE_CHOICES, Grade, ProfileCondition
+
+TEXTAREA_SMALL = forms.Textarea(attrs={"rows": 2})
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class GateForm(forms.Form):
+    title = forms.CharField(
+        max_length=200, help_text="The name visitors see, e.g. “The fibre network e-book”."
+    )
+    slug = forms.CharField(
+        max_length=80,
+        help_text="The address: /g/<slug>. Lower-case letters, digits and hyphens.",
+    )
+    stage = forms.ChoiceField(
+        choices=Stage.choices,
+        initial=Stage.INTEREST,
+        help_text="How much the gate may ask: nothing, the minimal form, or up to two questions.",
+    )
+    headline = forms.CharField(max_length=300, required=False)
+    description = forms.CharField(
+        max_length=20_000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    submit_label = forms.CharField(max_length=60, initial="Get the content")
+    subscribe_label = forms.CharField(
+        max_length=200, initial="Send me new content about this business issue"
+    )
+    consent_text = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=TEXTAREA_SMALL,
+        help_text="Shown under the button and stored with every submission.",
+    )
+    allowed_origins = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://www.example.com"}),
+        help_text="Websites allowed to embed the form, one origin per line.",
+    )
+    min_dwell_s = forms.IntegerField(
+        min_value=0, max_value=600, initial=5, label="Seconds to count a section as read"
+    )
+    is_active = forms.BooleanField(
+        required=False, initial=True, label="Live (visitors can open it)"
+    )
+
+    def clean_slug(self) -> str:
+        return str(self.cleaned_data["slug"]).strip().lower()
+
+    def clean_allowed_origins(self) -> list[str]:
+        origins = _lines(self.cleaned_data.get("allowed_origins", ""))
+        if len(origins) > 50:
+            raise ValidationError("At most 50 origins.")
+        problems = [p for o in origins if (p := origin_problem(o))]
+        if problems:
+            raise ValidationError(problems)
+        return sorted({o.rstrip("/").lower() for o in origins})
+
+    def service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["min_dwell_ms"] = data.pop("min_dwell_s") * 1000
+        if not data.get("consent_text"):
+            data.pop("consent_text", None)
+        return data
+
+
+class SectionForm(forms.Form):
+    key = forms.CharField(
+        max_length=80,
+        validators=[KEY_VALIDATOR],
+        widget=forms.TextInput(attrs={"placeholder": "why-fibre"}),
+    )
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        max_length=100_000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    topics = forms.CharField(
+        max_length=1200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "fibre, costs"}),
+        help_text="Comma-separated: what the section is about.",
+    )
+
+    def clean_topics(self) -> list[str]:
+        topics = [t.strip() for t in self.cleaned_data.get("topics", "").split(",") if t.strip()]
+        if len(topics) > 20 or any(len(t) > 60 for t in topics):
+            raise ValidationError("At most 20 topics of up to 60 characters.")
+        return topics
+
+
+class FileForm(forms.Form):
+    key = forms.CharField(
+        max_length=80,
+        validators=[KEY_VALIDATOR],
+        widget=forms.TextInput(attrs={"placeholder": "network-map"}),
+    )
+    title = forms.CharField(max_length=200)
+    url = forms.URLField(
+        max_length=1000,
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://… (or upload)"}),
+    )
+    upload = forms.FileField(required=False)
+
+    def clean_upload(self) -> Any:
+        from forms_app.api.gates import MAX_UPLOAD_BYTES
+
+        upload = self.cleaned_data.get("upload")
+        if upload and upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError("Files are limited to 10 MB.")
+        return upload
+
+
+class QuestionForm(forms.Form):
+    name = forms.CharField(
+        max_length=60,
+        validators=[KEY_VALIDATOR],
+        widget=forms.TextInput(attrs={"placeholder": "main-issue"}),
+    )
+    label = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "What is your main network issue?"}),
+    )
+    type = forms.ChoiceField(choices=FieldType.choices, initial=FieldType.TEXT)
+    choices = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Choice questions: one answer per line.",
+    )
+
+    def clean_choices(self) -> list[str]:
+        choices = _lines(self.cleaned_data.get("choices", ""))
+        if len(choices) > 20 or any(len(c) > 200 for c in choices):
+            raise ValidationError("At most 20 choices of up to 200 characters.")
+        return choices
+
+
+SectionFormSet = forms.formset_factory(
+    SectionForm, extra=0, can_delete=True, max_num=200, absolute_max=200
+)
+FileFormSet = forms.formset_factory(FileForm, extra=0, can_delete=True, max_num=50, absolute_max=50)
+# The contract's limit (two) is the service's to enforce, with its message; the formset
+# only bounds what a hostile POST can make us build.
+QuestionFormSet = forms.formset_factory(
+    QuestionForm, extra=0, can_delete=True, max_num=10, absolute_max=10
+)
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+class RuleForm(forms.Form):
+    name = forms.CharField(
+        max_length=200, widget=forms.TextInput(attrs={"placeholder": "Read e-book sections"})
+    )
+    event_type = forms.ChoiceField(choices=RULE_TYPE_CHOICES, label="When a lead…")
+    gate = forms.ChoiceField(required=False, label="On gate")
+    section = forms.CharField(max_length=80, required=False, label="Section key (blank: any)")
+    file = forms.CharField(max_length=80, required=False, label="File key (blank: any)")
+    event_name = forms.CharField(max_length=200, required=False, label="Track event name")
+    profile_condition = forms.ChoiceField(
+        choices=[("", "—"), *ProfileCondition.choices], required=False, label="Profile fact"
+    )
+    points = forms.IntegerField(min_value=-10_000, max_value=10_000)
+    max_points = forms.IntegerField(
+        min_value=0, max_value=1_000_000, required=False, label="At most (points)"
+    )
+    min_duration_s = forms.DecimalField(
+        min_value=0,
+        max_value=86_400,
+        decimal_places=1,
+        required=False,
+        label="Minimum dwell (seconds)",
+    )
+    makes_hot = forms.BooleanField(required=False, label="Makes the lead hot")
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+    def __init__(self, *args: Any, gates: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["gate"].choices = [("", "any gate"), *gates]  # type: ignore[attr-defined]
+
+    def api_data(self) -> dict[str, Any]:
+        """The marketer API's input shape, validated by its serializer (one set of rules)."""
+        d = self.cleaned_data
+        ms = d.get("min_duration_s")
+        return {
+            "name": d["name"],
+            "event_type": d["event_type"],
+            "gate": d.get("gate") or None,
+            "section": d.get("section") or None,
+            "file": d.get("file") or None,
+            "event_name": d.get("event_name") or "",
+            "profile_condition": d.get("profile_condition") or None,
+            "points": d["points"],
+            "max_points": d.get("max_points"),
+            "min_duration_ms": int(ms * 1000) if ms is not None else None,
+            "makes_hot": bool(d.get("makes_hot")),
+            "is_active": bool(d.get("is_active")),
+        }
+
+
+class ThresholdsForm(forms.Form):
+    warm_threshold = forms.IntegerField(min_value=1, max_value=1_000_000, label="Warm at (points)")
+    hot_threshold = forms.IntegerField(min_value=1, max_value=1_000_000, label="Hot at (points)")
+    half_life_days = forms.IntegerField(
+        min_value=0, max_value=3650, label="Points halve every (days, 0 = never)"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        warm, hot = data.get("warm_threshold"), data.get("hot_threshold")
+        if warm is not None and hot is not None and warm >= hot:
+            self.add_error("warm_threshold", "Must be lower than the hot threshold.")
+        return data
+
+
+# --- webhooks and sources ------------------------------------------------------------
+
+GRADE_CHOICES = [(g.value, g.label) for g in Grade]
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        max_length=1000,
+        assume_scheme="https",
+        label="CRM URL",
+        widget=forms.URLInput(attrs={"placeholder": "https://crm.example.com/hooks/leadgate"}),
+    )
+    grades = forms.MultipleChoiceField(
+        choices=GRADE_CHOICES,
+        initial=["hot"],
+        widget=forms.CheckboxSelectMultiple,
+        label="Push leads that become",
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+class SourceForm(forms.Form):
+    name = forms.CharField(
+        max_length=200, widget=forms.TextInput(attrs={"placeholder": "Website (analytics.js)"})
+    )
+    gates = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Only for these gates (none ticked: all gates)",
+    )
+
+    def __init__(self, *args: Any, gates: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["gates"].choices = gates  # type: ignore[attr-defined]
+
+
+class CostForm(forms.Form):
+    utm_source = forms.CharField(
+        max_length=200,
+        label="utm_source",
+        widget=forms.TextInput(attrs={"placeholder": "linkedin"}),
+    )
+    utm_campaign = forms.CharField(
+        max_length=200, required=False, label="utm_campaign (blank: whole source)"
+    )
+    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    amount = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+    currency = forms.RegexField(
+        regex=r"^[A-Za-z]{3}$",
+        initial="EUR",
+        max_length=3,
+        error_messages={"invalid": "A three-letter currency code, e.g. EUR."},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and start > end:
+            self.add_error("period_end", "The period must end on or after its start.")
+        return data

@@ -1,0 +1,281 @@
+"""Gate builder: list, create and edit gates with sections, files and questions; a live
+preview rendered with the hosted page's own templates; the embed snippet to copy.
+
+Every write goes through forms_app.services.gates.gate_save, so the stage policy and the
+friction guard (with its message) apply exactly as in the API; their errors are shown
+inline, next to the row that caused them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_http_methods, require_POST
+
+from forms_app.api.gates import GateOutputSerializer
+from forms_app.forms import HONEYPOT
+from forms_app.forms import GateForm as VisitorForm
+from forms_app.models import Gate, Stage
+from forms_app.selectors import gate_get
+from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
+from forms_app.stage_policy import fields_for
+from forms_app.views import _field_views
+from forms_app.workspace.access import marketer_required
+from forms_app.workspace.common import page, validation_messages
+from forms_app.workspace.forms import FileFormSet, GateForm, QuestionFormSet, SectionFormSet
+
+PREVIEW_MODES = ("page", "embed", "content")
+
+
+@marketer_required
+def gate_list(request: HttpRequest) -> HttpResponse:
+    since = timezone.now() - timedelta(days=30)
+    gates = Gate.objects.annotate(
+        section_count=Count("sections", distinct=True),
+        file_count=Count("files", distinct=True),
+    ).order_by("title")
+    # Submissions per gate over 30 days: one grouped query on the created_at index.
+    from forms_app.models import Submission
+
+    recent = dict(
+        Submission.objects.filter(created_at__gte=since)
+        .values("gate_id")
+        .annotate(n=Count("id"))
+        .values_list("gate_id", "n")
+    )
+    rows = [{"gate": g, "submissions_30d": recent.get(g.pk, 0)} for g in gates]
+    return page(request, "gates.html", {"rows": rows}, section="gates")
+
+
+def _initial(
+    gate: Gate,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    main = {
+        "title": gate.title,
+        "slug": gate.slug,
+        "stage": gate.stage,
+        "headline": gate.headline,
+        "description": gate.description,
+        "submit_label": gate.submit_label,
+        "subscribe_label": gate.subscribe_label,
+        "consent_text": gate.consent_text,
+        "allowed_origins": "\n".join(gate.allowed_origins or []),
+        "min_dwell_s": gate.min_dwell_ms // 1000,
+        "is_active": gate.is_active,
+    }
+    sections = [
+        {"key": s.key, "title": s.title, "body": s.body, "topics": ", ".join(s.topics or [])}
+        for s in gate.sections.all()
+    ]
+    files = [
+        {
+            "key": f.key,
+            "title": f.title,
+            "url": f.url,
+            "current_upload": f.upload.name if f.upload else "",
+        }
+        for f in gate.files.all()
+    ]
+    questions = [
+        {"name": q.name, "label": q.label, "type": q.type, "choices": "\n".join(q.choices or [])}
+        for q in gate.fields.all()
+    ]
+    return main, sections, files, questions
+
+
+def _rows(formset: forms.BaseFormSet) -> list[forms.Form]:
+    """The rows the marketer kept: not deleted, not left blank."""
+    return [
+        f
+        for f in formset.forms
+        if f.has_changed() and not (formset.can_delete and f.cleaned_data.get("DELETE"))
+    ]
+
+
+def _show_service_errors(
+    exc: ValidationError,
+    main: GateForm,
+    blocks: dict[str, tuple[forms.BaseFormSet, list[forms.Form]]],
+    block_errors: dict[str, list[str]],
+) -> None:
+    """Put each of gate_save's errors next to what caused it.
+
+    Keys are "slug", "fields", "fields.1", "sections.0.key", ...: the index counts the
+    rows that were sent to the service, which `blocks` maps back to the forms on screen.
+    """
+    for key, msgs in validation_messages(exc).items():
+        head, _, rest = key.partition(".")
+        if head in blocks:
+            _, rows = blocks[head]
+            index, _, attr = rest.partition(".")
+            if index.isdigit() and int(index) < len(rows):
+                row = rows[int(index)]
+                for m in msgs:
+                    row.add_error(attr if attr in row.fields else None, m)
+            else:
+                block_errors.setdefault(head, []).extend(msgs)
+        elif key in main.fields:
+            for m in msgs:
+                main.add_error(key, m)
+        elif key == "min_dwell_ms":
+            for m in msgs:
+                main.add_error("min_dwell_s", m)
+        else:
+            for m in msgs:
+                main.add_error(None, m if key == "__all__" else f"{key}: {m}")
+
+
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase:
+    gate = gate_get(slug=slug) if slug else None
+    if slug and gate is None:
+        raise Http404("No gate with this slug.")
+    block_errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        main = GateForm(request.POST)
+        sections = SectionFormSet(request.POST, prefix="sections")
+        files = FileFormSet(request.POST, request.FILES, prefix="files")
+        questions = QuestionFormSet(request.POST, prefix="fields")
+        valid = all([main.is_valid(), sections.is_valid(), files.is_valid(), questions.is_valid()])
+        if valid:
+            blocks: dict[str, tuple[forms.BaseFormSet, list[forms.Form]]] = {
+                "sections": (sections, _rows(sections)),
+                "files": (files, _rows(files)),
+                "fields": (questions, _rows(questions)),
+            }
+            data = main.service_data()
+            try:
+                saved = gate_save(
+                    gate=gate,
+                    data=data,
+                    sections=[
+                        SectionInput(
+                            key=f.cleaned_data["key"],
+                            title=f.cleaned_data["title"],
+                            body=f.cleaned_data.get("body", ""),
+                            topics=f.cleaned_data.get("topics", []),
+                        )
+                        for f in blocks["sections"][1]
+                    ],
+                    files=[
+                        FileInput(
+                            key=f.cleaned_data["key"],
+                            title=f.cleaned_data["title"],
+                            url=f.cleaned_data.get("url") or "",
+                            upload=f.cleaned_data.get("upload") or None,
+                        )
+                        for f in blocks["files"][1]
+                    ],
+                    fields=[
+                        FieldInput(
+                            name=f.cleaned_data["name"],
+                            label=f.cleaned_data["label"],
+                            type=f.cleaned_data["type"],
+                            choices=f.cleaned_data.get("choices", []),
+                        )
+                        for f in blocks["fields"][1]
+                    ],
+                )
+            except ValidationError as exc:
+                _show_service_errors(exc, main, blocks, block_errors)
+            else:
+                messages.success(
+                    request, f"Saved “{saved.title}”. The preview shows what visitors see now."
+                )
+                return redirect("workspace:gate-edit", slug=saved.slug)
+        status = 400
+    else:
+        status = 200
+        if gate is not None:
+            m, s, f, q = _initial(gate)
+        else:
+            m = {"stage": Stage.INTEREST, "min_dwell_s": 5, "is_active": True}
+            s, f, q = [{}], [], []
+        main = GateForm(initial=m)
+        sections = SectionFormSet(initial=s, prefix="sections")
+        files = FileFormSet(initial=f, prefix="files")
+        questions = QuestionFormSet(initial=q, prefix="fields")
+    context: dict[str, Any] = {
+        "gate": gate,
+        "form": main,
+        "sections": sections,
+        "files": files,
+        "questions": questions,
+        "block_errors": block_errors,
+    }
+    if gate is not None:
+        output = GateOutputSerializer(context={"request": request})
+        context["snippet"] = output.get_embed_snippet(gate)
+        context["hosted_url"] = output.get_hosted_url(gate)
+        context["section_snippet"] = (
+            f'<section data-leadgate-section="{gate.sections.first().key}">…</section>'  # type: ignore[union-attr]
+            if gate.sections.exists()
+            else ""
+        )
+    return page(request, "gate_edit.html", context, section="gates", status=status)
+
+
+@marketer_required
+@require_POST
+def gate_remove(request: HttpRequest, slug: str) -> HttpResponseBase:
+    gate = gate_get(slug=slug)
+    if gate is None:
+        raise Http404("No gate with this slug.")
+    title = gate.title
+    gate_delete(gate=gate)
+    messages.success(request, f"Deleted “{title}”.")
+    return redirect("workspace:gates")
+
+
+@marketer_required
+@xframe_options_sameorigin
+def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
+    """The gate as a visitor sees it, rendered with the hosted page's own templates.
+
+    Shown in a sandboxed iframe (no scripts, no form submission): the tracker never runs,
+    so previews add no page views to the funnel, and nothing can be submitted.
+    Works for inactive gates too, so a draft can be checked before it goes live.
+    """
+    gate = gate_get(slug=slug)
+    if gate is None or mode not in PREVIEW_MODES:
+        raise Http404("No such preview.")
+    embed = mode == "embed"
+    context: dict[str, Any] = {
+        "gate": gate,
+        "embed": embed,
+        "base_template": "forms_app/base_embed.html" if embed else "forms_app/base.html",
+        "preview": True,
+    }
+    if mode == "content" or gate.stage == Stage.EPIPHANY:
+        context.update(
+            show_form=False,
+            sections=list(gate.sections.all()),
+            files=[
+                {"key": f.key, "title": f.title, "href": "#downloads"} for f in gate.files.all()
+            ],
+            just_unlocked=mode == "content" and gate.stage != Stage.EPIPHANY,
+            identified=False,
+        )
+    else:
+        visitor_form = VisitorForm(specs=fields_for(gate, None))
+        fields = _field_views(visitor_form)
+        context.update(
+            show_form=True,
+            form=visitor_form,
+            fields=fields,
+            hidden={},
+            honeypot=HONEYPOT,
+            error_fields=[],
+            non_field_errors=[],
+        )
+    return page(request, "gate_preview.html", context)

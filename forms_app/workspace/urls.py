@@ -1,0 +1,43 @@
+"""The marketer's workspace under /app/ (included from config/urls.py)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from forms_app.workspace import dashboard, gates, leads, scoring, sources, webhooks
+from forms_app.workspace.access import LOGIN_URL
+
+app_name = "workspace"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="workspace/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page=LOGIN_URL), name="logout"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("dashboard.csv", dashboard.dashboard_csv, name="dashboard-csv"),
+    path("costs/", dashboard.cost_add, name="cost-add"),
+    path("costs/<int:pk>/delete", dashboard.cost_remove, name="cost-delete"),
+    path("gates/", gates.gate_list, name="gates"),
+    path("gates/new", gates.gate_edit, name="gate-new"),
+    path("gates/<slug:slug>/", gates.gate_edit, name="gate-edit"),
+    path("gates/<slug:slug>/delete", gates.gate_remove, name="gate-delete"),
+    path("gates/<slug:slug>/preview/<str:mode>", gates.gate_preview, name="gate-preview"),
+    path("scoring/", scoring.scoring_home, name="scoring"),
+    path("scoring/rules/new", scoring.rule_edit, name="rule-new"),
+    path("scoring/rules/<int:pk>/", scoring.rule_edit, name="rule-edit"),
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<int:pk>/<str:action>", webhooks.webhook_action, name="webhook-action"),
+    path("deliveries/<uuid:pk>/redeliver", webhooks.delivery_resend, name="redeliver"),
+    path("sources/", sources.source_list, name="sources"),
+    path("sources/<int:pk>/delete", sources.source_remove, name="source-delete"),
+    path("leads/", leads.lead_list, name="leads"),
+    path("leads/export.csv", leads.lead_export, name="leads-export"),
+    path("leads/<uuid:pk>/", leads.lead_detail, name="lead"),
+]
