@@ -20,46 +20,12 @@ import os
 import time
 from typing import Any
 
+from bench.common import setup_django, use_own_database
+
 LEADS_FULL, EVENTS_PER_LEAD = 100_000, 10
 LEADS_QUICK = 5_000
 SAMPLE_FULL, SAMPLE_QUICK = 1_000, 200
 GATES = 10
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def _use_own_database() -> str:
-    """Point Django's default connection at `<name>_scoring` (made and migrated here)."""
-    import psycopg
-    from django.core.management import call_command
-    from django.db import connections
-
-    conn = connections["default"]
-    if conn.vendor != "postgresql":
-        raise RuntimeError("the scoring benchmark needs PostgreSQL (set DATABASE_URL)")
-    settings_dict = conn.settings_dict
-    name = str(settings_dict["NAME"])
-    target = name if name.endswith("_scoring") else f"{name}_scoring"
-    conninfo = psycopg.conninfo.make_conninfo(
-        dbname="postgres",
-        user=settings_dict.get("USER") or None,
-        password=settings_dict.get("PASSWORD") or None,
-        host=settings_dict.get("HOST") or None,
-        port=settings_dict.get("PORT") or None,
-    )
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target]).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{target}"')
-    conn.close()
-    settings_dict["NAME"] = target
-    call_command("migrate", verbosity=0, interactive=False)
-    return target
 
 
 def _defaults_select(model: Any, overrides: dict[str, str]) -> tuple[str, str]:
@@ -227,8 +193,8 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 
 def run(quick: bool) -> str:
-    _setup_django()
-    database = _use_own_database()
+    setup_django()
+    database = use_own_database("scoring")
     from django.db import connection
     from django.db.models import Count
 

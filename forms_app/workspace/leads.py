@@ -89,8 +89,9 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
     try:
         with transaction.atomic():
             if filters.q and "@" not in filters.q and connection.vendor == "postgresql":
-                # A name search is a substring match no index serves: on a very large
-                # table a rare name can scan it all. Bound it, and say how to narrow it,
+                # A name search is a substring match: the trigram index (migration
+                # profiling 0005) serves it, but a very short or very common fragment
+                # can still touch much of the table. Bound it, and say how to narrow it,
                 # rather than hold a worker (and the marketer) for many seconds.
                 with connection.cursor() as c:
                     c.execute(f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}")

@@ -1,0 +1,41 @@
+"""Helpers shared by the benchmarks (bench/run.py skips this module)."""
+
+from __future__ import annotations
+
+import os
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def use_own_database(suffix: str) -> str:
+    """Point Django's default connection at `<name>_<suffix>`, created and migrated here,
+    so a benchmark's bulk data never lands in a database anything else uses."""
+    import psycopg
+    from django.core.management import call_command
+    from django.db import connections
+
+    conn = connections["default"]
+    if conn.vendor != "postgresql":
+        raise RuntimeError(f"the {suffix} benchmark needs PostgreSQL (set DATABASE_URL)")
+    settings_dict = conn.settings_dict
+    name = str(settings_dict["NAME"])
+    target = name if name.endswith(f"_{suffix}") else f"{name}_{suffix}"
+    conninfo = psycopg.conninfo.make_conninfo(
+        dbname="postgres",
+        user=settings_dict.get("USER") or None,
+        password=settings_dict.get("PASSWORD") or None,
+        host=settings_dict.get("HOST") or None,
+        port=settings_dict.get("PORT") or None,
+    )
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target]).fetchone():
+            admin.execute(f'CREATE DATABASE "{target}"')
+    conn.close()
+    settings_dict["NAME"] = target
+    call_command("migrate", verbosity=0, interactive=False)
+    return target
