@@ -220,7 +220,7 @@ def run(quick: bool) -> str:
     # The machine is shared: scenarios are interleaved over several rounds and each is
     # reported by its median round, so a burst of someone else's load does not land on
     # one scenario only.
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     # The events endpoint waits on PostgreSQL's commit (fdatasync) and the trivial view
     # waits on nothing: enough threads that waiting requests do not idle the CPU, and
     # as many wrk connections as threads. PostgreSQL connections: workers x threads.
@@ -274,7 +274,17 @@ def run(quick: bool) -> str:
     base_rps = results["trivial Django view"]["rps"]
     one = results["events, 1-event batches"]
     hundred = results["events, 100-event batches"]
-    ratio = one["rps"] / base_rps if base_rps else float("nan")
+    # The goal is a ratio, so it is taken per round from measurements made back to back
+    # (the trivial view, then the events endpoint, under the same background load), and
+    # the median of those paired ratios is the headline; the ratio of the two scenarios'
+    # separate median rounds is shown beside it.
+    paired = sorted(
+        e["rps"] / t["rps"]
+        for t, e in zip(runs["trivial Django view"], runs["events, 1-event batches"], strict=True)
+        if t["rps"]
+    )
+    ratio = paired[len(paired) // 2] if paired else float("nan")
+    ratio_of_medians = one["rps"] / base_rps if base_rps else float("nan")
     lines = [
         "## Event ingest (`bench/ingest.py`)",
         "",
@@ -302,7 +312,10 @@ def run(quick: bool) -> str:
     durable = all(r.get("durable_ok", True) for rs in runs.values() for r in rs)
     lines += [
         "",
-        f"- 1-event batches: **{ratio:.0%}** of the trivial view's requests/s (goal >= 50%).",
+        f"- 1-event batches: **{ratio:.0%}** of the trivial view's requests/s (goal >= 50%): "
+        "median of the per-round ratios ("
+        + ", ".join(f"{x:.0%}" for x in paired)
+        + f"); the ratio of the two median rounds is {ratio_of_medians:.0%}.",
         f"- 100-event batches: **{hundred['events_per_s']:,.0f} events/s** (goal >= 15,000).",
         "- Durable before the answer: "
         + (
