@@ -319,3 +319,20 @@ def marketer(db: None) -> Any:
 def wait() -> Any:
     """`wait(predicate, timeout)` polls until the predicate is truthy (else fails)."""
     return wait_for
+
+
+@pytest.fixture
+def api() -> Any:
+    """A test client whose 500s come back as responses (JSON via handler500), so tests
+    can assert that hostile input never produces one."""
+    from django.test import Client
+
+    return Client(raise_request_exception=False)
+
+
+@pytest.fixture
+def auth(db: Any) -> dict[str, str]:
+    """`Authorization` header of a fresh marketer (staff user with an API token)."""
+    from tests.support.api import token_header
+
+    return token_header()

@@ -7,49 +7,15 @@ import json
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from forms_app.models import FormField, Gate, GateFile, Section
+from tests.support.api import assert_error
 from tests.support.factories import make_gate, make_marketer, random_slug
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/gates/"
-
-
-@pytest.fixture
-def api() -> Client:
-    return Client(raise_request_exception=False)
-
-
-@pytest.fixture
-def auth() -> dict[str, str]:
-    return fast_auth_header()
-
-
-def fast_auth_header() -> dict[str, str]:
-    """A staff user with a token, without password hashing (fast)."""
-    user = User.objects.create(username=f"m-{random_slug()}", is_staff=True)
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
-
-
-def assert_error(response, status: int, *fields: str) -> dict[str, list[str]]:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    errors = body.get("errors") if isinstance(body, dict) else None
-    assert isinstance(errors, dict), body
-    assert errors, body
-    for key, messages in errors.items():
-        assert isinstance(key, str)
-        assert isinstance(messages, list), (key, messages)
-        assert messages, key
-        assert all(isinstance(m, str) and m for m in messages), (key, messages)
-    for field in fields:
-        assert field in errors, (field, errors)
-    return errors
 
 
 def _send(api: Client, method: str, url: str, body: Any, auth: dict[str, str]):

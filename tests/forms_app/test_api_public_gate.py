@@ -17,6 +17,7 @@ from django.test import Client
 from forms_app.access import access_token_read
 from forms_app.models import Stage, Submission
 from profiling.models import Lead, Visitor
+from tests.support.api import assert_error
 from tests.support.factories import (
     DEFAULT_ORIGIN,
     make_gate,
@@ -30,46 +31,11 @@ pytestmark = pytest.mark.django_db
 FOREIGN = "https://evil.example.net"
 
 
-@pytest.fixture
-def fast_auth() -> dict[str, str]:
-    """A marketer token without password hashing (fast)."""
-    from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
-
-    user = User.objects.create(username=f"m-{uuid.uuid4().hex[:12]}", is_staff=True)
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
-
-
-@pytest.fixture
-def api() -> Client:
-    # 500s come back as responses (JSON, via handler500) so tests can assert on them.
-    return Client(raise_request_exception=False)
-
-
 @pytest.fixture(autouse=True)
 def _generous_rate_limit(settings) -> None:
     settings.LEADGATE_SUBMIT_LIMIT_PER_IP = 1000
     settings.LEADGATE_SUBMIT_LIMIT_PER_GATE = 1000
     settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
-def assert_error(response, status: int, *fields: str) -> dict[str, list[str]]:
-    """Status, JSON content type, {"errors": {field: [str, ...]}}; return the errors."""
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    assert isinstance(body, dict)
-    errors = body.get("errors")
-    assert isinstance(errors, dict), body
-    assert errors, body
-    for key, messages in errors.items():
-        assert isinstance(key, str)
-        assert isinstance(messages, list), (key, messages)
-        assert messages, key
-        assert all(isinstance(m, str) and m for m in messages), (key, messages)
-    for field in fields:
-        assert field in errors, (field, errors)
-    return errors
 
 
 def _url(gate_or_slug: Any) -> str:
@@ -436,14 +402,14 @@ def test_nested_but_reasonable_json_in_a_field_is_a_field_error(api: Client) -> 
         '=HYPERLINK("http://x")',
     ],
 )
-def test_hostile_names_are_stored_as_inert_data(api: Client, name: str, fast_auth) -> None:
+def test_hostile_names_are_stored_as_inert_data(api: Client, name: str, auth) -> None:
     gate = make_gate()
     response = _submit(api, gate, _valid(name=name))
     assert response.status_code == 201
     lead_id = response.json()["lead_id"]
     assert Lead.objects.get(pk=lead_id).name == name
     assert Lead.objects.count() == 1
-    detail = api.get(f"/api/v1/leads/{lead_id}", headers=fast_auth)
+    detail = api.get(f"/api/v1/leads/{lead_id}", headers=auth)
     assert detail["Content-Type"].startswith("application/json")
     assert detail.json()["name"] == name
 

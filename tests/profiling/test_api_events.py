@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from profiling.models import Event, Lead, Visitor
+from tests.support.api import assert_error
 from tests.support.factories import (
     DEFAULT_ORIGIN,
     make_gate,
@@ -25,41 +26,9 @@ URL = "/api/v1/public/events"
 FOREIGN = "https://evil.example.net"
 
 
-@pytest.fixture
-def fast_auth() -> dict[str, str]:
-    """A marketer token without password hashing (fast)."""
-    from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
-
-    user = User.objects.create(username=f"m-{uuid.uuid4().hex[:12]}", is_staff=True)
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
-
-
-@pytest.fixture
-def api() -> Client:
-    return Client(raise_request_exception=False)
-
-
 @pytest.fixture(autouse=True)
 def _eager(settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
-def assert_error(response, status: int, *fields: str) -> dict[str, list[str]]:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    errors = body.get("errors") if isinstance(body, dict) else None
-    assert isinstance(errors, dict), body
-    assert errors, body
-    for key, messages in errors.items():
-        assert isinstance(key, str)
-        assert isinstance(messages, list), (key, messages)
-        assert messages, key
-        assert all(isinstance(m, str) and m for m in messages), (key, messages)
-    for field in fields:
-        assert field in errors, (field, errors)
-    return errors
 
 
 def _ev(g, /, **kw: Any) -> dict[str, Any]:
@@ -297,13 +266,13 @@ def test_absurd_client_clock_is_clamped(api: Client) -> None:
         "https://www.example-fibre.com/réseau/光纤",
     ],
 )
-def test_hostile_urls_are_inert_data(api: Client, url: str, fast_auth) -> None:
+def test_hostile_urls_are_inert_data(api: Client, url: str, auth) -> None:
     gate = make_gate()
     lead = make_lead()
     visitor = make_visitor(lead=lead)
     assert _post(api, _batch([_ev(gate, url=url)], visitor.id)).status_code == 202
     assert Event.objects.get().url == url
-    timeline = api.get(f"/api/v1/leads/{lead.id}", headers=fast_auth).json()["timeline"]
+    timeline = api.get(f"/api/v1/leads/{lead.id}", headers=auth).json()["timeline"]
     assert timeline[0]["url"] == url
 
 

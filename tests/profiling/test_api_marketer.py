@@ -11,10 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from standardwebhooks import Webhook
 
 from forms_app.models import Submission
@@ -30,6 +28,7 @@ from profiling.models import (
     Visitor,
     WebhookEndpoint,
 )
+from tests.support.api import assert_error
 from tests.support.crm import CrmReceiver
 from tests.support.factories import (
     make_endpoint,
@@ -38,7 +37,6 @@ from tests.support.factories import (
     make_lead,
     make_rule,
     make_visitor,
-    random_slug,
     set_thresholds,
 )
 
@@ -52,39 +50,10 @@ EXPORT = "/api/v1/leads/export.csv"
 PUBLIC_IP_URL = "https://93.184.216.34/hook"  # a literal public address: no DNS needed
 
 
-@pytest.fixture
-def api() -> Client:
-    return Client(raise_request_exception=False)
-
-
-@pytest.fixture
-def auth() -> dict[str, str]:
-    # No password hashing: fast.
-    user = User.objects.create(username=f"m-{random_slug()}", is_staff=True)
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
-
-
 @pytest.fixture(autouse=True)
 def _eager(settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = True
-
-
-def assert_error(response, status: int, *fields: str) -> dict[str, list[str]]:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    errors = body.get("errors") if isinstance(body, dict) else None
-    assert isinstance(errors, dict), body
-    assert errors, body
-    for key, messages in errors.items():
-        assert isinstance(key, str)
-        assert isinstance(messages, list), (key, messages)
-        assert messages, key
-        assert all(isinstance(m, str) and m for m in messages), (key, messages)
-    for field in fields:
-        assert field in errors, (field, errors)
-    return errors
 
 
 def send(api: Client, method: str, url: str, body: Any = None, auth: dict | None = None):

@@ -10,31 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from standardwebhooks import Webhook
 
 from profiling.models import Delivery, DeliveryStatus, GradeChange, WebhookEndpoint
+from tests.support.api import assert_error
 from tests.support.crm import CrmReceiver
-from tests.support.factories import make_endpoint, make_lead, random_slug
+from tests.support.factories import make_endpoint, make_lead
 
 pytestmark = pytest.mark.django_db
 
 HOOKS = "/api/v1/webhooks/"
 PUBLIC_IP_URL = "https://93.184.216.34/hook"
-
-
-@pytest.fixture
-def api() -> Client:
-    return Client(raise_request_exception=False)
-
-
-@pytest.fixture
-def auth() -> dict[str, str]:
-    user = User.objects.create(username=f"m-{random_slug()}", is_staff=True)
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
 
 
 @pytest.fixture(autouse=True)
@@ -47,21 +35,6 @@ def _eager(settings) -> None:
 def crm() -> Any:
     with CrmReceiver() as receiver:
         yield receiver
-
-
-def assert_error(response: Any, status: int, *fields: str) -> dict[str, list[str]]:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    errors = response.json().get("errors")
-    assert isinstance(errors, dict), response.json()
-    assert errors, response.json()
-    for key, messages in errors.items():
-        assert isinstance(messages, list), (key, messages)
-        assert messages, key
-        assert all(isinstance(m, str) and m for m in messages)
-    for field in fields:
-        assert field in errors, (field, errors)
-    return errors
 
 
 def post(api: Client, url: str, body: Any, auth: dict[str, str] | None) -> Any:

@@ -1,0 +1,36 @@
+"""Helpers for API tests: the contract's error shape and marketer credentials."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+def assert_error(response: Any, status: int, *fields: str) -> dict[str, list[str]]:
+    """Status, JSON content type, `{"errors": {field: [str, ...]}}` naming `fields`.
+
+    Returns the errors so a test can check a message.
+    """
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    errors = body.get("errors") if isinstance(body, dict) else None
+    assert isinstance(errors, dict), body
+    assert errors, body
+    for key, messages in errors.items():
+        assert isinstance(key, str)
+        assert isinstance(messages, list), (key, messages)
+        assert messages, key
+        assert all(isinstance(m, str) and m for m in messages), (key, messages)
+    for field in fields:
+        assert field in errors, (field, errors)
+    return errors
+
+
+def token_header() -> dict[str, str]:
+    """A staff user with an API token, made without password hashing (fast)."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    user = User.objects.create(username=f"m-{uuid.uuid4().hex[:12]}", is_staff=True)
+    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
