@@ -68,7 +68,7 @@ def test_test_database_is_postgresql_per_worker() -> None:
         if worker:
             assert name.endswith(f"_{worker}")
     else:
-        pytest.skip("DATABASE_URL is not PostgreSQL (allowed outside CI only)")
+        pytest.fail("DATABASE_URL is not PostgreSQL: the suite runs on PostgreSQL")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -139,7 +139,7 @@ def test_one_lead_can_own_several_visitors() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_submissions_of_one_email_make_one_lead() -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
+        pytest.fail("needs PostgreSQL row locks (the suite runs on PostgreSQL)")
     email = random_email()
     workers = 6
     barrier = threading.Barrier(workers)
@@ -289,7 +289,7 @@ def test_ingest_racing_identify_never_deadlocks_or_loses_the_lead() -> None:
     """Ingest locks the visitor then references the lead; identify locks the lead then
     the visitor. Every event must end up with the lead, and neither side may fail."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
+        pytest.fail("needs PostgreSQL row locks (the suite runs on PostgreSQL)")
     from django.db import connection as main_connection
 
     from profiling.services.ingest import NewEvent, events_ingest
