@@ -30,6 +30,23 @@ from profiling.services.score_triggers import (
 )
 
 
+def _event_row(e: NewEvent, received: datetime) -> dict[str, Any]:
+    """One event as a row of the JSON document the INSERT reads (jsonb_to_recordset):
+    short keys keep a 100-event batch's document small."""
+    return {
+        "i": str(e.id),
+        "t": e.type,
+        "n": e.name,
+        "g": e.gate_id,
+        "s": e.section_key,
+        "f": e.file_key,
+        "d": e.duration_ms,
+        "o": (e.occurred_at or received).isoformat(),
+        "u": e.url,
+        "c": e.touch,
+    }
+
+
 def _db(value: uuid.UUID | None) -> Any:
     if value is None or connection.vendor == "postgresql":
         return value
@@ -80,23 +97,7 @@ def _insert_json(
     source: str,
 ) -> None:
     lead_str = {v: (str(lead) if lead else None) for v, lead in leads.items()}
-    rows = [
-        {
-            "i": str(e.id),
-            "v": str(v),
-            "l": lead_str.get(v),
-            "t": e.type,
-            "n": e.name,
-            "g": e.gate_id,
-            "s": e.section_key,
-            "f": e.file_key,
-            "d": e.duration_ms,
-            "o": (e.occurred_at or received).isoformat(),
-            "u": e.url,
-            "c": e.touch,
-        }
-        for v, e in items
-    ]
+    rows = [{**_event_row(e, received), "v": str(v), "l": lead_str.get(v)} for v, e in items]
     cursor.execute(_INSERT_JSON, [received, source, json.dumps(rows, separators=(",", ":"))])
 
 
@@ -262,21 +263,7 @@ _INGEST_ONE = (
 def _ingest_one_statement(
     *, visitor_id: uuid.UUID, events: list[NewEvent], received: datetime, source: str
 ) -> IngestResult:
-    rows = [
-        {
-            "i": str(e.id),
-            "t": e.type,
-            "n": e.name,
-            "g": e.gate_id,
-            "s": e.section_key,
-            "f": e.file_key,
-            "d": e.duration_ms,
-            "o": (e.occurred_at or received).isoformat(),
-            "u": e.url,
-            "c": e.touch,
-        }
-        for e in events
-    ]
+    rows = [_event_row(e, received) for e in events]
     params = {
         "visitor": visitor_id,
         "received": received,
