@@ -24,7 +24,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,22 +34,14 @@ from django.utils import timezone
 
 from profiling.models import ScorePending, ScoringRule
 from profiling.queue import enqueue_after_commit, enqueue_now
+from profiling.scoring_engine import EventFact, RuleSpec
+from profiling.services.scoring import rule_spec
 
 log = logging.getLogger(__name__)
 
 SCORE_TASK = "profiling.tasks.score_lead"
 HOT_RULES_TTL_S = 5.0
 SWEEP_GRACE = timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class HotRule:
-    event_type: str
-    gate_id: int | None
-    section_key: str
-    file_key: str
-    event_name: str
-    min_duration_ms: int | None
 
 
 class _HotRuleCache:
@@ -63,23 +54,15 @@ class _HotRuleCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rules: tuple[HotRule, ...] = ()
+        self._rules: tuple[RuleSpec, ...] = ()
         self._loaded_at = float("-inf")
 
-    def get(self) -> tuple[HotRule, ...]:
+    def get(self) -> tuple[RuleSpec, ...]:
         now = time.monotonic()
         if now - self._loaded_at < HOT_RULES_TTL_S:
             return self._rules
         rules = tuple(
-            HotRule(
-                event_type=r.event_type,
-                gate_id=r.gate_id,
-                section_key=r.section_key,
-                file_key=r.file_key,
-                event_name=r.event_name,
-                min_duration_ms=r.min_duration_ms,
-            )
-            for r in ScoringRule.objects.filter(is_active=True, makes_hot=True)
+            rule_spec(r) for r in ScoringRule.objects.filter(is_active=True, makes_hot=True)
         )
         with self._lock:
             self._rules, self._loaded_at = rules, now
@@ -103,24 +86,22 @@ def event_is_hot(
     file_key: str,
     name: str,
     duration_ms: int | None,
-    rules: Iterable[HotRule],
+    received: datetime,
+    rules: Iterable[RuleSpec],
 ) -> bool:
-    """Does this event match a makes_hot rule? (The same matching as the engine's.)"""
-    for r in rules:
-        if r.event_type != type:
-            continue
-        if r.gate_id is not None and r.gate_id != gate_id:
-            continue
-        if r.section_key and r.section_key != section_key:
-            continue
-        if r.file_key and r.file_key != file_key:
-            continue
-        if r.event_name and r.event_name != name:
-            continue
-        if r.min_duration_ms is not None and (duration_ms or 0) < r.min_duration_ms:
-            continue
-        return True
-    return False
+    """Does this event match a makes_hot rule? The engine's own matching (RuleSpec.matches),
+    so ingest and scoring can never disagree on what a hot trigger is."""
+    fact = EventFact(
+        type=type,
+        gate_id=gate_id,
+        occurred_at=received,
+        received_at=received,
+        section_key=section_key,
+        file_key=file_key,
+        name=name,
+        duration_ms=duration_ms,
+    )
+    return any(r.matches(fact) for r in rules)
 
 
 def _db(value: uuid.UUID) -> Any:

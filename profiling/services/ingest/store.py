@@ -190,6 +190,7 @@ def events_store(
                     file_key=e.file_key,
                     name=e.name,
                     duration_ms=e.duration_ms,
+                    received=received,
                     rules=rules,
                 ):
                     hot.add(lead)  # type: ignore[arg-type]
@@ -294,6 +295,7 @@ def _ingest_one_statement(
                 file_key=e.file_key,
                 name=e.name,
                 duration_ms=e.duration_ms,
+                received=received,
                 rules=rules,
             )
             for e in events

@@ -1,0 +1,65 @@
+"""Ingest's hot-trigger check uses the engine's rule matching (they must never disagree)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from profiling.scoring_engine import EventFact, RuleSpec
+from profiling.services.score_triggers import event_is_hot
+
+NOW = timezone.now()
+
+
+def _rule(**kw: object) -> RuleSpec:
+    base: dict[str, object] = {"id": 1, "name": "map", "event_type": "download", "points": 50}
+    base.update(kw)
+    return RuleSpec(makes_hot=True, **base)  # type: ignore[arg-type]
+
+
+def _hot(rule: RuleSpec, **event: object) -> bool:
+    fields: dict[str, object] = {
+        "type": "download",
+        "gate_id": 7,
+        "section_key": "",
+        "file_key": "network-map",
+        "name": "",
+        "duration_ms": None,
+    }
+    fields.update(event)
+    return event_is_hot(received=NOW, rules=[rule], **fields)  # type: ignore[arg-type]
+
+
+def _engine(rule: RuleSpec, **event: object) -> bool:
+    fields: dict[str, object] = {"type": "download", "gate_id": 7, "file_key": "network-map"}
+    fields.update(event)
+    return rule.matches(EventFact(occurred_at=NOW, received_at=NOW, **fields))  # type: ignore[arg-type]
+
+
+def test_matches_like_the_engine() -> None:
+    cases: list[tuple[RuleSpec, dict[str, object]]] = [
+        (_rule(file_key="network-map"), {}),
+        (_rule(file_key="other"), {}),
+        (_rule(gate_id=8), {}),
+        (_rule(gate_id=7, file_key="network-map"), {}),
+        (
+            _rule(event_type="section_view", section_key="s1"),
+            {"type": "section_view", "section_key": "s1"},
+        ),
+        # Where the two used to differ: a dwell minimum of 0 and an event with no duration.
+        (_rule(event_type="section_view", min_duration_ms=0), {"type": "section_view"}),
+        (
+            _rule(event_type="section_view", min_duration_ms=5000),
+            {"type": "section_view", "duration_ms": 4999},
+        ),
+        (
+            _rule(event_type="section_view", min_duration_ms=5000),
+            {"type": "section_view", "duration_ms": 5000},
+        ),
+    ]
+    for rule, event in cases:
+        assert _hot(rule, **event) == _engine(rule, **event), (rule, event)
+
+
+def test_an_event_without_a_duration_never_meets_a_dwell_minimum() -> None:
+    assert not _hot(_rule(event_type="section_view", min_duration_ms=0), type="section_view")
+    assert _hot(_rule(file_key="network-map"))
