@@ -3,16 +3,15 @@ numbers as a table on the page and as CSV (`/app/dashboard.csv?table=...`)."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from config.csv_export import csv_response
 from forms_app.models import CampaignCost, Gate
 from forms_app.services.costs import campaign_cost_create, campaign_cost_delete
 from forms_app.workspace import charts, reports
@@ -26,7 +25,6 @@ from forms_app.workspace.common import (
     validation_messages,
 )
 from forms_app.workspace.forms import CostForm
-from profiling.api.leads import csv_safe
 
 CSV_TABLES = ("funnel", "sources", "grades", "timing", "speed", "spend")
 
@@ -137,11 +135,6 @@ def _dashboard_url() -> str:
     return reverse("workspace:dashboard")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _table(name: str, rng: DateRange, gate: Gate | None) -> tuple[list[str], list[list[Any]]]:
     if name == "funnel":
         steps = reports.funnel(rng, gate)
@@ -218,16 +211,7 @@ def dashboard_csv(request: HttpRequest) -> HttpResponseBase:
     _, rng, gate = _scope(request)
     with reports.report_reads():
         header, rows = _table(name, rng, gate)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            # Source names and campaigns come from links anyone can craft: neutralise
-            # spreadsheet formulas (=HYPERLINK(...)) the same way the lead export does.
-            yield writer.writerow([csv_safe(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    # Source names and campaigns come from links anyone can craft: csv_response
+    # neutralises spreadsheet formulas the same way the lead export does.
     filename = f"leadgate-{name}-{rng.start}-{rng.end}{'-' + gate.slug if gate else ''}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(header, rows, filename=filename)

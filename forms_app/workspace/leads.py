@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import csv
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
 from django.db import OperationalError, connection, transaction
-from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
+from config.csv_export import csv_response
 from forms_app.models import Gate, Submission
 from forms_app.workspace import reports
 from forms_app.workspace.access import viewer_required
 from forms_app.workspace.common import page
-from profiling.api.leads import CSV_COLUMNS, csv_safe
+from profiling.api.leads import CSV_COLUMNS
 from profiling.models import Delivery, Grade
 from profiling.selectors import lead_get, lead_profile, lead_timeline
 
@@ -127,28 +126,14 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @viewer_required
 @require_GET
 def lead_export(request: HttpRequest) -> HttpResponseBase:
     """The filtered list as CSV: streamed (constant memory at a million rows), formula
-    injection neutralised with the API export's csv_safe."""
+    injection neutralised (config.csv_export)."""
     form = LeadFilterForm(request.GET or None)
     leads = reports.lead_search(form.filters()).values_list(*CSV_COLUMNS)
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        for row in leads.iterator(chunk_size=2000):
-            yield writer.writerow([csv_safe(v) for v in row])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="leadgate-leads.csv"'
-    return response
+    return csv_response(CSV_COLUMNS, leads.iterator(chunk_size=2000), filename="leadgate-leads.csv")
 
 
 @viewer_required

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -17,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.csv_export import csv_response
 from config.pagination import Pagination
 from profiling.models import (
     Grade,
@@ -161,18 +160,6 @@ CSV_COLUMNS = [
     "referrer",
     "created_at",
 ]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """Neutralise spreadsheet formula injection (a name like =HYPERLINK(...))."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 class LeadExportApi(APIView):
@@ -181,13 +168,4 @@ class LeadExportApi(APIView):
         filters = LeadFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         leads = lead_list(**filters.validated_data).values_list(*CSV_COLUMNS)
-        writer = csv.writer(_Echo())
-
-        def rows() -> Iterator[str]:
-            yield writer.writerow(CSV_COLUMNS)
-            for row in leads.iterator(chunk_size=2000):
-                yield writer.writerow([csv_safe(v) for v in row])
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="leads.csv"'
-        return response
+        return csv_response(CSV_COLUMNS, leads.iterator(chunk_size=2000), filename="leads.csv")
