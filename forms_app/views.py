@@ -171,7 +171,9 @@ class FieldView:
         return f"{self.id}-error"
 
 
-def _field_views(form: GateForm) -> list[FieldView]:
+def field_views(form: GateForm) -> list[FieldView]:
+    """The form's fields as the gate templates render them (shared with the workspace's
+    live preview, so a preview is exactly what visitors see)."""
     views: list[FieldView] = []
     for spec in form.specs:
         html_name = spec.name if spec.name in form.fields else QUESTION_PREFIX + spec.name
@@ -336,7 +338,7 @@ def _render_form(
     request: HttpRequest, gate: Gate, form: GateForm, *, embed: bool, status: int = 200
 ) -> HttpResponse:
     context = _common_context(request, gate, embed=embed)
-    fields = _field_views(form)
+    fields = field_views(form)
     hidden = {name: form[name].value() or "" for name in (*UTM_FIELDS, "referrer", "visitor_id")}
     # A re-rendered form (field errors) keeps its still-valid token: the time the visitor
     # already spent counts towards the minimum fill time.

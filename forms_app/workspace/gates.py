@@ -28,7 +28,7 @@ from forms_app.models import Gate, Stage
 from forms_app.selectors import gate_get
 from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
 from forms_app.stage_policy import fields_for
-from forms_app.views import _field_views
+from forms_app.views import field_views
 from forms_app.workspace.access import marketer_required
 from forms_app.workspace.common import page, validation_messages
 from forms_app.workspace.forms import FileFormSet, GateForm, QuestionFormSet, SectionFormSet
@@ -268,7 +268,7 @@ def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
         )
     else:
         visitor_form = VisitorForm(specs=fields_for(gate, None))
-        fields = _field_views(visitor_form)
+        fields = field_views(visitor_form)
         context.update(
             show_form=True,
             form=visitor_form,
