@@ -9,10 +9,11 @@ import base64
 import secrets
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
-from forms_app.models import Gate
+from forms_app.models import Gate, GateFile, Section
 
 
 class Grade(models.TextChoices):
@@ -208,6 +209,49 @@ class ScoringRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """What a rule may combine. Here, not in one API, so every writer (the API, the
+        workspace, the admin, a what-if draft) is held to the same rules, and an update is
+        checked as the whole rule it produces."""
+        errors: dict[str, str] = {}
+        kind = self.event_type
+        if self.section_key and kind != EventType.SECTION_VIEW:
+            errors["section_key"] = "Only section_view rules can name a section."
+        elif (
+            self.section_key
+            and self.gate_id is not None
+            and not Section.objects.filter(gate_id=self.gate_id, key=self.section_key).exists()
+        ):
+            errors["section_key"] = (
+                f"Gate {self.gate.slug if self.gate else self.gate_id!r} has no section {self.section_key!r}."
+            )
+        if self.file_key and kind != EventType.DOWNLOAD:
+            errors["file_key"] = "Only download rules can name a file."
+        elif (
+            self.file_key
+            and self.gate_id is not None
+            and not GateFile.objects.filter(gate_id=self.gate_id, key=self.file_key).exists()
+        ):
+            errors["file_key"] = (
+                f"Gate {self.gate.slug if self.gate else self.gate_id!r} has no file {self.file_key!r}."
+            )
+        if self.event_name and kind != EventType.TRACK:
+            errors["event_name"] = "Only track rules match on an event name."
+        if kind == RULE_TYPE_PROFILE:
+            if not self.profile_condition:
+                errors["profile_condition"] = (
+                    "A profile rule needs a profile_condition: "
+                    + ", ".join(ProfileCondition.values)
+                    + "."
+                )
+            for name, value in (("gate", self.gate_id), ("min_duration_ms", self.min_duration_ms)):
+                if value is not None:
+                    errors[name] = f"Profile rules score the person, not an event: no {name}."
+        elif self.profile_condition:
+            errors["profile_condition"] = "Only profile rules have a profile_condition."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ScoringSettings(models.Model):

@@ -19,11 +19,9 @@ from rest_framework.views import APIView
 
 from config.errors import django_validation_errors, error_body
 from config.fields import SlugRelatedField
-from forms_app.models import Gate, GateFile, Section
+from forms_app.models import Gate
 from profiling.models import (
     RULE_TYPE_CHOICES,
-    RULE_TYPE_PROFILE,
-    EventType,
     ProfileCondition,
     ScoringRule,
 )
@@ -68,49 +66,28 @@ class ScoringRuleInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(default=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        gate = attrs.get("gate")
-        section, file_key = attrs.get("section"), attrs.get("file")
-        etype = attrs.get("event_type")
-        errors: dict[str, str] = {}
-        if section and etype not in (None, EventType.SECTION_VIEW):
-            errors["section"] = "Only section_view rules can name a section."
-        if file_key and etype not in (None, EventType.DOWNLOAD):
-            errors["file"] = "Only download rules can name a file."
-        if (
-            gate is not None
-            and section
-            and not Section.objects.filter(gate=gate, key=section).exists()
-        ):
-            errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
-        if (
-            gate is not None
-            and file_key
-            and not GateFile.objects.filter(gate=gate, key=file_key).exists()
-        ):
-            errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
-        if attrs.get("event_name") and etype not in (None, EventType.TRACK):
-            errors["event_name"] = "Only track rules match on an event name."
-        if etype == RULE_TYPE_PROFILE:
-            if not attrs.get("profile_condition"):
-                errors["profile_condition"] = (
-                    "A profile rule needs a profile_condition: "
-                    + ", ".join(ProfileCondition.values)
-                    + "."
-                )
-            for name in ("gate", "min_duration_ms"):
-                if attrs.get(name) is not None:
-                    errors[name] = "Profile rules score the person, not an event: no " + name + "."
-        elif attrs.get("profile_condition") and etype is not None:
-            errors["profile_condition"] = "Only profile rules have a profile_condition."
-        if errors:
-            raise serializers.ValidationError(errors)
         if "section" in attrs:
             attrs["section_key"] = attrs.pop("section") or ""
         if "file" in attrs:
             attrs["file_key"] = attrs.pop("file") or ""
         if "profile_condition" in attrs:
             attrs["profile_condition"] = attrs["profile_condition"] or ""
+        if not self.partial:
+            # The model's clean() owns what a rule may combine (see ScoringRule.clean); a
+            # partial update is checked by the service, on the whole rule it produces.
+            try:
+                ScoringRule(**attrs).clean()
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(rule_errors(exc)) from None
         return attrs
+
+
+# The model names the keys; the contract calls them `section` and `file`.
+_RULE_FIELD_NAMES = {"section_key": "section", "file_key": "file"}
+
+
+def rule_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    return {_RULE_FIELD_NAMES.get(k, k): v for k, v in django_validation_errors(exc).items()}
 
 
 class ScoringRuleOutputSerializer(serializers.Serializer):
@@ -162,7 +139,7 @@ def _save_rule(rule: ScoringRule | None, data: dict[str, Any], push: bool) -> Sc
     try:
         return scoring_rule_save(rule=rule, data=data, push=push)
     except DjangoValidationError as exc:
-        raise serializers.ValidationError(django_validation_errors(exc)) from None
+        raise serializers.ValidationError(rule_errors(exc)) from None
 
 
 class ScoringRuleListCreateApi(APIView):
@@ -187,14 +164,7 @@ class ScoringRuleDetailApi(APIView):
     def _update(self, request: Request, pk: str, partial: bool) -> Response:
         rule = _rule_or_404(int(pk))
         push = _push_param(request)
-        data = request.data
-        if partial and isinstance(data, dict):
-            # A PATCH is checked as the whole rule it produces (stored values overlaid
-            # with the change), so it cannot store what a create would refuse.
-            accepted = ScoringRuleInputSerializer().fields.keys()
-            stored = ScoringRuleOutputSerializer(rule).data
-            data = {**{k: v for k, v in stored.items() if k in accepted}, **data}
-        serializer = ScoringRuleInputSerializer(data=data)
+        serializer = ScoringRuleInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         rule = _save_rule(rule, dict(serializer.validated_data), push)
         return Response(ScoringRuleOutputSerializer(rule).data)
