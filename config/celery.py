@@ -25,7 +25,8 @@ app.conf.update(
     # Redis-transport priorities: 0 is served first (its own list, BRPOPed before the
     # others). Background work defaults to 6; a CRM delivery (about a millisecond of
     # work, the last hop to sales) is published at 0 so it never queues behind a burst
-    # of scoring. A hot trigger's score task may pass priority=0 as well.
+    # of scoring. A hot trigger's score task is published at 0 as well
+    # (profiling/services/score_triggers.py, HOT_SCORE_PRIORITY).
     task_default_priority=6,
     broker_connection_retry_on_startup=True,
     # Redis redelivers unacked messages after this; longer than task_time_limit.

@@ -192,3 +192,45 @@ def test_beat_runs_the_sweep_task() -> None:
     ScorePending.objects.create(lead=lead, since=timezone.now() - timedelta(minutes=5))
     assert celery_app.tasks[entry["task"]].apply().get() == 1
     assert not ScorePending.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_hot_trigger_is_scored_ahead_of_background_scoring(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Background scoring is published at the default priority; a hot trigger's score
+    task at the deliveries' priority, which a worker pops first (config/celery.py)."""
+    from profiling import queue
+    from profiling.services.delivery.attempt import DELIVERY_PRIORITY
+    from profiling.services.score_triggers import SCORE_TASK
+
+    published: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(
+        queue, "enqueue_now", lambda name, *args, **opts: published.append((name, args, opts))
+    )
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    make_rule(event_type="download", gate=gate, points=50, makes_hot=True)
+    hot_rules_cache.clear()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    api = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(api, visitor.id, [_ev(gate)]).status_code == 202
+    assert published == [(SCORE_TASK, (str(lead.id),), {})]
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(api, visitor.id, [_ev(gate, type="download", file="network-map")])
+    assert response.status_code == 202
+    assert published == [(SCORE_TASK, (str(lead.id),), {"priority": DELIVERY_PRIORITY})]
+    # The same through the multi-visitor path (events_store, e.g. Segment batches).
+    from profiling.services.ingest.parse import NewEvent
+    from profiling.services.ingest.store import events_store
+
+    published.clear()
+    other = make_lead()
+    other_visitor = make_visitor(lead=other)
+    download = NewEvent(id=uuid.uuid4(), type="download", gate_id=gate.id, file_key="network-map")
+    with django_capture_on_commit_callbacks(execute=True):
+        events_store(items=[(other_visitor.id, download)], received=timezone.now(), source="t")
+    assert published == [(SCORE_TASK, (str(other.id),), {"priority": DELIVERY_PRIORITY})]

@@ -23,6 +23,7 @@ from profiling.models import Event
 from profiling.queue import enqueue_after_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
 from profiling.services.score_triggers import (
+    HOT_SCORE_PRIORITY,
     SCORE_TASK,
     event_is_hot,
     hot_rules_cache,
@@ -303,6 +304,8 @@ def _ingest_one_statement(
         )
         # Only the batch that created the mark enqueues (see score_triggers); a hot
         # trigger always does. Outside a transaction on_commit runs at once.
-        if mark_created or hot or settings.EMBEDDED_TASKS:
+        if hot:
+            enqueue_after_commit(SCORE_TASK, str(lead_id), priority=HOT_SCORE_PRIORITY)
+        elif mark_created or settings.EMBEDDED_TASKS:
             enqueue_after_commit(SCORE_TASK, str(lead_id))
     return IngestResult(accepted=accepted, duplicates=len(events) - accepted, lead_id=lead_id)
