@@ -261,3 +261,48 @@ def test_two_workers_scoring_the_same_lead_record_and_push_once(gate) -> None:
         # cool the lead down again (as a drop would) for the next round
         Lead.objects.filter(pk=lead.id).update(grade="cold", score=0)
         GradeChange.objects.create(lead=lead, previous_grade="warm", grade="cold", score=0)
+
+
+def test_scoring_reads_take_two_statements(gate) -> None:
+    """Under ingest load each round trip costs milliseconds: the lead's lock also reads
+    the rules and thresholds, and one statement reads the events with their gates."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_rule(gate=gate, points=10, name="read")
+    lead = _lead_with_reads(gate, 4)
+    with CaptureQueriesContext(connection) as queries:
+        assert lead_score(lead_id=lead.id) is not None
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 2, selects
+    lead.refresh_from_db()
+    assert lead.reasons == [f"read 4 of 6 sections of {gate.slug}, 36 s [read: +40]"]
+
+
+def test_scoring_without_a_settings_row_uses_the_default_thresholds(gate) -> None:
+    from profiling.models import ScoringSettings
+
+    ScoringSettings.objects.all().delete()
+    make_rule(gate=gate, points=10)
+    lead = _lead_with_reads(gate, 3)  # 30 points: warm at the default threshold of 30
+    change = lead_score(lead_id=lead.id)
+    assert change is not None
+    assert (change.grade, change.score) == ("warm", 30)
+    assert ScoringSettings().warm_threshold == 30
+
+
+def test_a_rule_edit_is_seen_by_the_next_scoring_at_once(gate) -> None:
+    """Rules are read with the lead's lock, never cached: no stale window after an edit."""
+    rule = make_rule(gate=gate, points=10)
+    lead = _lead_with_reads(gate, 2)
+    lead_score(lead_id=lead.id)
+    rule.points = 50
+    rule.save()
+    change = lead_score(lead_id=lead.id)
+    assert change is not None
+    assert (change.grade, change.score) == ("hot", 100)
+    rule.is_active = False
+    rule.save()
+    change = lead_score(lead_id=lead.id)
+    assert change is not None
+    assert (change.grade, change.score) == ("cold", 0)
