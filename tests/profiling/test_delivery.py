@@ -591,6 +591,40 @@ def test_two_workers_racing_make_one_row_and_one_post(crm: Crm) -> None:
     assert Delivery.objects.get(pk=delivery.pk).attempts == 1
 
 
+def test_an_attempt_claims_and_loads_in_one_statement_before_the_post(
+    crm: Crm, monkeypatch: Any
+) -> None:
+    """The hop to sales pays one database round trip before its POST: the claim (the
+    conditional UPDATE) returns the delivery, its endpoint and the lead's consent."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    delivery = _delivery(crm.url)
+    endpoint = delivery.endpoint
+    before_post: list[int] = []
+    real_post = attempt_module._post
+
+    def post(*args: Any, **kwargs: Any) -> Any:
+        before_post.append(len(queries.captured_queries))
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(attempt_module, "_post", post)
+    with CaptureQueriesContext(connection) as queries:
+        assert delivery_attempt(delivery_id=delivery.id) == "succeeded"
+    assert before_post == [1]
+    assert queries.captured_queries[0]["sql"].startswith("UPDATE")
+    # What it loaded is what the POST used: the endpoint's URL and (rotated) secrets.
+    hit = crm.hits[0]
+    assert Webhook(endpoint.secret).verify(hit.body, hit.headers)["data"]["score"] == 85
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)
+    # A test event has no lead: loaded all the same, never refused for consent.
+    from profiling.services.delivery import delivery_send_test
+
+    sent = delivery_send_test(endpoint=endpoint)
+    assert sent.status == DeliveryStatus.SUCCEEDED
+
+
 # --- secret rotation --------------------------------------------------------------------
 
 
