@@ -413,8 +413,45 @@ def test_replayed_change_creates_no_second_delivery(crm: Crm) -> None:
     change, lead = delivery.grade_change, delivery.lead
     assert change is not None
     assert lead is not None
-    deliveries_create_for_change(change=change, lead=lead)
+    # Nothing inserted, so nothing returned (and nothing enqueued).
+    assert deliveries_create_for_change(change=change, lead=lead) == []
     assert Delivery.objects.filter(grade_change=change).count() == 1
+
+
+def test_deliveries_for_a_change_are_made_in_one_statement(
+    crm: Crm, django_capture_on_commit_callbacks: Any
+) -> None:
+    """On the path of every grade change: the subscribed, active endpoints are picked
+    and their rows inserted by one INSERT ... SELECT, each enqueued after commit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    hot_only = make_endpoint(url=crm.url, grades=["hot"])
+    both = make_endpoint(url=crm.url, grades=["warm", "hot"])
+    make_endpoint(url=crm.url, grades=["warm"])
+    make_endpoint(url=crm.url, grades=["hot"], is_active=False)
+    lead = make_lead()
+    change = _change(lead, "warm", "hot", triggered_at=timezone.now())
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        created = deliveries_create_for_change(change=change, lead=lead)
+    assert len(queries.captured_queries) == 1
+    assert sorted(d.endpoint_id for d in created) == [hot_only.id, both.id]
+    assert len(callbacks) == 2
+    for d in created:
+        d.refresh_from_db()
+        assert (d.status, d.attempts, d.lead_id, d.grade_change_id) == (
+            DeliveryStatus.PENDING,
+            0,
+            lead.id,
+            change.id,
+        )
+        assert d.event_type == "lead.grade_changed"
+        assert d.payload == payload_for(change=change, lead=lead)
+        assert d.next_attempt_at is not None
+        assert d.triggered_at == change.triggered_at
 
 
 # --- SSRF -------------------------------------------------------------------------------

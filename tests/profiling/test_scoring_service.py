@@ -273,8 +273,10 @@ def test_scoring_reads_take_two_statements(gate) -> None:
     lead = _lead_with_reads(gate, 4)
     with CaptureQueriesContext(connection) as queries:
         assert lead_score(lead_id=lead.id) is not None
-    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-    assert len(selects) == 2, selects
+    statements = [q["sql"] for q in queries.captured_queries]
+    reads = [q for q in statements if q.startswith(("SELECT", "WITH"))]
+    assert len(reads) == 2, reads
+    assert "FOR NO KEY UPDATE" in reads[0]
     lead.refresh_from_db()
     assert lead.reasons == [f"read 4 of 6 sections of {gate.slug}, 36 s [read: +40]"]
 

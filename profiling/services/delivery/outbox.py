@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists
 from django.utils import timezone
 
@@ -31,6 +32,11 @@ def deliveries_create_for_change(*, change: GradeChange, lead: Lead) -> list[Del
     """
     if lead.do_not_contact:
         return []  # never pushed: the person asked not to be contacted
+    if connection.vendor == "postgresql":
+        created = _create_postgres(change=change, lead=lead)
+        for d in created:
+            enqueue_after_commit(DELIVER_TASK, str(d.id), priority=DELIVERY_PRIORITY)
+        return created
     endpoints = [
         ep for ep in WebhookEndpoint.objects.filter(is_active=True) if change.grade in ep.grades
     ]
@@ -56,6 +62,37 @@ def deliveries_create_for_change(*, change: GradeChange, lead: Lead) -> list[Del
     for d in created:
         enqueue_after_commit(DELIVER_TASK, str(d.id), priority=DELIVERY_PRIORITY)
     return created
+
+
+# PostgreSQL: pick the subscribed endpoints and insert their deliveries in one statement
+# (one round trip on the path of every grade change, instead of a SELECT then an INSERT).
+# The unique (grade_change, endpoint) constraint makes a replay insert nothing, and only
+# rows really inserted come back, so only they are enqueued.
+_CREATE_SQL = (
+    f"INSERT INTO {Delivery._meta.db_table} (id, endpoint_id, grade_change_id, lead_id,"  # noqa: S608
+    " event_type, payload, status, attempts, next_attempt_at, last_response_body,"
+    " last_error, triggered_at, created_at)"
+    " SELECT gen_random_uuid(), ep.id, %(change)s, %(lead)s, %(type)s, %(payload)s::jsonb,"
+    " %(pending)s, 0, %(now)s, '', '', %(triggered)s, %(now)s"
+    f" FROM {WebhookEndpoint._meta.db_table} AS ep"
+    # grades is a JSON list of grade names: "the endpoint subscribes to this grade".
+    " WHERE ep.is_active AND ep.grades @> %(grade)s::jsonb ORDER BY ep.id"
+    " ON CONFLICT DO NOTHING RETURNING *"
+)
+
+
+def _create_postgres(*, change: GradeChange, lead: Lead) -> list[Delivery]:
+    params = {
+        "change": change.pk,
+        "lead": lead.pk,
+        "type": Delivery._meta.get_field("event_type").default,
+        "payload": json.dumps(payload_for(change=change, lead=lead)),
+        "pending": DeliveryStatus.PENDING.value,
+        "now": timezone.now(),
+        "triggered": change.triggered_at,
+        "grade": json.dumps([change.grade]),
+    }
+    return list(Delivery.objects.raw(_CREATE_SQL, params))
 
 
 def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[str]:
