@@ -184,6 +184,9 @@ LEADGATE_FORM_TOKEN_MAX_AGE_S = env_int("LEADGATE_FORM_TOKEN_MAX_AGE_S", default
 # contract-following clients must keep working); sites whose forms all come from
 # leadgate.js or the hosted page can set this to drop token-less submissions too.
 LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=False)
+# A full rescore splits the leads between this many database sessions running at once
+# (profiling/services/rescore.py): about the number of cores PostgreSQL may use for it.
+LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
 LEADGATE_EVENTS_MAX_BATCH = 100
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 # Segment-compatible ingest: requests in flight per process before answering 429.

@@ -2,11 +2,15 @@
 
 After a rule or threshold change (or, periodically, for decay) every lead's score is
 recomputed by PostgreSQL itself, no Python loop over leads:
-1. one read-only statement scores every lead (a capped, decayed, distinct aggregate of
-   the events, with the reasons' texts) into a temporary table, in one pass;
+1. one read-only statement scores every lead of a range of ids (a capped, decayed,
+   distinct aggregate of the events, with the reasons' texts) into a temporary table,
+   in one pass;
 2. per chunk of leads, one transaction locks the chunk's lead rows and runs one
    `UPDATE ... FROM` that writes what changed and, in the same statement, the grade
    changes (`INSERT ... SELECT`); progress is reported per chunk.
+The leads are split into as many id ranges as there are sessions
+(LEADGATE_RESCORE_SESSIONS, default 2): each range runs both phases on its own database
+connection, in parallel, since one SQL statement mostly uses one core.
 The pure engine in profiling/scoring_engine.py is the reference: the SQL mirrors it step
 by step (same float decay counted in integer billionths, the same caps, rounding and
 reason texts) and tests/profiling/test_scoring_properties.py proves SQL == Python on
@@ -23,12 +27,15 @@ scored by their own `score_lead` task.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -48,9 +55,9 @@ class RescoreResult:
     pushed: int  # deliveries created (push=True only)
 
 
-# Phase 1: every lead's new result in one read-only statement (one pass over the events),
-# kept in a temporary table for phase 2.
-_SCORE_ALL = """
+# Phase 1: the new result of every lead in a range of ids, in one read-only statement
+# (one pass over the events), kept in the session's temporary table for phase 2.
+_SCORE_RANGE = """
 CREATE TEMPORARY TABLE rescore_scored ON COMMIT PRESERVE ROWS AS
 WITH {ctes}
 SELECT lead_id, score, grade, reasons, last_counted_at FROM scored
@@ -68,8 +75,10 @@ WITH cur AS (
     JOIN profiling_lead o ON o.id = n.lead_id
     WHERE o.erased_at IS NULL
       AND (o.scored_at IS NULL OR o.scored_at < %(started)s)
-      AND (%(lo)s::uuid IS NULL OR n.lead_id > %(lo)s::uuid)
-      AND (%(hi)s::uuid IS NULL OR n.lead_id <= %(hi)s::uuid)
+      -- The bounds on both tables let PostgreSQL read only this chunk's leads through
+      -- the primary key instead of scanning every lead once per chunk.
+      AND (%(lo)s::uuid IS NULL OR (n.lead_id > %(lo)s::uuid AND o.id > %(lo)s::uuid))
+      AND (%(hi)s::uuid IS NULL OR (n.lead_id <= %(hi)s::uuid AND o.id <= %(hi)s::uuid))
 ),
 upd AS (
     UPDATE profiling_lead l
@@ -77,6 +86,8 @@ upd AS (
         scored_at = %(now)s, updated_at = %(now)s
     FROM cur c
     WHERE l.id = c.lead_id
+      AND (%(lo)s::uuid IS NULL OR l.id > %(lo)s::uuid)
+      AND (%(hi)s::uuid IS NULL OR l.id <= %(hi)s::uuid)
       AND (c.old_grade <> c.grade OR c.old_score <> c.score OR c.old_reasons <> c.reasons)
     RETURNING l.id, c.old_grade, c.grade, c.score, c.reasons, c.last_counted_at
 ),
@@ -91,23 +102,33 @@ SELECT (SELECT count(*) FROM cur), (SELECT count(*) FROM upd),
        (SELECT coalesce(array_agg(id), '{}') FROM ins)
 """
 
+Bound = tuple[str | None, str | None]
 
-def _chunk_bounds(chunk_size: int) -> list[tuple[str | None, str | None]]:
-    """Keyset ranges (lo, hi] over lead ids, each about chunk_size leads."""
+
+def _session_runs(chunk_size: int, sessions: int) -> list[list[Bound]]:
+    """Keyset ranges (lo, hi] over lead ids: the leads split evenly between `sessions`,
+    each session's share cut into chunks of at most chunk_size leads."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM profiling_lead WHERE erased_at IS NULL")
+        total = int(cursor.fetchone()[0])
+        share = max(1, -(-total // max(1, sessions)))  # ceil: at most `sessions` shares
+        # One walk of the primary key gives both kinds of cut.
         cursor.execute(
-            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn "
-            "FROM profiling_lead WHERE erased_at IS NULL) t WHERE rn %% %s = 0 ORDER BY id",
-            [chunk_size],
+            "SELECT id, rn %% %(share)s = 0 FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn"
+            " FROM profiling_lead WHERE erased_at IS NULL) t"
+            " WHERE (rn %% %(share)s = 0 OR rn %% %(chunk)s = 0) AND rn < %(total)s ORDER BY id",
+            {"share": share, "chunk": chunk_size, "total": total},
         )
-        cuts = [str(row[0]) for row in cursor.fetchall()]
-    bounds: list[tuple[str | None, str | None]] = []
+        cuts = [(str(row[0]), bool(row[1])) for row in cursor.fetchall()]
+    runs: list[list[Bound]] = [[]]
     lo: str | None = None
-    for cut in cuts:
-        bounds.append((lo, cut))
+    for cut, ends_share in cuts:
+        runs[-1].append((lo, cut))
         lo = cut
-    bounds.append((lo, None))
-    return bounds
+        if ends_share:
+            runs.append([])
+    runs[-1].append((lo, None))
+    return runs
 
 
 def _push(change_ids: list[int]) -> int:
@@ -120,35 +141,62 @@ def _push(change_ids: list[int]) -> int:
     return pushed
 
 
-def leads_rescore_sql(
+@dataclass
+class _Tally:
+    """Totals shared by the sessions of one rescore (updated under its lock)."""
+
+    total: int
+    progress: Progress | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    leads: int = 0
+    updated: int = 0
+    changes: int = 0
+    pushed: int = 0
+
+    def add(self, *, leads: int, updated: int, changes: int, pushed: int) -> None:
+        with self.lock:
+            self.leads += leads
+            self.updated += updated
+            self.changes += changes
+            self.pushed += pushed
+            if self.progress:
+                self.progress(min(self.leads, self.total), self.total)
+
+
+def _rescore_run_of_chunks(
     *,
+    chunks: list[Bound],
     rules: Sequence[RuleSpec],
     thresholds: Thresholds,
-    now: datetime | None = None,
-    push: bool = False,
-    chunk_size: int = DEFAULT_CHUNK,
-    progress: Progress | None = None,
-) -> RescoreResult:
-    """Re-grade every lead on PostgreSQL: score all in one statement, then write the
-    changes a chunk of leads per transaction (short row locks, progress per chunk)."""
-    started = timezone.now()
-    now = now or started
-    bounds = _chunk_bounds(chunk_size)
-    total = Lead.objects.filter(erased_at__isnull=True).count()
-    leads = updated = changes = pushed = 0
-    if progress:
-        progress(0, total)
+    now: datetime,
+    started: datetime,
+    push: bool,
+    tally: _Tally,
+    serial_plans: bool,
+) -> None:
+    """Score the leads of `chunks` (consecutive id ranges) in one pass, then write them
+    a chunk per transaction. Runs on the calling thread's database connection."""
+    whole: Bound = (chunks[0][0], chunks[-1][1])
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             big_work_mem(cursor)
+            if serial_plans:
+                # The sessions already use every core: PostgreSQL's own parallel workers
+                # would only compete with them.
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             cursor.execute("DROP TABLE IF EXISTS rescore_scored")
             cursor.execute(
-                _SCORE_ALL.format(ctes=scored_ctes("")),
-                {**scoring_params("", rules, thresholds), "now": now},
+                _SCORE_RANGE.format(ctes=scored_ctes("", lead_range=True)),
+                {
+                    **scoring_params("", rules, thresholds),
+                    "now": now,
+                    "lo": whole[0],
+                    "hi": whole[1],
+                },
             )
             # Temporary tables are never auto-analysed; the joins below need its size.
             cursor.execute("ANALYZE rescore_scored")
-        for lo, hi in bounds:
+        for lo, hi in chunks:
             with transaction.atomic(), connection.cursor() as cursor:
                 # Lock first, in id order: the next statement's snapshot then sees the
                 # latest grades of rows nobody else can change until we commit.
@@ -160,18 +208,70 @@ def leads_rescore_sql(
                 )
                 locked = cursor.rowcount
                 cursor.execute(_APPLY, {"now": now, "started": started, "lo": lo, "hi": hi})
-                _, u, change_ids = cursor.fetchone()
-                leads += locked
-                updated += u
-                changes += len(change_ids)
-                if push and change_ids:
-                    pushed += _push(list(change_ids))
-            if progress:
-                progress(min(leads, total), total)
+                _, updated, change_ids = cursor.fetchone()
+                pushed = _push(list(change_ids)) if push and change_ids else 0
+            tally.add(leads=locked, updated=updated, changes=len(change_ids), pushed=pushed)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS rescore_scored")
-    return RescoreResult(leads=leads, updated=updated, grade_changes=changes, pushed=pushed)
+
+
+def _in_own_session(**kwargs: Any) -> None:
+    """A worker thread's run: Django gives each thread its own connection; close it."""
+    try:
+        _rescore_run_of_chunks(**kwargs)
+    finally:
+        connection.close()
+
+
+def leads_rescore_sql(
+    *,
+    rules: Sequence[RuleSpec],
+    thresholds: Thresholds,
+    now: datetime | None = None,
+    push: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+    sessions: int | None = None,
+) -> RescoreResult:
+    """Re-grade every lead on PostgreSQL: score all in one statement per session, then
+    write the changes a chunk of leads per transaction (short row locks, progress per
+    chunk).
+
+    The leads are split by id into `sessions` ranges (default LEADGATE_RESCORE_SESSIONS),
+    each scored and written by its own database connection on its own thread, so the
+    rescore uses every core PostgreSQL has (one statement runs on one core but for the
+    few parts its parallel workers take). Inside a transaction (the caller's, or a
+    test's) other sessions could not see its uncommitted rows, so it runs on the
+    caller's connection alone.
+    """
+    started = timezone.now()
+    now = now or started
+    wanted = sessions if sessions is not None else settings.LEADGATE_RESCORE_SESSIONS
+    runs = _session_runs(chunk_size, 1 if connection.in_atomic_block else wanted)
+    total = Lead.objects.filter(erased_at__isnull=True).count()
+    tally = _Tally(total=total, progress=progress)
+    if progress:
+        progress(0, total)
+    common: dict[str, Any] = {
+        "rules": rules,
+        "thresholds": thresholds,
+        "now": now,
+        "started": started,
+        "push": push,
+        "tally": tally,
+        "serial_plans": len(runs) > 1,
+    }
+    if len(runs) == 1:
+        _rescore_run_of_chunks(chunks=runs[0], **common)
+    else:
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="rescore") as pool:
+            futures = [pool.submit(_in_own_session, chunks=run, **common) for run in runs]
+            for future in futures:
+                future.result()  # re-raises a session's error once all have ended
+    return RescoreResult(
+        leads=tally.leads, updated=tally.updated, grade_changes=tally.changes, pushed=tally.pushed
+    )
 
 
 def leads_rescore_python(
@@ -210,6 +310,7 @@ def leads_rescore(
     progress: Progress | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     now: datetime | None = None,
+    sessions: int | None = None,
 ) -> RescoreResult:
     """Re-grade every lead with the active rules and settings (set-based on PostgreSQL).
 
@@ -227,6 +328,7 @@ def leads_rescore(
         push=push,
         chunk_size=chunk_size,
         progress=progress,
+        sessions=sessions,
     )
 
 

@@ -67,13 +67,26 @@ def _points(expr: str) -> str:
     return f"(sign({expr}) * div(abs({expr}) + 500000000, 1000000000))::integer"
 
 
-def scored_ctes(p: str) -> str:
+def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at)`, one
     row per lead that is not erased.
 
-    Parameters (psycopg named): `{p}rules` (JSON rule list), `{p}hl` (half-life days),
-    `{p}warm`, `{p}hot`, `now`. `p` prefixes every name so that two rule sets can be scored in one statement.
+    Parameters (psycopg named): `{p}rules` (JSON rule list), `{p}nrules`, `{p}hl`
+    (half-life days), `{p}warm`, `{p}hot`, `now`; with `lead_range`, also `lo` and `hi`
+    (uuid or None): only leads with lo < id <= hi are scored (the full rescore splits
+    the leads between database sessions that way). `p` prefixes every name so that two
+    rule sets can be scored in one statement.
     """
+    # Leadgate binds on the client, so PostgreSQL plans with the bounds as constants and
+    # folds a NULL bound's test away.
+    in_range = (
+        " AND (%(lo)s::uuid IS NULL OR {col} > %(lo)s::uuid)"
+        " AND (%(hi)s::uuid IS NULL OR {col} <= %(hi)s::uuid)"
+        if lead_range
+        else ""
+    )
+    event_in_range = in_range.format(col="e.lead_id")
+    lead_in_range = in_range.format(col="l.id")
 
     # decayed_nanos(): points * 0.5 ^ (age / half-life) in float8 (libm pow, as in Python),
     # counted in billionths (round(float8) is half to even, like Python's round). The age
@@ -95,60 +108,80 @@ def scored_ctes(p: str) -> str:
         AND (r.min_duration_ms IS NULL OR e.duration_ms >= r.min_duration_ms)"""
     # Only code-made fragments and the prefix go into the text; values are bound.
     return f"""
-{p}rules AS (
+{p}rules AS NOT MATERIALIZED (
     SELECT * FROM jsonb_to_recordset(%({p}rules)s::jsonb) AS x(
         rule_id integer, name text, event_type text, points integer, gate_id integer,
         section_key text, file_key text, event_name text, max_points integer,
         min_duration_ms integer, makes_hot boolean, profile_condition text)
+    -- A set-returning function is estimated at 100 rows; the LIMIT (the real number of
+    -- rules) gives the planner the true size, so it hashes the small joins instead of
+    -- choosing nested loops over hundreds of thousands of rows.
+    LIMIT %({p}nrules)s::integer
 ),
-{p}scope AS (
+{p}scope AS NOT MATERIALIZED (
     SELECT l.id, l.is_disposable_email, l.company_domain
     FROM profiling_lead l
-    WHERE l.erased_at IS NULL
+    WHERE l.erased_at IS NULL{lead_in_range}
 ),
 {p}uniq AS (
     -- Re-reads and re-downloads count once: one row per (lead, rule, gate, section or
     -- file), dated by its newest occurrence (the least decayed). Erased leads' events
-    -- are dropped by the final join with scope (cheaper than joining here).
-    SELECT e.lead_id, r.rule_id, r.points, r.event_type, e.gate_id,
+    -- are dropped by the final join with scope (cheaper than joining here). `bgate`
+    -- (the gate for sections, none for downloads) comes before the gate in the grouping
+    -- so that by_gate's grouping is a prefix of this one: its input is then already in
+    -- order and PostgreSQL does not sort ~600k rows a second time.
+    SELECT e.lead_id, r.rule_id, r.points, r.event_type,
+           CASE WHEN r.event_type = 'section_view' THEN e.gate_id END AS bgate, e.gate_id,
            (CASE WHEN r.event_type = 'section_view' THEN e.section_key ELSE e.file_key END)
                COLLATE "C" AS key,
            max(e.occurred_at) AS occurred_at, max(e.received_at) AS received_at,
            sum(coalesce(e.duration_ms, 0))::bigint AS dwell
     FROM profiling_event e
     JOIN {p}rules r ON {match} AND r.event_type IN ('section_view', 'download')
-    WHERE e.lead_id IS NOT NULL
-    GROUP BY 1, 2, 3, 4, 5, 6
+    WHERE e.lead_id IS NOT NULL{event_in_range}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
 {p}by_gate AS (
     -- Sections read per gate (for "read 4 of 6 sections of network-vbook, 11 min");
     -- downloads per rule, with the distinct file keys in code-point order.
-    SELECT lead_id, rule_id, event_type,
-           CASE WHEN event_type = 'section_view' THEN gate_id END AS gate_id,
+    SELECT lead_id, rule_id, event_type, bgate AS gate_id,
            count(*) AS n, sum(dwell)::bigint AS dwell,
            sum({term("occurred_at", "points")}) AS nanos, max(received_at) AS received_at,
-           CASE WHEN event_type = 'download' THEN (
-               SELECT string_agg(k, ', ' ORDER BY k)
-               FROM (SELECT DISTINCT k COLLATE "C" AS k FROM unnest(array_agg(key)) k) f
-           ) END AS files
+           -- A lone file needs no sorting (the subquery runs once per group otherwise).
+           CASE WHEN event_type <> 'download' THEN NULL
+                WHEN count(*) = 1 THEN min(key)
+                ELSE (SELECT string_agg(k, ', ' ORDER BY k)
+                      FROM (SELECT DISTINCT k COLLATE "C" AS k
+                            FROM unnest(array_agg(key) FILTER (WHERE event_type = 'download')) k
+                      ) f)
+           END AS files
     FROM {p}uniq
-    GROUP BY 1, 2, 3, 4
+    GROUP BY lead_id, rule_id, points, event_type, bgate
+),
+{p}gates AS (
+    -- Each gate's slug and number of sections, joined once per (lead, gate) row.
+    SELECT g.id, g.slug, count(s.id) AS total
+    FROM forms_app_gate g LEFT JOIN forms_app_section s ON s.gate_id = g.id
+    GROUP BY g.id
 ),
 {p}per_rule AS (
     SELECT g.lead_id, g.rule_id, sum(g.nanos) AS raw, max(g.received_at) AS received_at,
         CASE WHEN min(g.event_type) = 'download' THEN 'downloaded ' || min(g.files)
         ELSE string_agg(
             'read ' || g.n
-            || CASE WHEN coalesce(c.total, 0) > 0 THEN ' of ' || c.total ELSE '' END
+            || CASE WHEN coalesce(g.total, 0) > 0 THEN ' of ' || g.total ELSE '' END
             || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
-            || ' of ' || coalesce(gt.slug, 'a deleted gate')
+            || ' of ' || coalesce(g.slug, 'a deleted gate')
             || CASE WHEN g.dwell >= 60000 THEN ', ' || ((g.dwell + 30000) / 60000) || ' min'
                     WHEN g.dwell > 0 THEN ', ' || (g.dwell / 1000) || ' s' ELSE '' END,
-            '; ' ORDER BY g.gate_id NULLS LAST) END AS text
-    FROM {p}by_gate g
-    LEFT JOIN forms_app_gate gt ON gt.id = g.gate_id
-    LEFT JOIN (SELECT gate_id, count(*) AS total FROM forms_app_section GROUP BY gate_id) c
-        ON c.gate_id = g.gate_id
+            '; ') END AS text
+    -- Gates in id order within a lead's rule, from the sorted subquery (see per_lead).
+    FROM (
+        SELECT b.*, gt.slug, gt.total
+        FROM {p}by_gate b
+        LEFT JOIN {p}gates gt ON gt.id = b.gate_id
+        ORDER BY b.lead_id, b.rule_id, b.gate_id NULLS LAST
+    ) g
     GROUP BY g.lead_id, g.rule_id
     UNION ALL
     -- Page views, form views and track events count each time.
@@ -163,7 +196,7 @@ def scored_ctes(p: str) -> str:
            END
     FROM profiling_event e
     JOIN {p}rules r ON {match} AND r.event_type NOT IN ('section_view', 'download', 'profile')
-    WHERE e.lead_id IS NOT NULL
+    WHERE e.lead_id IS NOT NULL{event_in_range}
     GROUP BY e.lead_id, r.rule_id
 ),
 {p}lines AS (
@@ -181,15 +214,23 @@ def scored_ctes(p: str) -> str:
         OR (r.profile_condition = 'company_domain' AND s.company_domain <> ''))
 ),
 {p}per_lead AS (
+    -- The reasons' order (makes-hot first, then by weight, then by text) comes from the
+    -- sorted subquery: aggregates consume their input in order, and GROUP BY over input
+    -- already sorted by lead_id keeps it. `jsonb_agg(line ORDER BY ...)` would give the
+    -- same result, but PostgreSQL 15 then runs a separate sort for every lead, which
+    -- cost more than this one sort of all lines (the property tests compare the order
+    -- with the engine's).
     SELECT lead_id, {_points("sum(pts)")} AS score, bool_or(makes_hot) AS hot,
-        jsonb_agg(line ORDER BY makes_hot DESC, abs(pts) DESC, line COLLATE "C") AS reasons,
-        max(received_at) AS last_counted_at
+        jsonb_agg(line) AS reasons, max(received_at) AS last_counted_at
     FROM (
-        SELECT lead_id, makes_hot, pts, received_at,
-            text || CASE WHEN makes_hot THEN ' (makes hot)' ELSE '' END
-            || ' [' || name || ': ' || CASE WHEN pts > -500000000 THEN '+' ELSE '' END
-            || {_points("pts")} || ']' AS line
-        FROM {p}lines
+        SELECT * FROM (
+            SELECT lead_id, makes_hot, pts, received_at,
+                text || CASE WHEN makes_hot THEN ' (makes hot)' ELSE '' END
+                || ' [' || name || ': ' || CASE WHEN pts > -500000000 THEN '+' ELSE '' END
+                || {_points("pts")} || ']' AS line
+            FROM {p}lines
+        ) l
+        ORDER BY lead_id, makes_hot DESC, abs(pts) DESC, line COLLATE "C"
     ) x
     GROUP BY lead_id
 ),
@@ -209,6 +250,7 @@ def scored_ctes(p: str) -> str:
 def scoring_params(p: str, rules: Sequence[RuleSpec], thresholds: Thresholds) -> dict[str, Any]:
     return {
         f"{p}rules": _rules_json(rules),
+        f"{p}nrules": len(rules),
         f"{p}hl": thresholds.half_life_days,
         f"{p}warm": thresholds.warm,
         f"{p}hot": thresholds.hot,

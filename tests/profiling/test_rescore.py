@@ -75,7 +75,7 @@ def test_rescore_regrades_records_and_reports_progress_without_pushing(gate) -> 
     # progress: starts at 0, one report per chunk, never goes back, ends at the total
     assert seen[0] == (0, 6)
     assert seen[-1] == (6, 6)
-    assert len(seen) == 1 + 4  # 3 cuts -> 4 chunks
+    assert len(seen) == 1 + 3  # 6 leads in chunks of 2: three chunks, none empty
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     for lead in readers:
         lead.refresh_from_db()
@@ -253,6 +253,49 @@ def test_rescore_waits_for_a_scoring_lead_and_sees_its_committed_grade(gate) -> 
     assert outcome["result"].grade_changes == 0
     assert GradeChange.objects.filter(lead=lead).count() == 1
     rule.delete()
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_rescore_splits_the_leads_between_parallel_sessions(gate) -> None:
+    make_rule(gate=gate, points=10, name="read")
+    leads = [_reader(gate, 1 + i % 4) for i in range(9)]
+    expected = {lead.id: lead_score_compute(lead.id) for lead in leads}
+    threads: set[str] = set()
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        threads.add(threading.current_thread().name)
+        seen.append(done)
+
+    result = leads_rescore(chunk_size=2, progress=progress, sessions=2)
+    # Two sessions on their own threads (and connections), chunks of at most 2 leads.
+    assert {"rescore_0", "rescore_1"} <= threads
+    assert (result.leads, result.updated) == (9, 9)
+    assert result.grade_changes == sum(1 for e in expected.values() if e.grade != "cold")
+    assert seen[-1] == 9
+    assert seen == sorted(seen)
+    assert len(seen) >= 1 + 5  # the start, then at least one report per chunk
+    for lead in Lead.objects.filter(id__in=expected):
+        want = expected[lead.id]
+        assert (lead.score, lead.grade, lead.reasons) == (want.score, want.grade, want.reasons)
+    assert GradeChange.objects.filter(lead__in=leads).count() == result.grade_changes
+
+
+@needs_postgres
+@pytest.mark.django_db
+def test_rescore_inside_a_transaction_stays_on_its_connection(gate) -> None:
+    # Other sessions could not see this (test) transaction's rows: one session only.
+    make_rule(gate=gate, points=10, name="read")
+    lead = _reader(gate, 4)
+    threads: set[str] = set()
+    result = leads_rescore(
+        chunk_size=1, sessions=4, progress=lambda d, t: threads.add(threading.current_thread().name)
+    )
+    assert threads == {threading.current_thread().name}
+    assert result.leads == 1
+    lead.refresh_from_db()
+    assert lead.grade == lead_score_compute(lead.id).grade == "warm"
 
 
 # --- API, task, command ------------------------------------------------------------------
