@@ -3,9 +3,11 @@
 Generates the data in its own database (`<DATABASE_URL's name>_scoring`, created and
 migrated if missing, its tables emptied on every run) with `INSERT ... SELECT
 generate_series` (not the ORM), then times:
-- the full rescore (`leads_rescore`: chunked `UPDATE ... FROM` over a capped, decayed,
-  distinct aggregate, grade changes written in the same statements), after a rule change
-  that moves most leads, and again with nothing to change;
+- the full rescore (`leads_rescore`: per database session, one scoring statement over its
+  range of leads, then chunked `UPDATE ... FROM` with the grade changes written in the
+  same statements): the first scoring of the generated leads, again with nothing to
+  change, after a rule edit (the goal's measure: under 5 s), and the same kind of edit on
+  a single session;
 - the baseline: the per-lead ORM loop (`lead_score` for each lead) over a sample of leads,
   measured in the same run and extrapolated to all leads;
 - a what-if preview (both rule sets scored, nothing written).
@@ -130,7 +132,10 @@ def _generate(n_leads: int) -> dict[str, Any]:
             f"FROM (SELECT e, mod(e * 2654435761, 100) AS h FROM generate_series(1, %s::bigint) e) s",
             [n_events],
         )
-        c.execute("ANALYZE profiling_lead, profiling_visitor, profiling_event")
+    # As in production, where these tables were written long ago: vacuumed and analysed,
+    # so autovacuum does not start on the fresh million rows in the middle of a timing.
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE profiling_lead, profiling_visitor, profiling_event")
     load_s = time.perf_counter() - started
     set_thresholds(warm=30, hot=80, half_life_days=30)
     ScoringRule.objects.create(
@@ -195,6 +200,7 @@ def _timed(fn: Any) -> tuple[float, Any]:
 def run(quick: bool) -> str:
     setup_django()
     database = use_own_database("scoring")
+    from django.conf import settings
     from django.db import connection
     from django.db.models import Count
 
@@ -208,15 +214,19 @@ def run(quick: bool) -> str:
     data = _generate(n_leads)
 
     bare_s, _ = _timed(_bare_update)
-    # 1. The full rescore after the rules were written: every lead moves from 0/cold.
+    # 1. The first scoring of the generated leads: every lead goes from 0/cold and empty
+    #    reasons to its score (every row is rewritten and grows).
     first_s, first = _timed(lambda: leads_rescore())
     grades = dict(Lead.objects.values_list("grade").order_by().annotate(n=Count("id")))
     # 2. Nothing changed since: the same statements, no row written.
     idle_s, idle = _timed(lambda: leads_rescore())
-    # 3. One chunk only (a single UPDATE ... FROM over everything), after a rule change.
+    # 3. The operation the goal is about: a marketer edits a rule, every lead is re-graded.
     ScoringRule.objects.filter(name="Read sections").update(points=12)
-    single_s, single = _timed(lambda: leads_rescore(chunk_size=10 * n_leads))
-    # 4. What-if: a draft that doubles the pricing download points.
+    edit_s, edit = _timed(lambda: leads_rescore())
+    # 4. The same kind of edit on one database session, for the parallel sessions' gain.
+    ScoringRule.objects.filter(name="Read sections").update(points=10)
+    single_s, single = _timed(lambda: leads_rescore(sessions=1))
+    # 5. What-if: a draft that doubles the pricing download points.
     draft = [
         r if r.name != "Pricing" else type(r)(**{**r.__dict__, "points": 30}) for r in rules_load()
     ]
@@ -228,8 +238,10 @@ def run(quick: bool) -> str:
     loop_s, _ = _timed(lambda: [lead_score(lead_id=lead_id, push=False) for lead_id in sample])
     per_lead_ms = loop_s / len(sample) * 1000
     loop_all_s = loop_s / len(sample) * n_leads
-    ratio = loop_all_s / first_s
-    goal = "met" if first_s < 5.0 else "NOT met"
+    ratio = loop_all_s / edit_s
+    goal = "met" if edit_s < 5.0 else "NOT met"
+    first_goal = "also under 5 s" if first_s < 5.0 else "over 5 s"
+    sessions = settings.LEADGATE_RESCORE_SESSIONS
     changes = GradeChange.objects.count()
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     with connection.cursor() as c:
@@ -245,17 +257,25 @@ Database `{database}`, emptied and regenerated on every run{" (quick run)" if qu
 
 | what | time | notes |
 |---|---:|---|
-| reference: bare `UPDATE ... FROM` over a capped, decayed aggregate (rolled back) | {bare_s:.2f} s | no distinct sections, reasons or grade changes |
-| full rescore, set-based SQL (one scoring pass, writes in chunks of 25,000 leads) | **{first_s:.2f} s** | {first.updated:,} leads written, {first.grade_changes:,} grade changes recorded; goal < 5 s: {goal} |
-| same, nothing to change | {idle_s:.2f} s | {idle.updated:,} rows written |
-| full rescore with all writes in one chunk, after a rule edit | {single_s:.2f} s | {single.updated:,} leads written, {single.grade_changes:,} grade changes |
+| reference: bare `UPDATE ... FROM` over a capped, decayed aggregate (rolled back) | {bare_s:.2f} s | no distinct sections, reasons or grade changes; one session |
+| **full rescore after a rule edit** ({sessions} sessions, chunks of 25,000 leads) | **{edit_s:.2f} s** | {edit.updated:,} leads written, {edit.grade_changes:,} grade changes; goal < 5 s: **{goal}** |
+| same kind of edit, one session | {single_s:.2f} s | {single.updated:,} leads written, {single.grade_changes:,} grade changes |
+| first scoring of the never-scored generated leads ({sessions} sessions) | {first_s:.2f} s | {first.updated:,} leads written, {first.grade_changes:,} grade changes; {first_goal} |
+| rescore with nothing to change | {idle_s:.2f} s | {idle.updated:,} rows written |
 | what-if (draft rule set vs active, both scored, nothing written) | {whatif_s:.2f} s | {whatif.would_change:,} leads would change grade |
 | baseline: per-lead ORM loop (`lead_score`), sample of {len(sample):,} leads | {loop_s:.2f} s | {per_lead_ms:.2f} ms per lead |
 | baseline extrapolated to {n_leads:,} leads | {loop_all_s:.1f} s | |
 
-**Set-based rescore vs per-lead loop: {ratio:.0f}x faster**; it costs
-{first_s / bare_s:.1f}x the bare reference `UPDATE` measured in the same run. Grades after the first
-rescore: {", ".join(f"{k} {v:,}" for k, v in sorted(grades.items()))}; {changes:,} grade
-changes in total. Run on the shared 2-core development machine while other work ran
-(load average {load} at the end), so absolute times are noisy; the ratios are measured in
-the same run."""
+**Rescore after a rule edit vs per-lead loop: {ratio:.0f}x faster**; it costs
+{edit_s / bare_s:.1f}x the bare reference `UPDATE` measured in the same run, and the
+{sessions} parallel sessions make it {single_s / edit_s:.1f}x faster than one. Grades after the first
+scoring: {", ".join(f"{k} {v:,}" for k, v in sorted(grades.items()))}; {changes:,} grade
+changes in total.
+
+How: each session scores its range of lead ids in one statement (one pass over the
+events), then writes a chunk of leads per transaction; lead pages keep half their room
+free (fillfactor 50) so a re-graded lead is a heap-only (HOT) update that touches no index
+unless its grade changed. The first scoring is slower because every row grows (empty
+reasons become text) and moves, so each one is re-indexed, trigram indexes included; after
+that, rows keep their size. Load average {load} at the end; absolute times vary with the
+machine, the ratios are measured in the same run."""

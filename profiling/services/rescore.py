@@ -105,9 +105,10 @@ SELECT (SELECT count(*) FROM cur), (SELECT count(*) FROM upd),
 Bound = tuple[str | None, str | None]
 
 
-def _session_runs(chunk_size: int, sessions: int) -> list[list[Bound]]:
-    """Keyset ranges (lo, hi] over lead ids: the leads split evenly between `sessions`,
-    each session's share cut into chunks of at most chunk_size leads."""
+def _session_runs(chunk_size: int, sessions: int) -> tuple[int, list[list[Bound]]]:
+    """The number of leads, and keyset ranges (lo, hi] over their ids: the leads split
+    evenly between `sessions`, each session's share cut into chunks of at most
+    chunk_size leads."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM profiling_lead WHERE erased_at IS NULL")
         total = int(cursor.fetchone()[0])
@@ -128,7 +129,7 @@ def _session_runs(chunk_size: int, sessions: int) -> list[list[Bound]]:
         if ends_share:
             runs.append([])
     runs[-1].append((lo, None))
-    return runs
+    return total, runs
 
 
 def _push(change_ids: list[int]) -> int:
@@ -194,8 +195,9 @@ def _rescore_run_of_chunks(
                     "hi": whole[1],
                 },
             )
-            # Temporary tables are never auto-analysed; the joins below need its size.
-            cursor.execute("ANALYZE rescore_scored")
+            # No ANALYZE of the temporary table (a fifth of a second per 50,000 leads):
+            # the chunk statements below reach it and the leads through their id bounds
+            # and the primary key, which needs no statistics to be the right plan.
         for lo, hi in chunks:
             with transaction.atomic(), connection.cursor() as cursor:
                 # Lock first, in id order: the next statement's snapshot then sees the
@@ -248,8 +250,7 @@ def leads_rescore_sql(
     started = timezone.now()
     now = now or started
     wanted = sessions if sessions is not None else settings.LEADGATE_RESCORE_SESSIONS
-    runs = _session_runs(chunk_size, 1 if connection.in_atomic_block else wanted)
-    total = Lead.objects.filter(erased_at__isnull=True).count()
+    total, runs = _session_runs(chunk_size, 1 if connection.in_atomic_block else wanted)
     tally = _Tally(total=total, progress=progress)
     if progress:
         progress(0, total)

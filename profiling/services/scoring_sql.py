@@ -130,25 +130,27 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     -- (the gate for sections, none for downloads) comes before the gate in the grouping
     -- so that by_gate's grouping is a prefix of this one: its input is then already in
     -- order and PostgreSQL does not sort ~600k rows a second time.
-    SELECT e.lead_id, r.rule_id, r.points, r.event_type,
+    SELECT e.lead_id, r.rule_id,
            CASE WHEN r.event_type = 'section_view' THEN e.gate_id END AS bgate, e.gate_id,
            (CASE WHEN r.event_type = 'section_view' THEN e.section_key ELSE e.file_key END)
                COLLATE "C" AS key,
+           -- Functions of the rule: taken from the group, not sorted on.
+           min(r.points) AS points, min(r.event_type) AS event_type,
            max(e.occurred_at) AS occurred_at, max(e.received_at) AS received_at,
            sum(coalesce(e.duration_ms, 0))::bigint AS dwell
     FROM profiling_event e
     JOIN {p}rules r ON {match} AND r.event_type IN ('section_view', 'download')
     WHERE e.lead_id IS NOT NULL{event_in_range}
-    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    GROUP BY 1, 2, 3, 4, 5
 ),
 {p}by_gate AS (
     -- Sections read per gate (for "read 4 of 6 sections of network-vbook, 11 min");
     -- downloads per rule, with the distinct file keys in code-point order.
-    SELECT lead_id, rule_id, event_type, bgate AS gate_id,
+    SELECT lead_id, rule_id, min(event_type) AS event_type, bgate AS gate_id,
            count(*) AS n, sum(dwell)::bigint AS dwell,
            sum({term("occurred_at", "points")}) AS nanos, max(received_at) AS received_at,
            -- A lone file needs no sorting (the subquery runs once per group otherwise).
-           CASE WHEN event_type <> 'download' THEN NULL
+           CASE WHEN min(event_type) <> 'download' THEN NULL
                 WHEN count(*) = 1 THEN min(key)
                 ELSE (SELECT string_agg(k, ', ' ORDER BY k)
                       FROM (SELECT DISTINCT k COLLATE "C" AS k
@@ -156,7 +158,7 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
                       ) f)
            END AS files
     FROM {p}uniq
-    GROUP BY lead_id, rule_id, points, event_type, bgate
+    GROUP BY lead_id, rule_id, bgate
 ),
 {p}gates AS (
     -- Each gate's slug and number of sections, joined once per (lead, gate) row.
