@@ -17,11 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg import Cursor as ServerCursor
 
 from profiling.models import Event
 from profiling.queue import enqueue_after_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
+from profiling.services.ingest.prepared import prepared_fetchone
 from profiling.services.score_triggers import (
     SCORE_TASK,
     event_is_hot,
@@ -273,15 +273,9 @@ def _ingest_one_statement(
     }
     # A server-side prepared statement on the (persistent) connection: PostgreSQL parses
     # and plans this CTE once per connection instead of once per request, and psycopg
-    # sends the four parameters bound instead of quoting them into the text. Django's
-    # own cursors bind client-side (no `server_side_binding` option set), so this one
-    # statement uses a psycopg cursor on Django's connection, inside Django's error
-    # translation and transaction state (it joins an enclosing atomic block, if any).
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, ServerCursor(connection.connection) as cursor:
-        cursor.execute(_INGEST_ONE, params, prepare=True)
-        row = cursor.fetchone()
+    # sends the four parameters bound instead of quoting them into the text (see
+    # prepared.py for why Django's connection needs help with that).
+    row = prepared_fetchone(_INGEST_ONE, params)
     lead_id, new_ids, mark_created = row if row else (None, None, None)
     accepted = len(new_ids or ())
     if lead_id is not None and accepted:
