@@ -52,6 +52,8 @@ def held_writer(monkeypatch) -> Iterator[dict[str, Any]]:
         real(jobs)
 
     monkeypatch.setattr(group_mod.group_commit, "_execute", execute)
+    # One statement in flight, so that every batch sent while it is held has to queue.
+    monkeypatch.setattr(group_mod.group_commit, "writers", 1)
     state["first"] = first
     yield state
     state["release"].set()
@@ -173,7 +175,7 @@ def test_a_failed_shared_statement_falls_back_to_one_statement_per_batch(
     assert Event.objects.filter(visitor_id__in=visitors).count() == 3
     # Nobody is left waiting, and the next batch writes at once.
     assert group_mod.group_commit._queue == []
-    assert not group_mod.group_commit._writing
+    assert group_mod.group_commit._writing == 0
 
 
 def test_an_error_of_a_lone_batch_is_raised_to_its_caller(monkeypatch) -> None:
@@ -184,7 +186,7 @@ def test_an_error_of_a_lone_batch_is_raised_to_its_caller(monkeypatch) -> None:
     gate = make_gate()
     with pytest.raises(RuntimeError, match="database gone"):
         events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)], received=RECEIVED)
-    assert not group_mod.group_commit._writing
+    assert group_mod.group_commit._writing == 0
 
 
 def test_big_batches_and_batches_inside_a_transaction_do_not_group(monkeypatch) -> None:
@@ -232,3 +234,32 @@ def test_many_threads_at_once_store_everything_exactly_once() -> None:
         t.join(timeout=60)
     assert results == [(len(b), 0, 0, len(b)) for b in batches]
     assert Event.objects.count() == sum(len(b) for b in batches)
+
+
+def test_a_second_writer_does_not_wait_for_a_slow_commit(
+    held_writer: dict[str, Any], monkeypatch
+) -> None:
+    # Two statements may be in flight per process: while the first waits (a slow fsync),
+    # the next batch is written at once instead of queueing behind it.
+    monkeypatch.setattr(group_mod.group_commit, "writers", 2)
+    gate = make_gate()
+    visitor = uuid.uuid4()
+
+    def held() -> None:
+        try:
+            events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)], received=RECEIVED)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=held)
+    first.start()
+    assert held_writer["first"].wait(timeout=10)
+    try:
+        result = events_ingest(visitor_id=visitor, events=[_new(gate)], received=RECEIVED)
+        assert (result.accepted, held_writer["sizes"]) == (1, [1])
+        assert Event.objects.filter(visitor_id=visitor).count() == 1
+    finally:
+        held_writer["release"].set()
+        first.join(timeout=30)
+    assert held_writer["sizes"] == [1, 1]
+    assert group_mod.group_commit._writing == 0

@@ -23,6 +23,7 @@ each of its requests runs its own batch alone, as if there had been no grouping.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,10 @@ from profiling.services.ingest.prepared import prepared_fetchone
 GROUP_MAX_BATCH = 10
 # Events per shared statement; a bigger document only delays the requests that share it.
 GROUP_MAX_EVENTS = 200
+# Statements in flight per process. One would make the process's throughput its batches
+# per statement divided by the commit's fsync latency, and a slow disk (or another
+# process's fsync) then idles the CPU; a second writer keeps it busy while one waits.
+GROUP_WRITERS = int(os.environ.get("LEADGATE_INGEST_GROUP_WRITERS", "2"))
 
 
 @dataclass
@@ -133,10 +138,15 @@ def _group_execute(jobs: list[_Job]) -> None:
 class GroupCommit:
     """Per-process leader/follower queue of public batches (see the module docstring)."""
 
-    def __init__(self, execute: Callable[[list[_Job]], None] = _group_execute) -> None:
+    def __init__(
+        self,
+        execute: Callable[[list[_Job]], None] = _group_execute,
+        writers: int = GROUP_WRITERS,
+    ) -> None:
         self._mutex = threading.Lock()
         self._queue: list[_Job] = []
-        self._writing = False
+        self._writing = 0
+        self.writers = writers
         self._execute = execute
 
     def store(
@@ -155,11 +165,11 @@ class GroupCommit:
         job = _Job(visitor_id=visitor_id, events=events, rows=rows, received=received)
         job.wake.acquire()
         with self._mutex:
-            if self._writing:
+            if self._writing >= self.writers:
                 self._queue.append(job)
                 first = False
             else:
-                self._writing = True
+                self._writing += 1
                 first = True
         if not first:
             job.wake.acquire()  # until stored, or made the writer
@@ -197,7 +207,7 @@ class GroupCommit:
                     nxt = self._queue.pop(0)
                     nxt.lead = True
                 else:
-                    self._writing = False
+                    self._writing -= 1
             for each in jobs[1:]:
                 each.wake.release()
             if nxt is not None:
