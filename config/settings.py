@@ -189,6 +189,10 @@ LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=
 LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
 LEADGATE_EVENTS_MAX_BATCH = 100
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
+# The ingest statements run as server-side prepared statements (parsed and planned once
+# per connection; see profiling/services/ingest/prepared.py). Set to 0 behind a
+# transaction-mode pooler that cannot track protocol-level prepared statements.
+LEADGATE_INGEST_PREPARED = env_bool("LEADGATE_INGEST_PREPARED", default=True)
 # Segment-compatible ingest: requests in flight per process before answering 429.
 LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default=64)
 

@@ -4,9 +4,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from profiling.api import segment
+from profiling.api import events, segment
 
 urlpatterns = [
+    # First: the hottest path of the product (issue 5); Django tries the patterns in
+    # order, and this one used to come after the admin, workspace and Segment routes.
+    re_path(r"^api/v1/public/events/?$", events.PublicEventsApi.as_view()),
     path("admin/", admin.site.urls),
     # The marketer's workspace (issue 8): gates, scoring, webhooks, dashboard, leads.
     path("app/", include("forms_app.workspace.urls")),

@@ -3,10 +3,9 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from profiling import sandbox
-from profiling.api import events, leads, scoring, sources, webhooks
+from profiling.api import leads, scoring, sources, webhooks
 
 urlpatterns = [
-    re_path(r"^api/v1/public/events/?$", events.PublicEventsApi.as_view()),
     re_path(r"^api/v1/sources/?$", sources.SourceListCreateApi.as_view()),
     re_path(r"^api/v1/sources/(?P<pk>[0-9]{1,18})/?$", sources.SourceDetailApi.as_view()),
     re_path(r"^api/v1/scoring-rules/?$", scoring.ScoringRuleListCreateApi.as_view()),

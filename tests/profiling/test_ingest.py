@@ -311,3 +311,50 @@ def test_anonymous_visitor_events_get_no_lead() -> None:
     events_ingest(visitor_id=visitor_id, events=[_new(gate)], received=RECEIVED)
     assert Event.objects.get(visitor_id=visitor_id).lead_id is None
     assert not Lead.objects.exists()
+
+
+# --- the ingest statement is prepared once per connection -----------------------------
+
+
+def _ingest_statements_prepared() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s AND NOT from_sql",
+            ["%INSERT INTO profiling_event%"],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_the_ingest_statement_is_prepared_and_django_queries_are_not(settings) -> None:
+    from django.db import connection
+
+    settings.LEADGATE_INGEST_PREPARED = True
+    gate = make_gate()
+    for _ in range(2):
+        events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)], received=RECEIVED)
+    # PostgreSQL holds a plan for it: later batches only bind and execute.
+    assert _ingest_statements_prepared() >= 1
+    # Django's own prepare_threshold (None: poolers keep working) is left as it was,
+    # so the ORM's queries on this connection are never prepared behind its back.
+    assert connection.connection.prepare_threshold is None
+    Visitor.objects.filter(pk=uuid.uuid4()).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = int(cursor.fetchone()[0])
+    assert prepared == _ingest_statements_prepared()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_ingest_can_be_turned_off_for_poolers(settings) -> None:
+    from django.db import connection
+
+    settings.LEADGATE_INGEST_PREPARED = False
+    # A fresh session, so that no earlier test left the statement prepared.
+    connection.close()
+    gate = make_gate()
+    for _ in range(2):
+        result = events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)], received=RECEIVED)
+        assert result.accepted == 1
+    assert _ingest_statements_prepared() == 0

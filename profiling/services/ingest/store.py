@@ -17,11 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg import Cursor as ServerCursor
 
 from profiling.models import Event
 from profiling.queue import enqueue_after_commit
+from profiling.services.ingest.group import GROUP_MAX_BATCH, group_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
+from profiling.services.ingest.prepared import prepared_fetchone
 from profiling.services.score_triggers import (
     HOT_SCORE_PRIORITY,
     SCORE_TASK,
@@ -215,11 +216,29 @@ def events_ingest(
     if not events:
         return IngestResult(accepted=0, duplicates=0, lead_id=None)
     if connection.vendor == "postgresql":
+        received = received or timezone.now()
+        if not connection.in_atomic_block and len(events) <= GROUP_MAX_BATCH:
+            # Outside a transaction a small batch may share its statement and commit
+            # with other request threads' batches (see group.py); inside one it must be
+            # part of the caller's transaction, so it runs on the caller's connection.
+            stamp = received.isoformat()
+            rows = [
+                {**_event_row(e, received), "v": str(visitor_id), "r": stamp, "src": source}
+                for e in events
+            ]
+            outcome = group_commit.store(
+                visitor_id=visitor_id, events=events, rows=rows, received=received
+            )
+            if outcome is not None:
+                return _ingested(
+                    events=events,
+                    new_ids=outcome.new_ids,
+                    lead_id=outcome.lead_id,
+                    mark_created=outcome.mark_created,
+                    received=received,
+                )
         return _ingest_one_statement(
-            visitor_id=visitor_id,
-            events=events,
-            received=received or timezone.now(),
-            source=source,
+            visitor_id=visitor_id, events=events, received=received, source=source
         )
     result = events_store(
         items=[(visitor_id, e) for e in events],
@@ -274,20 +293,31 @@ def _ingest_one_statement(
     }
     # A server-side prepared statement on the (persistent) connection: PostgreSQL parses
     # and plans this CTE once per connection instead of once per request, and psycopg
-    # sends the four parameters bound instead of quoting them into the text. Django's
-    # own cursors bind client-side (no `server_side_binding` option set), so this one
-    # statement uses a psycopg cursor on Django's connection, inside Django's error
-    # translation and transaction state (it joins an enclosing atomic block, if any).
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, ServerCursor(connection.connection) as cursor:
-        cursor.execute(_INGEST_ONE, params, prepare=True)
-        row = cursor.fetchone()
+    # sends the four parameters bound instead of quoting them into the text (see
+    # prepared.py for why Django's connection needs help with that).
+    row = prepared_fetchone(_INGEST_ONE, params)
     lead_id, new_ids, mark_created = row if row else (None, None, None)
-    accepted = len(new_ids or ())
+    return _ingested(
+        events=events,
+        new_ids=set(new_ids or ()),
+        lead_id=lead_id,
+        mark_created=bool(mark_created),
+        received=received,
+    )
+
+
+def _ingested(
+    *,
+    events: list[NewEvent],
+    new_ids: set[uuid.UUID],
+    lead_id: uuid.UUID | None,
+    mark_created: bool,
+    received: datetime,
+) -> IngestResult:
+    """After the batch is durable: a known lead's new events nudge scoring."""
+    accepted = len(new_ids)
     if lead_id is not None and accepted:
         rules = hot_rules_cache.get()
-        new = set(new_ids or ())
         hot = bool(rules) and any(
             event_is_hot(
                 type=e.type,
@@ -300,7 +330,7 @@ def _ingest_one_statement(
                 rules=rules,
             )
             for e in events
-            if e.id in new
+            if e.id in new_ids
         )
         # Only the batch that created the mark enqueues (see score_triggers); a hot
         # trigger always does. Outside a transaction on_commit runs at once.
