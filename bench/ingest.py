@@ -86,6 +86,12 @@ def _gunicorn(port: int, log: Path, workers: int, threads: int) -> Iterator[int]
         str(workers),
         "--threads",
         str(threads),
+        # Each worker process takes at most `threads` connections, so wrk's 16 keep-alive
+        # connections are split 8/8. Without it one process sometimes accepted most of
+        # them and the trivial view ran GIL-bound on one core at half its rate, which
+        # made the baseline bimodal (1.2k or 3k req/s from round to round).
+        "--worker-connections",
+        str(threads),
         "--log-level",
         "warning",
     ]

@@ -64,6 +64,23 @@ def events_post(request: HttpRequest) -> HttpResponse:
     return _json({"accepted": accepted, "duplicates": duplicates}, 202)
 
 
+def events_endpoint(request: HttpRequest) -> HttpResponse:
+    """The whole endpoint, every method: the view's dispatch and the lean path in
+    config/middleware.py (which reaches it without the rest of the middleware) call it."""
+    method = request.method
+    if method == "POST":
+        response = events_post(request)
+    elif method == "OPTIONS":
+        # The preflight cannot know the gates yet; the POST itself enforces the origin.
+        response = HttpResponse(status=204)
+    else:
+        response = _json(error_body(f'Method "{method}" not allowed.'), 405)
+        response["Allow"] = "POST, OPTIONS"
+    if response.status_code != 403:
+        cors_headers_add(response, request)
+    return response
+
+
 class PublicEventsApi(APIView):
     """POST /api/v1/public/events: durable before 202, duplicates counted, per-event errors."""
 
@@ -71,18 +88,7 @@ class PublicEventsApi(APIView):
     permission_classes: list[Any] = []
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        method = request.method
-        if method == "POST":
-            response = events_post(request)
-        elif method == "OPTIONS":
-            # The preflight cannot know the gates yet; the POST itself enforces the origin.
-            response = HttpResponse(status=204)
-        else:
-            response = _json(error_body(f'Method "{method}" not allowed.'), 405)
-            response["Allow"] = "POST, OPTIONS"
-        if response.status_code != 403:
-            cors_headers_add(response, request)
-        return response
+        return events_endpoint(request)
 
     @extend_schema(
         request={"application/json": {"type": "object"}},

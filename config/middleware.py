@@ -1,0 +1,39 @@
+"""The lean path for the public events beacon (`POST /api/v1/public/events`).
+
+It is the product's hottest endpoint: every tracked page view, section read and download
+of every visitor on every site posts to it (issue #5 sets its budget against a trivial
+Django view). It is cross-site, unauthenticated, cookie-less and CSRF-exempt, so of the
+middleware only two can say anything about it: SecurityMiddleware (nosniff, referrer
+and opener policies, HTTPS redirect and HSTS when configured) and XFrameOptionsMiddleware.
+This middleware, first in MIDDLEWARE, sends the beacon through exactly those two and the
+host check (ALLOWED_HOSTS, which CommonMiddleware would make) and returns; sessions,
+CSRF, authentication, messages and static files are skipped. Everything else takes the
+usual chain. Exceptions still reach Django's handler (500 in the API's error shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+
+# The paths config/urls.py routes to the events endpoint (with or without the slash).
+BEACON_PATHS = frozenset({"/api/v1/public/events", "/api/v1/public/events/"})
+
+
+class PublicBeaconMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from profiling.api.events import events_endpoint
+
+        self.get_response = get_response
+        # Django's own classes, so the beacon's headers are the ones every page gets.
+        self.beacon = SecurityMiddleware(XFrameOptionsMiddleware(events_endpoint))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in BEACON_PATHS:
+            return self.get_response(request)
+        request.get_host()  # DisallowedHost -> 400, as on every other path
+        response: HttpResponse = self.beacon(request)
+        return response
