@@ -14,8 +14,9 @@ usual chain. Exceptions still reach Django's handler (500 in the API's error sha
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 
@@ -31,9 +32,9 @@ class PublicBeaconMiddleware:
         # Django's own classes, so the beacon's headers are the ones every page gets.
         self.beacon = SecurityMiddleware(XFrameOptionsMiddleware(events_endpoint))
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info not in BEACON_PATHS:
             return self.get_response(request)
         request.get_host()  # DisallowedHost -> 400, as on every other path
-        response: HttpResponse = self.beacon(request)
-        return response
+        # A synchronous chain (WSGI, sync view): never an awaitable here.
+        return cast(HttpResponseBase, self.beacon(request))
