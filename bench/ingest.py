@@ -335,6 +335,17 @@ def run(quick: bool) -> str:
             if durable
             else "**MISMATCH between 202s and stored rows.**"
         ),
+        "",
+        "The trivial view takes Django's whole middleware chain; the events endpoint is "
+        "the product's, as deployed: its requests leave the chain at its first middleware "
+        "(`config/middleware.py`: security headers and host check kept; sessions, CSRF, "
+        "auth, messages and static files do not apply to a cross-site beacon), its "
+        "statement is prepared once per connection (`services/ingest/prepared.py`), and "
+        "small batches arriving together in one process share a statement and a commit "
+        "(`services/ingest/group.py`), each answered only after that commit. Each "
+        f"gunicorn worker accepts at most {threads} connections, so wrk's {connections} "
+        "are split evenly (otherwise one process sometimes took most of them and the "
+        "baseline ran on one core at half speed).",
     ]
     return "\n".join(lines) + "\n"
 

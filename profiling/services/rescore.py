@@ -30,7 +30,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -266,10 +265,26 @@ def leads_rescore_sql(
     if len(runs) == 1:
         _rescore_run_of_chunks(chunks=runs[0], **common)
     else:
-        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="rescore") as pool:
-            futures = [pool.submit(_in_own_session, chunks=run, **common) for run in runs]
-            for future in futures:
-                future.result()  # re-raises a session's error once all have ended
+        # One thread per session, started together (a pool could run a short share
+        # after another on one thread); a session's error is raised once all have ended.
+        errors: list[BaseException] = []
+
+        def session(chunks: list[Bound]) -> None:
+            try:
+                _in_own_session(chunks=chunks, **common)
+            except BaseException as exc:  # re-raised on the calling thread below
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=session, args=(run,), name=f"rescore_{i}")
+            for i, run in enumerate(runs)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
     return RescoreResult(
         leads=tally.leads, updated=tally.updated, grade_changes=tally.changes, pushed=tally.pushed
     )
