@@ -41,6 +41,7 @@ export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export LEADGATE_BASE_URL="${LEADGATE_BASE_URL:-${BASE}}"
 
 # 3. Database and seed data ----------------------------------------------------------
+"${PY}" scripts/ensure_database.py || die "fix DATABASE_URL or the PostgreSQL server, then run again"
 say "Migrating the database"
 "${PY}" manage.py migrate --no-input
 say "Seeding the demo"
