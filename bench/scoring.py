@@ -183,10 +183,10 @@ WHERE l.id = t.lead_id
 def _bare_update() -> None:
     from django.db import connection, transaction
 
-    from profiling.services.scoring_sql import big_work_mem
+    from profiling.services.scoring_sql import scoring_statement_settings
 
     with transaction.atomic(), connection.cursor() as c:
-        big_work_mem(c)
+        scoring_statement_settings(c)
         c.execute(_BARE)
         transaction.set_rollback(True)
 

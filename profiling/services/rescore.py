@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from profiling.models import GradeChange, Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
-from profiling.services.scoring_sql import big_work_mem, scored_ctes, scoring_params
+from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
 
 Progress = Callable[[int, int], None]
 DEFAULT_CHUNK = 25_000
@@ -179,7 +179,7 @@ def _rescore_run_of_chunks(
     whole: Bound = (chunks[0][0], chunks[-1][1])
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            big_work_mem(cursor)
+            scoring_statement_settings(cursor)
             if serial_plans:
                 # The sessions already use every core: PostgreSQL's own parallel workers
                 # would only compete with them.
@@ -215,14 +215,6 @@ def _rescore_run_of_chunks(
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS rescore_scored")
-
-
-def _in_own_session(**kwargs: Any) -> None:
-    """A worker thread's run: Django gives each thread its own connection; close it."""
-    try:
-        _rescore_run_of_chunks(**kwargs)
-    finally:
-        connection.close()
 
 
 def leads_rescore_sql(
@@ -271,9 +263,11 @@ def leads_rescore_sql(
 
         def session(chunks: list[Bound]) -> None:
             try:
-                _in_own_session(chunks=chunks, **common)
+                _rescore_run_of_chunks(chunks=chunks, **common)
             except BaseException as exc:  # re-raised on the calling thread below
                 errors.append(exc)
+            finally:
+                connection.close()  # this thread's own connection (Django's are per thread)
 
         threads = [
             threading.Thread(target=session, args=(run,), name=f"rescore_{i}")

@@ -26,7 +26,7 @@ from profiling.scoring_engine import RuleSpec, Thresholds
 WORK_MEM = "256MB"
 
 
-def big_work_mem(cursor: Any) -> None:
+def scoring_statement_settings(cursor: Any) -> None:
     cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
     # JIT compiling this statement costs more than it saves at these sizes.
     cursor.execute("SET LOCAL jit = off")
@@ -281,7 +281,7 @@ def leads_score_sql(
     ctes = scored_ctes("")
     sql = f"WITH {ctes} SELECT lead_id, score, grade, reasons, last_counted_at FROM scored"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
-        big_work_mem(cursor)
+        scoring_statement_settings(cursor)
         cursor.execute(sql, {**scoring_params("", rules, thresholds), "now": now})
         rows = cursor.fetchall()
     return {

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from profiling.models import Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
-from profiling.services.scoring_sql import big_work_mem, scored_ctes, scoring_params
+from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
 
 MAX_SAMPLE = 100
 
@@ -85,7 +85,7 @@ def _what_if_sql(
         "sample": sample_size,
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        big_work_mem(cursor)
+        scoring_statement_settings(cursor)
         cursor.execute(sql, params)
         total, transitions, sample = cursor.fetchone()
     if isinstance(transitions, str):

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from profiling.models import Event
 from profiling.queue import enqueue_after_commit
+from profiling.scoring_engine import RuleSpec
 from profiling.services.ingest.group import GROUP_MAX_BATCH, group_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
 from profiling.services.ingest.prepared import prepared_fetchone
@@ -47,6 +48,20 @@ def _event_row(e: NewEvent, received: datetime) -> dict[str, Any]:
         "u": e.url,
         "c": e.touch,
     }
+
+
+def _is_hot(e: NewEvent, *, received: datetime, rules: Sequence[RuleSpec]) -> bool:
+    """Does this parsed event match a makes-hot rule (both ingest paths ask)?"""
+    return event_is_hot(
+        type=e.type,
+        gate_id=e.gate_id,
+        section_key=e.section_key,
+        file_key=e.file_key,
+        name=e.name,
+        duration_ms=e.duration_ms,
+        received=received,
+        rules=rules,
+    )
 
 
 def _db(value: uuid.UUID | None) -> Any:
@@ -185,16 +200,7 @@ def events_store(
             hot: set[uuid.UUID] = set()
             for eid, lead in known:
                 e = by_id[eid]  # type: ignore[index]
-                if rules and event_is_hot(
-                    type=e.type,
-                    gate_id=e.gate_id,
-                    section_key=e.section_key,
-                    file_key=e.file_key,
-                    name=e.name,
-                    duration_ms=e.duration_ms,
-                    received=received,
-                    rules=rules,
-                ):
+                if rules and _is_hot(e, received=received, rules=rules):
                     hot.add(lead)  # type: ignore[arg-type]
             score_pending_mark(
                 lead_ids={lead for _, lead in known if lead is not None},
@@ -319,18 +325,7 @@ def _ingested(
     if lead_id is not None and accepted:
         rules = hot_rules_cache.get()
         hot = bool(rules) and any(
-            event_is_hot(
-                type=e.type,
-                gate_id=e.gate_id,
-                section_key=e.section_key,
-                file_key=e.file_key,
-                name=e.name,
-                duration_ms=e.duration_ms,
-                received=received,
-                rules=rules,
-            )
-            for e in events
-            if e.id in new_ids
+            _is_hot(e, received=received, rules=rules) for e in events if e.id in new_ids
         )
         # Only the batch that created the mark enqueues (see score_triggers); a hot
         # trigger always does. Outside a transaction on_commit runs at once.
