@@ -94,6 +94,12 @@ def _gunicorn(port: int, log: Path, workers: int, threads: int) -> Iterator[int]
         str(threads),
         "--log-level",
         "warning",
+        # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new
+        # connections over them by hash. With one shared socket the first worker to wake
+        # accepts a whole burst: wrk's keep-alive connections, opened together, often all
+        # landed in one process, which then served every request on one core (the trivial
+        # view measured 1.7k or 5.6k req/s from round to round on the same build).
+        "--reuse-port",
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log.open("wb") as out:
@@ -230,12 +236,10 @@ def run(quick: bool) -> str:
     # The events endpoint waits on PostgreSQL's commit (fdatasync) and the trivial view
     # waits on nothing: enough threads that waiting requests do not idle the CPU.
     # PostgreSQL connections: workers x threads. wrk keeps 4 keep-alive connections per
-    # thread: the kernel hands connections to whichever worker process accepts first,
-    # and with only one per thread one process sometimes got most of them while the
-    # other idled (the trivial view then ran on one core: 1.2k or 3k req/s from round to
-    # round). With four per thread, even a lopsided split keeps every thread of both
-    # processes busy. (Capping each worker's connections instead would turn keep-alive
-    # off: gunicorn keeps only worker_connections - threads connections alive.)
+    # server thread, spread over the workers by the kernel (--reuse-port, see _gunicorn),
+    # so every thread of both processes has work queued. (Capping each worker's
+    # connections instead would turn keep-alive off: gunicorn keeps only
+    # worker_connections - threads connections alive.)
     workers, threads = 2, int(os.environ.get("BENCH_INGEST_THREADS", "8"))
     connections = 4 * workers * threads
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ingest-{os.getpid()}"
@@ -343,11 +347,12 @@ def run(quick: bool) -> str:
         "statement is prepared once per connection (`services/ingest/prepared.py`), and "
         "small batches arriving together in one process share a statement and a commit "
         "(`services/ingest/group.py`), each answered only after that commit. wrk keeps "
-        f"{connections} keep-alive connections, four per server thread, so that however "
-        "the kernel splits them between the two worker processes each has work "
-        "queued. The trivial view still runs at about 1.4k or 3.5k req/s from round to "
-        "round on this VM (cause not found), so the headline is the median of paired "
-        "per-round ratios.",
+        f"{connections} keep-alive connections, four per server thread. Each gunicorn "
+        "worker listens on its own SO_REUSEPORT socket (`--reuse-port`), so the kernel "
+        "spreads the connections evenly over the workers. Without it one worker often "
+        "accepted all of wrk's connections at once and served every request on one core; "
+        "that is why earlier runs of the trivial view swung between about 1.7k and 5.6k "
+        "req/s from round to round.",
     ]
     return "\n".join(lines) + "\n"
 
