@@ -358,3 +358,75 @@ def test_prepared_ingest_can_be_turned_off_for_poolers(settings) -> None:
         result = events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)], received=RECEIVED)
         assert result.accepted == 1
     assert _ingest_statements_prepared() == 0
+
+
+# --- outside a transaction: the libpq path (prepared.prepared_row) ---------------------
+
+
+def _named_ingest_statements() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'leadgate\\_%%' "
+            "ORDER BY name"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_ingest_is_prepared_once_under_our_name(settings) -> None:
+    from django.db import connection
+
+    settings.LEADGATE_INGEST_PREPARED = True
+    connection.close()
+    gate = make_gate()
+    for _ in range(3):
+        # 1 event: the group path; 20 events: the single-visitor statement.
+        assert events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)]).accepted == 1
+        many = [_new(gate) for _ in range(20)]
+        assert events_ingest(visitor_id=uuid.uuid4(), events=many).accepted == 20
+    assert _named_ingest_statements() == ["leadgate_group", "leadgate_one"]
+    # psycopg's own cache was not used for them, and Django's threshold is untouched.
+    assert connection.connection.prepare_threshold is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_deallocated_behind_our_back_are_prepared_again(settings) -> None:
+    from django.db import connection
+
+    settings.LEADGATE_INGEST_PREPARED = True
+    connection.close()
+    gate = make_gate()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    events_ingest(visitor_id=visitor.id, events=[_new(gate)])
+    events_ingest(visitor_id=visitor.id, events=[_new(gate) for _ in range(20)])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does
+    assert _named_ingest_statements() == []
+    one = events_ingest(visitor_id=visitor.id, events=[_new(gate)])
+    many = events_ingest(visitor_id=visitor.id, events=[_new(gate) for _ in range(20)])
+    assert (one.accepted, one.lead_id) == (1, lead.id)
+    assert (many.accepted, many.lead_id) == (20, lead.id)
+    assert Event.objects.filter(lead=lead).count() == 42
+    assert _named_ingest_statements() == ["leadgate_group", "leadgate_one"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_autocommit_statement_is_a_django_error_and_leaves_the_connection_usable(
+    settings,
+) -> None:
+    from django.db import DatabaseError, connection
+
+    from profiling.services.ingest.prepared import prepared_row
+
+    settings.LEADGATE_INGEST_PREPARED = True
+    with pytest.raises(DatabaseError):
+        prepared_row("probe", "SELECT 1 / $1::int", ["0"])
+    # The same statement again works (it stays prepared: only its execution failed).
+    assert prepared_row("probe", "SELECT 1 / $1::int", ["1"]) == ("1",)
+    assert prepared_row("probe2", "SELECT (10 / $1::int)::text", ["5"]) == ("2",)
+    assert prepared_row("none", "SELECT 1 WHERE $1::int = 0", ["1"]) == ()
+    assert Visitor.objects.count() == 0  # the ORM still works on the same connection
+    assert connection.connection.pgconn.transaction_status == 0  # idle, nothing open

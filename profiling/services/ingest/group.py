@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from profiling.services.ingest.parse import NewEvent
-from profiling.services.ingest.prepared import prepared_fetchone
+from profiling.services.ingest.prepared import prepared_row, uuid_list
 
 # Batches bigger than this write alone: their commit is already shared by their own
 # events (a 100-event batch costs PostgreSQL ~0.05 ms per event), and a group would
@@ -77,7 +77,7 @@ class _Job:
 # single-batch statement) take their row locks in the same order and cannot deadlock.
 GROUP_SQL = (
     "WITH x AS ("
-    " SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS x(i uuid, v uuid, r timestamptz,"
+    " SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i uuid, v uuid, r timestamptz,"
     " src text, t text, n text, g bigint, s text, f text, d integer, o timestamptz, u text,"
     " c jsonb)"
     "), v AS ("
@@ -92,14 +92,16 @@ GROUP_SQL = (
     " ON CONFLICT (id) DO NOTHING RETURNING id"
     "), p AS ("
     " INSERT INTO profiling_scorepending (lead_id, since)"
-    " SELECT DISTINCT v.lead_id, %(received)s::timestamptz FROM v"
+    " SELECT DISTINCT v.lead_id, $2::timestamptz FROM v"
     " JOIN x ON x.v = v.id JOIN e ON e.id = x.i WHERE v.lead_id IS NOT NULL ORDER BY 1"
     " ON CONFLICT (lead_id) DO UPDATE SET since = profiling_scorepending.since"
     " RETURNING lead_id, (xmax = 0) AS created"
-    ") SELECT (SELECT array_agg(id) FROM e),"
-    " (SELECT array_agg(id) FROM v WHERE lead_id IS NOT NULL),"
-    " (SELECT array_agg(lead_id) FROM v WHERE lead_id IS NOT NULL),"
-    " (SELECT array_agg(lead_id) FROM p WHERE created)"
+    # Every answer column is text (ids joined by commas): prepared.prepared_row reads
+    # text and nothing else, so no type loaders run on the hot path.
+    ") SELECT (SELECT array_to_string(array_agg(id), ',') FROM e),"
+    " (SELECT array_to_string(array_agg(id), ',') FROM v WHERE lead_id IS NOT NULL),"
+    " (SELECT array_to_string(array_agg(lead_id), ',') FROM v WHERE lead_id IS NOT NULL),"
+    " (SELECT array_to_string(array_agg(lead_id), ',') FROM p WHERE created)"
 )
 
 
@@ -117,14 +119,19 @@ def _group_execute(jobs: list[_Job]) -> None:
                 owner[event.id] = job
                 rows.append(row)
         received = job.received if received is None else max(received, job.received)
-    answer = prepared_fetchone(
-        GROUP_SQL, {"rows": json.dumps(rows, separators=(",", ":")), "received": received}
+    assert received is not None  # jobs is never empty
+    answer = prepared_row(
+        "group", GROUP_SQL, [json.dumps(rows, separators=(",", ":")), received.isoformat()]
     )
     new_ids, lead_visitors, lead_ids, created = answer or (None, None, None, None)
-    leads = dict(zip(lead_visitors or (), lead_ids or (), strict=True))
-    unmarked = set(created or ())
+    leads = {
+        uuid.UUID(v): uuid.UUID(lead)
+        for v, lead in zip(uuid_list(lead_visitors), uuid_list(lead_ids), strict=True)
+    }
+    unmarked = {uuid.UUID(lead) for lead in uuid_list(created)}
     per_job: dict[int, set[uuid.UUID]] = {id(job): set() for job in jobs}
-    for event_id in new_ids or ():
+    for text in uuid_list(new_ids):
+        event_id = uuid.UUID(text)
         per_job[id(owner[event_id])].add(event_id)
     for job in jobs:
         lead_id = leads.get(job.visitor_id)

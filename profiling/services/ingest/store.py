@@ -23,7 +23,7 @@ from profiling.queue import enqueue_after_commit
 from profiling.scoring_engine import RuleSpec
 from profiling.services.ingest.group import GROUP_MAX_BATCH, group_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
-from profiling.services.ingest.prepared import prepared_fetchone
+from profiling.services.ingest.prepared import prepared_row, uuid_list
 from profiling.services.score_triggers import (
     HOT_SCORE_PRIORITY,
     SCORE_TASK,
@@ -267,23 +267,25 @@ def events_ingest(
 _INGEST_ONE = (
     "WITH v AS ("
     " INSERT INTO profiling_visitor (id, lead_id, first_seen, last_seen)"
-    " VALUES (%(visitor)s, NULL, %(received)s, %(received)s)"
+    " VALUES ($1::uuid, NULL, $2::timestamptz, $2::timestamptz)"
     " ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen RETURNING lead_id"
     "), e AS ("
     " INSERT INTO profiling_event (received_at, source, visitor_id, lead_id, id,"
     " type, name, gate_id, section_key, file_key, duration_ms, occurred_at, url, touch)"
-    " SELECT %(received)s, %(source)s, %(visitor)s, (SELECT lead_id FROM v), x.i, x.t, x.n,"
+    " SELECT $2::timestamptz, $3::text, $1::uuid, (SELECT lead_id FROM v), x.i, x.t, x.n,"
     " x.g, x.s, x.f, x.d, x.o, x.u, coalesce(x.c, '{}'::jsonb)"
-    " FROM jsonb_to_recordset(%(rows)s::jsonb) AS x(i uuid, t text, n text, g bigint,"
+    " FROM jsonb_to_recordset($4::jsonb) AS x(i uuid, t text, n text, g bigint,"
     " s text, f text, d integer, o timestamptz, u text, c jsonb)"
     " ON CONFLICT (id) DO NOTHING RETURNING id"
     "), p AS ("
     " INSERT INTO profiling_scorepending (lead_id, since)"
-    " SELECT lead_id, %(received)s FROM v"
+    " SELECT lead_id, $2::timestamptz FROM v"
     " WHERE lead_id IS NOT NULL AND EXISTS (SELECT 1 FROM e)"
     " ON CONFLICT (lead_id) DO UPDATE SET since = profiling_scorepending.since"
     " RETURNING (xmax = 0) AS created"
-    ") SELECT (SELECT lead_id FROM v), (SELECT array_agg(id) FROM e), (SELECT created FROM p)"
+    # Text answers only (see prepared.prepared_row).
+    ") SELECT (SELECT lead_id::text FROM v),"
+    " (SELECT array_to_string(array_agg(id), ',') FROM e), (SELECT created::text FROM p)"
 )
 
 
@@ -291,23 +293,20 @@ def _ingest_one_statement(
     *, visitor_id: uuid.UUID, events: list[NewEvent], received: datetime, source: str
 ) -> IngestResult:
     rows = [_event_row(e, received) for e in events]
-    params = {
-        "visitor": visitor_id,
-        "received": received,
-        "source": source,
-        "rows": json.dumps(rows, separators=(",", ":")),
-    }
     # A server-side prepared statement on the (persistent) connection: PostgreSQL parses
-    # and plans this CTE once per connection instead of once per request, and psycopg
-    # sends the four parameters bound instead of quoting them into the text (see
-    # prepared.py for why Django's connection needs help with that).
-    row = prepared_fetchone(_INGEST_ONE, params)
+    # and plans this CTE once per connection instead of once per request, and the four
+    # parameters travel bound, as text (see prepared.py).
+    row = prepared_row(
+        "one",
+        _INGEST_ONE,
+        [str(visitor_id), received.isoformat(), source, json.dumps(rows, separators=(",", ":"))],
+    )
     lead_id, new_ids, mark_created = row if row else (None, None, None)
     return _ingested(
         events=events,
-        new_ids=set(new_ids or ()),
-        lead_id=lead_id,
-        mark_created=bool(mark_created),
+        new_ids={uuid.UUID(i) for i in uuid_list(new_ids)},
+        lead_id=uuid.UUID(lead_id) if lead_id else None,
+        mark_created=mark_created == "true",
         received=received,
     )
 
