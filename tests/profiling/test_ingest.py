@@ -368,8 +368,7 @@ def _named_ingest_statements() -> list[str]:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'leadgate\\_%%' "
-            "ORDER BY name"
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'leadgate\\_%%' ORDER BY name"
         )
         return [row[0] for row in cursor.fetchall()]
 
