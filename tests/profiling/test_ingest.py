@@ -316,15 +316,22 @@ def test_anonymous_visitor_events_get_no_lead() -> None:
 # --- the ingest statement is prepared once per connection -----------------------------
 
 
-def _ingest_statements_prepared() -> int:
+def _prepared_statements(where: str, params: list[str] | None = None) -> list[str]:
+    """Names of this session's protocol-level prepared statements matching `where`."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s AND NOT from_sql",
-            ["%INSERT INTO profiling_event%"],
+            "SELECT name FROM pg_prepared_statements WHERE NOT from_sql AND "
+            + where
+            + " ORDER BY name",
+            params or [],
         )
-        return int(cursor.fetchone()[0])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _ingest_statements_prepared() -> int:
+    return len(_prepared_statements("statement LIKE %s", ["%INSERT INTO profiling_event%"]))
 
 
 def test_the_ingest_statement_is_prepared_and_django_queries_are_not(settings) -> None:
@@ -364,13 +371,7 @@ def test_prepared_ingest_can_be_turned_off_for_poolers(settings) -> None:
 
 
 def _named_ingest_statements() -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'leadgate\\_%%' ORDER BY name"
-        )
-        return [row[0] for row in cursor.fetchall()]
+    return _prepared_statements("name LIKE 'leadgate\\_%%'")
 
 
 @pytest.mark.django_db(transaction=True)
