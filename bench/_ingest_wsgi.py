@@ -2,7 +2,9 @@
 
 The trivial view is the benchmark's baseline: the same Django, middleware and gunicorn,
 doing nothing. It lives here (not in the product's URLs) and is routed by wrapping the
-product's URLconf.
+product's URLconf. The app is the production one (config/wsgi.py), so the events
+endpoint is dispatched as it is in production: before Django's handler; the trivial view,
+like every other path, takes Django's handler and its whole middleware chain.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def _application() -> object:
     settings.ROOT_URLCONF = "bench._ingest_urls"
     from django.core.wsgi import get_wsgi_application
 
-    return get_wsgi_application()
+    from config.wsgi import leadgate_application
+
+    return leadgate_application(get_wsgi_application())
 
 
 application = _application()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -24,17 +25,34 @@ from django.middleware.security import SecurityMiddleware
 BEACON_PATHS = frozenset({"/api/v1/public/events", "/api/v1/public/events/"})
 
 
-class PublicBeaconMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        from profiling.api.events import events_endpoint
+def beacon_chain() -> Callable[[HttpRequest], HttpResponse]:
+    """The events endpoint behind the only two middleware that apply to it.
 
+    Django's own classes, so the beacon's headers are the ones every page gets; the
+    endpoint is wrapped as Django wraps every view, so an exception inside it becomes a
+    500 that still passes through both (and gets their headers).
+    """
+    from profiling.api.events import events_endpoint
+
+    view = convert_exception_to_response(events_endpoint)
+    # A synchronous chain of a sync view that answers HttpResponse (in-memory JSON):
+    # never an awaitable, never a streaming response.
+    return cast(
+        Callable[[HttpRequest], HttpResponse],
+        SecurityMiddleware(XFrameOptionsMiddleware(view)),
+    )
+
+
+class PublicBeaconMiddleware:
+    """The lean path under runserver, the test client and ASGI. Production WSGI
+    (config/wsgi.py) dispatches the beacon before Django's handler with the same chain."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        # Django's own classes, so the beacon's headers are the ones every page gets.
-        self.beacon = SecurityMiddleware(XFrameOptionsMiddleware(events_endpoint))
+        self.beacon = beacon_chain()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info not in BEACON_PATHS:
             return self.get_response(request)
         request.get_host()  # DisallowedHost -> 400, as on every other path
-        # A synchronous chain (WSGI, sync view): never an awaitable here.
-        return cast(HttpResponseBase, self.beacon(request))
+        return self.beacon(request)

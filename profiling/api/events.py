@@ -29,8 +29,11 @@ from profiling.services.ingest import events_ingest, events_parse
 
 
 def _json(data: Any, status: int) -> HttpResponse:
+    # Bytes: HttpResponse stores them as they are (a str would be encoded again).
     return HttpResponse(
-        json.dumps(data, separators=(",", ":")), status=status, content_type="application/json"
+        json.dumps(data, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
     )
 
 
@@ -65,8 +68,9 @@ def events_post(request: HttpRequest) -> HttpResponse:
 
 
 def events_endpoint(request: HttpRequest) -> HttpResponse:
-    """The whole endpoint, every method: the view's dispatch and the lean path in
-    config/middleware.py (which reaches it without the rest of the middleware) call it."""
+    """The whole endpoint, every method: the view's dispatch and the lean paths in
+    config/wsgi.py and config/middleware.py (which reach it without the rest of the
+    middleware) call it."""
     method = request.method
     if method == "POST":
         response = events_post(request)

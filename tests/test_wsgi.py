@@ -1,0 +1,206 @@
+"""config/wsgi.py: the production WSGI app serves the events beacon before Django's handler.
+
+Driven with real WSGI environ dicts, as gunicorn calls it. The database tests commit for
+real (transaction=True): the dispatch manages the connection as Django's handler does,
+and the beacon's hot path (group commit) runs only outside a transaction.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import psycopg
+import pytest
+from django.db import connection
+
+from config.wsgi import BeaconFirst, application
+from profiling.models import Event
+from tests.support.factories import DEFAULT_ORIGIN, make_gate
+
+URL = "/api/v1/public/events"
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+)
+db_committed = pytest.mark.django_db(transaction=True)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def error_messages(self) -> list[str]:
+        """The contract's error shape: {"errors": {field: [message, ...]}}."""
+        assert self.headers["Content-Type"].startswith("application/json"), self.headers
+        errors = self.json()["errors"]
+        assert isinstance(errors, dict), errors
+        assert errors, errors
+        return [m for messages in errors.values() for m in messages]
+
+
+def call(
+    app: Callable[..., Iterable[bytes]],
+    path: str,
+    body: bytes = b"",
+    *,
+    method: str = "POST",
+    host: str = "testserver",
+    headers: dict[str, str] | None = None,
+    content_length: str | None = None,
+) -> Answer:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "HTTP_HOST": host,
+        "SERVER_NAME": host,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": content_length if content_length is not None else str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    setup_testing_defaults(environ)
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> None:
+        seen["status"], seen["headers"] = status, response_headers
+
+    chunks = app(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    status = seen["status"]
+    code, _, reason = status.partition(" ")
+    assert reason, status  # "202 Accepted", never a bare number
+    return Answer(status=int(code), headers=dict(seen["headers"]), body=content)
+
+
+def batch(gate: Any, *, events: int = 1) -> bytes:
+    return json.dumps(
+        {
+            "visitor_id": str(uuid.uuid4()),
+            "events": [
+                {"id": str(uuid.uuid4()), "type": "page_view", "gate": gate.slug}
+                for _ in range(events)
+            ],
+        }
+    ).encode()
+
+
+@db_committed
+@pytest.mark.parametrize("path", [URL, URL + "/"])
+def test_the_beacon_is_stored_before_the_202_with_the_pages_security_headers(path: str) -> None:
+    gate = make_gate()
+    beacon = call(application, path, batch(gate, events=3), headers={"Origin": DEFAULT_ORIGIN})
+    assert beacon.status == 202, beacon.body
+    assert beacon.json() == {"accepted": 3, "duplicates": 0}
+    assert Event.objects.filter(gate=gate).count() == 3
+    assert beacon.headers["Access-Control-Allow-Origin"] == DEFAULT_ORIGIN
+    assert "Set-Cookie" not in beacon.headers
+    # The same headers as a page served by Django's handler and its whole chain.
+    page = call(application, f"/api/v1/public/gates/{gate.slug}", method="GET")
+    assert page.status == 200, page.body
+    for header in SECURITY_HEADERS:
+        assert beacon.headers.get(header), header
+        assert beacon.headers[header] == page.headers[header], header
+
+
+def test_every_other_path_goes_to_django_untouched() -> None:
+    seen: list[str] = []
+
+    def django_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"django"]
+
+    app = BeaconFirst(django_app)
+    paths = ["/api/v1/public/events/x", "/api/v1/public/eventsx", "/app/", "/api/v1/public/Events"]
+    for path in paths:
+        assert call(app, path, method="GET").body == b"django"
+    assert seen == paths
+
+
+@db_committed
+def test_an_unknown_host_is_a_400_and_nothing_is_stored() -> None:
+    gate = make_gate()
+    answer = call(
+        application, URL, batch(gate), host="attacker.example", headers={"Origin": DEFAULT_ORIGIN}
+    )
+    assert answer.status == 400
+    assert not Event.objects.exists()
+
+
+@db_committed
+def test_refusals_keep_the_error_shape_and_store_nothing() -> None:
+    gate = make_gate()
+    too_big = call(application, URL, b"{}", content_length=str(10 * 1024 * 1024))
+    assert too_big.status == 413
+    assert any("exceeds" in m for m in too_big.error_messages())
+    assert call(application, URL, b"{not json").status == 400
+    wrong_method = call(application, URL, method="GET")
+    assert wrong_method.status == 405
+    assert wrong_method.headers["Allow"] == "POST, OPTIONS"
+    assert wrong_method.error_messages()
+    foreign = call(application, URL, batch(gate), headers={"Origin": "https://evil.example.net"})
+    assert foreign.status == 403
+    assert foreign.error_messages()
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+    assert not Event.objects.exists()
+    preflight = call(application, URL, method="OPTIONS", headers={"Origin": DEFAULT_ORIGIN})
+    assert preflight.status == 204
+
+
+@db_committed
+def test_a_crash_in_the_endpoint_is_a_500_in_the_error_shape(monkeypatch) -> None:
+    def broken(request: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("profiling.api.events.events_post", broken)
+    answer = call(application, URL, b"{}")
+    assert answer.status == 500
+    assert answer.error_messages()
+    assert b"boom" not in answer.body
+    for header in SECURITY_HEADERS:  # the 500 still went through the security middleware
+        assert answer.headers.get(header), header
+
+
+@db_committed
+def test_a_lost_database_connection_fails_one_request_and_the_next_one_reconnects() -> None:
+    gate = make_gate()
+    assert call(application, URL, batch(gate), headers={"Origin": DEFAULT_ORIGIN}).status == 202
+    # PostgreSQL drops the app's (persistent) connection, as on a server restart.
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    admin = psycopg.connect(
+        dbname=params["dbname"],
+        user=params.get("user"),
+        host=params.get("host"),
+        port=params.get("port"),
+        autocommit=True,
+    )
+    with admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    failed = call(application, URL, batch(gate), headers={"Origin": DEFAULT_ORIGIN})
+    assert failed.status == 500
+    assert failed.error_messages()
+    # The dispatch closed the broken connection after that answer: the next one works.
+    again = call(application, URL, batch(gate), headers={"Origin": DEFAULT_ORIGIN})
+    assert again.status == 202, again.body
+    assert Event.objects.filter(gate=gate).count() == 2
