@@ -430,3 +430,82 @@ def test_a_failing_autocommit_statement_is_a_django_error_and_leaves_the_connect
     assert prepared_row("none", "SELECT 1 WHERE $1::int = 0", ["1"]) == ()
     assert Visitor.objects.count() == 0  # the ORM still works on the same connection
     assert connection.connection.pgconn.transaction_status == 0  # idle, nothing open
+
+
+# --- what the statements store from the slim rows (services/ingest/rows.py) ------------
+
+
+def _ingest_on(path: str, events: list[NewEvent], visitor_id: uuid.UUID):
+    """events_ingest through one of its three PostgreSQL statements."""
+    from django.db import transaction
+
+    from profiling.services.ingest.group import GROUP_MAX_BATCH
+
+    if path == "group":  # a small batch outside a transaction
+        assert len(events) <= GROUP_MAX_BATCH
+        return events_ingest(visitor_id=visitor_id, events=events, received=RECEIVED)
+    if path == "one":  # a batch too big to group, outside a transaction
+        padding = [
+            NewEvent(id=uuid.uuid4(), type="page_view", gate_id=events[0].gate_id)
+            for _ in range(GROUP_MAX_BATCH)
+        ]
+        return events_ingest(visitor_id=visitor_id, events=events + padding, received=RECEIVED)
+    with transaction.atomic():  # inside a caller's transaction
+        return events_ingest(visitor_id=visitor_id, events=events, received=RECEIVED)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["group", "one", "atomic"])
+def test_omitted_fields_are_stored_as_their_defaults_and_given_ones_as_given(path: str) -> None:
+    gate = make_gate()
+    bare_id, full_id = uuid.uuid4(), uuid.uuid4()
+    occurred = RECEIVED - timedelta(hours=2)
+    events = [
+        NewEvent(id=bare_id, type="page_view", gate_id=gate.id),
+        NewEvent(
+            id=full_id,
+            type="section_view",
+            gate_id=gate.id,
+            section_key="section-2",
+            duration_ms=0,
+            occurred_at=occurred,
+            url="https://www.example-fibre.com/guide?x=\"'<>",
+            name="custom",
+            touch={"utm_source": "linkedin", "referrer": "https://www.linkedin.com/"},
+        ),
+        NewEvent(id=uuid.uuid4(), type="download", gate_id=None, file_key="network-map"),
+    ]
+    result = _ingest_on(path, events, uuid.uuid4())
+    assert result.duplicates == 0
+    bare, full = Event.objects.get(id=bare_id), Event.objects.get(id=full_id)
+    assert (bare.section_key, bare.file_key, bare.url, bare.name) == ("", "", "", "")
+    assert bare.duration_ms is None
+    assert bare.touch == {}
+    assert bare.occurred_at == RECEIVED == bare.received_at
+    assert bare.gate_id == gate.id
+    assert (full.section_key, full.duration_ms, full.name) == ("section-2", 0, "custom")
+    assert full.occurred_at == occurred
+    assert full.url == "https://www.example-fibre.com/guide?x=\"'<>"
+    assert full.touch == {"utm_source": "linkedin", "referrer": "https://www.linkedin.com/"}
+    download = Event.objects.get(type="download")
+    assert download.gate_id is None
+    assert download.file_key == "network-map"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [str.upper, lambda s: "{" + s + "}", lambda s: s.replace("-", ""), lambda s: "urn:uuid:" + s],
+)
+def test_an_id_in_another_spelling_is_the_same_event(spelling) -> None:
+    gate = make_gate()
+    event_id = uuid.uuid4()
+    visitor_id = uuid.uuid4()
+    _, first = _parse([_ev(gate, id=str(event_id))], visitor_id)
+    _, again = _parse([_ev(gate, id=spelling(str(event_id)))], visitor_id)
+    assert again.errors == {}
+    assert again.events[0].id == event_id
+    assert again.events[0].id_text == str(event_id)
+    assert events_ingest(visitor_id=visitor_id, events=first.events, received=RECEIVED).accepted
+    replay = events_ingest(visitor_id=visitor_id, events=again.events, received=RECEIVED)
+    assert (replay.accepted, replay.duplicates) == (0, 1)
+    assert Event.objects.filter(id=event_id).count() == 1

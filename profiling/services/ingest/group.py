@@ -33,6 +33,7 @@ from typing import Any
 
 from profiling.services.ingest.parse import NewEvent
 from profiling.services.ingest.prepared import prepared_row, uuid_list
+from profiling.services.ingest.rows import event_columns_sql
 
 # Batches bigger than this write alone: their commit is already shared by their own
 # events (a 100-event batch costs PostgreSQL ~0.05 ms per event), and a group would
@@ -50,7 +51,7 @@ GROUP_WRITERS = int(os.environ.get("LEADGATE_INGEST_GROUP_WRITERS", "2"))
 class GroupOutcome:
     """What the shared statement did for one request's batch."""
 
-    new_ids: set[uuid.UUID]
+    new_ids: set[str]  # as text (NewEvent.id_text)
     lead_id: uuid.UUID | None
     # Did this batch create its lead's score-pending mark? (Only one batch per lead and
     # statement is told so: one enqueue, as with separate statements.)
@@ -76,8 +77,8 @@ class _Job:
 # and events inserted in id order, so two processes' group statements (or a group and a
 # single-batch statement) take their row locks in the same order and cannot deadlock.
 GROUP_SQL = (
-    "WITH x AS ("
-    " SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i uuid, v uuid, r timestamptz,"
+    "WITH x AS ("  # noqa: S608 (constants only)
+    " SELECT * FROM json_to_recordset($1::json) AS x(i uuid, v uuid, r timestamptz,"
     " src text, t text, n text, g bigint, s text, f text, d integer, o timestamptz, u text,"
     " c jsonb)"
     "), v AS ("
@@ -87,8 +88,9 @@ GROUP_SQL = (
     "), e AS ("
     " INSERT INTO profiling_event (received_at, source, visitor_id, lead_id, id,"
     " type, name, gate_id, section_key, file_key, duration_ms, occurred_at, url, touch)"
-    " SELECT x.r, x.src, x.v, v.lead_id, x.i, x.t, x.n, x.g, x.s, x.f, x.d, x.o, x.u,"
-    " coalesce(x.c, '{}'::jsonb) FROM x JOIN v ON v.id = x.v ORDER BY x.i"
+    " SELECT x.r, x.src, x.v, v.lead_id, x.i, "
+    + event_columns_sql("x.r")
+    + " FROM x JOIN v ON v.id = x.v ORDER BY x.i"
     " ON CONFLICT (id) DO NOTHING RETURNING id"
     "), p AS ("
     " INSERT INTO profiling_scorepending (lead_id, since)"
@@ -107,16 +109,16 @@ GROUP_SQL = (
 
 def _group_execute(jobs: list[_Job]) -> None:
     """Store every job's batch in one statement; set each job's outcome."""
-    owner: dict[uuid.UUID, _Job] = {}
+    owner: dict[str, _Job] = {}  # event id (text) -> the job whose row stores it
     rows: list[dict[str, Any]] = []
     received: datetime | None = None
     for job in jobs:
-        for event, row in zip(job.events, job.rows, strict=True):
+        for row in job.rows:
             # The same id in two waiting batches (a retry racing its original): the
             # first one stores it, the later one counts it as a duplicate, exactly as if
             # the two statements had run one after the other.
-            if event.id not in owner:
-                owner[event.id] = job
+            if row["i"] not in owner:
+                owner[row["i"]] = job
                 rows.append(row)
         received = job.received if received is None else max(received, job.received)
     assert received is not None  # jobs is never empty
@@ -129,9 +131,8 @@ def _group_execute(jobs: list[_Job]) -> None:
         for v, lead in zip(uuid_list(lead_visitors), uuid_list(lead_ids), strict=True)
     }
     unmarked = {uuid.UUID(lead) for lead in uuid_list(created)}
-    per_job: dict[int, set[uuid.UUID]] = {id(job): set() for job in jobs}
-    for text in uuid_list(new_ids):
-        event_id = uuid.UUID(text)
+    per_job: dict[int, set[str]] = {id(job): set() for job in jobs}
+    for event_id in uuid_list(new_ids):
         per_job[id(owner[event_id])].add(event_id)
     for job in jobs:
         lead_id = leads.get(job.visitor_id)

@@ -33,7 +33,10 @@ class GateKeys:
     files: frozenset[str]
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass's __init__ goes through object.__setattr__ per field,
+# which made building the events of a 100-event batch cost about 0.2 ms; nothing
+# mutates or hashes them.
+@dataclass(slots=True)
 class NewEvent:
     id: uuid.UUID
     type: str
@@ -46,6 +49,15 @@ class NewEvent:
     name: str = ""
     # {utm_source, utm_medium, utm_campaign, referrer}: only the keys the client gave.
     touch: dict[str, str] | None = None
+    # The id as PostgreSQL prints a uuid (str(id)), when the parser already had it as
+    # text; empty means "use str(id)". See id_text.
+    key: str = ""
+
+    @property
+    def id_text(self) -> str:
+        """The id in canonical text: how the ingest statements send ids and get them back
+        (their answers are compared as text, so no UUID is parsed per stored event)."""
+        return self.key or str(self.id)
 
 
 @dataclass
@@ -185,6 +197,22 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def canonical_text(raw: str, parsed: uuid.UUID) -> str:
+    """str(parsed) without formatting it again when `raw` (which parsed to it) is already
+    canonical: 36 characters, hyphens at 8-13-18-23, lower case (as every tracker and SDK
+    sends them)."""
+    if (
+        len(raw) == 36
+        and raw[8] == "-"
+        and raw[13] == "-"
+        and raw[18] == "-"
+        and raw[23] == "-"
+        and raw == raw.lower()
+    ):
+        return raw
+    return str(parsed)
+
+
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
@@ -249,7 +277,8 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         if not isinstance(raw, dict):
             batch.errors[f"events.{index}"] = ["Expected an object."]
             continue
-        event_id = parse_uuid(raw.get("id"))
+        raw_id = raw.get("id")
+        event_id = parse_uuid(raw_id)
         if event_id is None:
             errors["id"] = "A UUID made by the client is required (it makes retries safe)."
         etype = raw.get("type")
@@ -313,6 +342,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
                 ),
                 url=url,
                 touch=touch,
+                key=canonical_text(str(raw_id), event_id),
             )
         )
     return visitor_id, batch

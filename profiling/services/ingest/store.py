@@ -24,6 +24,7 @@ from profiling.scoring_engine import RuleSpec
 from profiling.services.ingest.group import GROUP_MAX_BATCH, group_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
 from profiling.services.ingest.prepared import prepared_row, uuid_list
+from profiling.services.ingest.rows import event_columns_sql, event_row
 from profiling.services.score_triggers import (
     HOT_SCORE_PRIORITY,
     SCORE_TASK,
@@ -31,23 +32,6 @@ from profiling.services.score_triggers import (
     hot_rules_cache,
     score_pending_mark,
 )
-
-
-def _event_row(e: NewEvent, received: datetime) -> dict[str, Any]:
-    """One event as a row of the JSON document the INSERT reads (jsonb_to_recordset):
-    short keys keep a 100-event batch's document small."""
-    return {
-        "i": str(e.id),
-        "t": e.type,
-        "n": e.name,
-        "g": e.gate_id,
-        "s": e.section_key,
-        "f": e.file_key,
-        "d": e.duration_ms,
-        "o": (e.occurred_at or received).isoformat(),
-        "u": e.url,
-        "c": e.touch,
-    }
 
 
 def _is_hot(e: NewEvent, *, received: datetime, rules: Sequence[RuleSpec]) -> bool:
@@ -87,16 +71,19 @@ EVENT_COLUMNS = (
 _ROW_SQL = "(" + ", ".join(["%s"] * 14) + ")"
 
 
-# PostgreSQL: one INSERT ... SELECT FROM jsonb_to_recordset(one JSON document). The SQL
+# PostgreSQL: one INSERT ... SELECT FROM json_to_recordset(one JSON document). The SQL
 # text is the same for every batch (psycopg caches its parsing; a VALUES list with 1,400
 # placeholders cost ~17 ms per 100-event batch in psycopg's query conversion alone, and
 # per-column arrays still ~4 ms in psycopg's Python array dumper), the batch travels as
-# one string made by the C json encoder, and PostgreSQL plans four parameters.
+# one string made by the C json encoder, and PostgreSQL plans four parameters. `json`,
+# not `jsonb`: the document is read once, and building jsonb's binary form first only
+# costs PostgreSQL more.
 _INSERT_JSON = (
     f"INSERT INTO {Event._meta.db_table} (received_at, source, id, visitor_id, lead_id, "  # noqa: S608
     "type, name, gate_id, section_key, file_key, duration_ms, occurred_at, url, touch) "
-    "SELECT %s::timestamptz, %s, x.i, x.v, x.l, x.t, x.n, x.g, x.s, x.f, x.d, x.o, x.u, "
-    "coalesce(x.c, '{}'::jsonb) FROM jsonb_to_recordset(%s::jsonb) AS x(i uuid, v uuid, "
+    "SELECT %(received)s::timestamptz, %(source)s, x.i, x.v, x.l, "
+    + event_columns_sql("%(received)s::timestamptz")
+    + " FROM json_to_recordset(%(rows)s::json) AS x(i uuid, v uuid, "
     "l uuid, t text, n text, g bigint, s text, f text, d integer, o timestamptz, u text, "
     "c jsonb) ON CONFLICT (id) DO NOTHING RETURNING id, lead_id"
 )
@@ -114,8 +101,11 @@ def _insert_json(
     source: str,
 ) -> None:
     lead_str = {v: (str(lead) if lead else None) for v, lead in leads.items()}
-    rows = [{**_event_row(e, received), "v": str(v), "l": lead_str.get(v)} for v, e in items]
-    cursor.execute(_INSERT_JSON, [received, source, json.dumps(rows, separators=(",", ":"))])
+    rows = [{**event_row(e, received), "v": str(v), "l": lead_str.get(v)} for v, e in items]
+    cursor.execute(
+        _INSERT_JSON,
+        {"received": received, "source": source, "rows": json.dumps(rows, separators=(",", ":"))},
+    )
 
 
 def _insert_values(
@@ -229,7 +219,7 @@ def events_ingest(
             # part of the caller's transaction, so it runs on the caller's connection.
             stamp = received.isoformat()
             rows = [
-                {**_event_row(e, received), "v": str(visitor_id), "r": stamp, "src": source}
+                {**event_row(e, received), "v": str(visitor_id), "r": stamp, "src": source}
                 for e in events
             ]
             outcome = group_commit.store(
@@ -265,16 +255,16 @@ def events_ingest(
 # events_store: the visitor upsert takes the row lock identify takes (DO UPDATE), the
 # events get the lead read under it, and the mark is written with them or not at all.
 _INGEST_ONE = (
-    "WITH v AS ("
+    "WITH v AS ("  # noqa: S608 (constants only)
     " INSERT INTO profiling_visitor (id, lead_id, first_seen, last_seen)"
     " VALUES ($1::uuid, NULL, $2::timestamptz, $2::timestamptz)"
     " ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen RETURNING lead_id"
     "), e AS ("
     " INSERT INTO profiling_event (received_at, source, visitor_id, lead_id, id,"
     " type, name, gate_id, section_key, file_key, duration_ms, occurred_at, url, touch)"
-    " SELECT $2::timestamptz, $3::text, $1::uuid, (SELECT lead_id FROM v), x.i, x.t, x.n,"
-    " x.g, x.s, x.f, x.d, x.o, x.u, coalesce(x.c, '{}'::jsonb)"
-    " FROM jsonb_to_recordset($4::jsonb) AS x(i uuid, t text, n text, g bigint,"
+    " SELECT $2::timestamptz, $3::text, $1::uuid, (SELECT lead_id FROM v), x.i, "
+    + event_columns_sql("$2::timestamptz")
+    + " FROM json_to_recordset($4::json) AS x(i uuid, t text, n text, g bigint,"
     " s text, f text, d integer, o timestamptz, u text, c jsonb)"
     " ON CONFLICT (id) DO NOTHING RETURNING id"
     "), p AS ("
@@ -292,7 +282,7 @@ _INGEST_ONE = (
 def _ingest_one_statement(
     *, visitor_id: uuid.UUID, events: list[NewEvent], received: datetime, source: str
 ) -> IngestResult:
-    rows = [_event_row(e, received) for e in events]
+    rows = [event_row(e, received) for e in events]
     # A server-side prepared statement on the (persistent) connection: PostgreSQL parses
     # and plans this CTE once per connection instead of once per request, and the four
     # parameters travel bound, as text (see prepared.py).
@@ -304,7 +294,7 @@ def _ingest_one_statement(
     lead_id, new_ids, mark_created = row if row else (None, None, None)
     return _ingested(
         events=events,
-        new_ids={uuid.UUID(i) for i in uuid_list(new_ids)},
+        new_ids=set(uuid_list(new_ids)),
         lead_id=uuid.UUID(lead_id) if lead_id else None,
         mark_created=mark_created == "true",
         received=received,
@@ -314,7 +304,7 @@ def _ingest_one_statement(
 def _ingested(
     *,
     events: list[NewEvent],
-    new_ids: set[uuid.UUID],
+    new_ids: set[str],  # the stored events' ids as text (NewEvent.id_text)
     lead_id: uuid.UUID | None,
     mark_created: bool,
     received: datetime,
@@ -324,7 +314,7 @@ def _ingested(
     if lead_id is not None and accepted:
         rules = hot_rules_cache.get()
         hot = bool(rules) and any(
-            _is_hot(e, received=received, rules=rules) for e in events if e.id in new_ids
+            _is_hot(e, received=received, rules=rules) for e in events if e.id_text in new_ids
         )
         # Only the batch that created the mark enqueues (see score_triggers); a hot
         # trigger always does. Outside a transaction on_commit runs at once.
