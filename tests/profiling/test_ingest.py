@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -509,3 +510,79 @@ def test_an_id_in_another_spelling_is_the_same_event(spelling) -> None:
     replay = events_ingest(visitor_id=visitor_id, events=again.events, received=RECEIVED)
     assert (replay.accepted, replay.duplicates) == (0, 1)
     assert Event.objects.filter(id=event_id).count() == 1
+
+
+# --- the per-process gate cache (parse._GateKeysCache) ----------------------------------
+
+
+def _keys(slug: str, version: int):
+    from profiling.services.ingest import GateKeys
+
+    return GateKeys(
+        id=version, slug=slug, allowed_origins=(), sections=frozenset(), files=frozenset()
+    )
+
+
+def test_an_expired_gate_is_reloaded_once_while_other_threads_keep_the_old_value(
+    monkeypatch,
+) -> None:
+    import threading
+    import time as real_time
+
+    from profiling.services.ingest import parse
+
+    cache = parse._GateKeysCache()
+    calls: list[set[str]] = []
+    release = threading.Event()
+
+    def slow_query(slugs: set[str]):
+        calls.append(set(slugs))
+        if len(calls) > 1:
+            release.wait(5)  # the reload is in flight until the test lets it finish
+        return {s: _keys(s, len(calls)) for s in slugs}
+
+    monkeypatch.setattr(parse, "_gate_keys_query", slow_query)
+    assert cache.get_many({"guide"})["guide"].id == 1
+    now = real_time.monotonic() + parse.GATE_CACHE_TTL_S + 1
+    monkeypatch.setattr(parse.time, "monotonic", lambda: now)
+    reloaded: list[int] = []
+    reloader = threading.Thread(
+        target=lambda: reloaded.append(cache.get_many({"guide"})["guide"].id)
+    )
+    reloader.start()
+    deadline = real_time.monotonic() + 5
+    while len(calls) < 2 and real_time.monotonic() < deadline:
+        real_time.sleep(0.005)
+    assert len(calls) == 2  # the reload started
+    # Meanwhile every other request gets the old value at once, without a query.
+    seen = [cache.get_many({"guide"})["guide"].id for _ in range(20)]
+    assert seen == [1] * 20
+    release.set()
+    reloader.join(5)
+    assert reloaded == [2]
+    assert len(calls) == 2
+    assert cache.get_many({"guide"})["guide"].id == 2
+
+
+def test_a_failed_gate_reload_is_retried_by_the_next_request(monkeypatch) -> None:
+    import time as real_time
+
+    from profiling.services.ingest import parse
+
+    cache = parse._GateKeysCache()
+    answers: list[Any] = [lambda s: {x: _keys(x, 1) for x in s}, RuntimeError("db down")]
+
+    def query(slugs: set[str]):
+        answer = answers.pop(0) if answers else (lambda s: {x: _keys(x, 3) for x in s})
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(slugs)
+
+    monkeypatch.setattr(parse, "_gate_keys_query", query)
+    assert cache.get_many({"guide"})["guide"].id == 1
+    now = real_time.monotonic() + parse.GATE_CACHE_TTL_S + 1
+    monkeypatch.setattr(parse.time, "monotonic", lambda: now)
+    with pytest.raises(RuntimeError, match="db down"):
+        cache.get_many({"guide"})
+    # Not left "fresh" with the old value for another TTL: the next request reloads.
+    assert cache.get_many({"guide"})["guide"].id == 3
