@@ -204,3 +204,21 @@ def test_a_lost_database_connection_fails_one_request_and_the_next_one_reconnect
     again = call(application, URL, batch(gate), headers={"Origin": DEFAULT_ORIGIN})
     assert again.status == 202, again.body
     assert Event.objects.filter(gate=gate).count() == 2
+
+
+def test_the_dispatched_paths_are_exactly_the_events_routes_of_the_urlconf() -> None:
+    """BEACON_PATHS repeats config/urls.py's events route: the two must not drift."""
+    from django.urls import Resolver404, resolve
+
+    from config.middleware import BEACON_PATHS
+    from profiling.api.events import PublicEventsApi
+
+    for path in BEACON_PATHS:
+        assert getattr(resolve(path).func, "view_class", None) is PublicEventsApi, path
+    near = ["/api/v1/public/events//", "/api/v1/public/events/x", "/api/v1/public/event"]
+    for path in near:
+        try:
+            match = resolve(path)
+        except Resolver404:
+            continue
+        assert getattr(match.func, "view_class", None) is not PublicEventsApi, path
