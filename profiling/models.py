@@ -91,11 +91,27 @@ class Lead(models.Model):
 class Visitor(models.Model):
     # The tracker's UUID v4: the browser makes it, so it is the primary key.
     id = models.UUIDField(primary_key=True)
+    # Indexed only where set (Meta): most visitors stay anonymous, and a NULL entry per
+    # new visitor was index work on the beacon's hot path that no query reads.
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visitors",
+        db_index=False,
     )
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # Lookups are by lead (identity, merges, erasure; `lead_id = X` and the
+            # SET_NULL cascade's `IN (...)` both imply NOT NULL, so they use it).
+            models.Index(
+                fields=["lead"], name="visitor_lead", condition=models.Q(lead__isnull=False)
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.id)
@@ -138,7 +154,14 @@ class Event(models.Model):
     class Meta:
         ordering = ["occurred_at"]
         indexes = [
-            models.Index(fields=["lead", "occurred_at"], name="event_lead_time"),
+            # Partial: an anonymous visitor's events (most of the beacon's traffic) have
+            # no lead, and nothing reads events by "no lead" through this index; every
+            # read is one lead's events. Identify fills lead_id in later (an UPDATE).
+            models.Index(
+                fields=["lead", "occurred_at"],
+                name="event_lead_time",
+                condition=models.Q(lead__isnull=False),
+            ),
             models.Index(fields=["visitor", "occurred_at"], name="event_visitor_time"),
             models.Index(fields=["gate", "type", "occurred_at"], name="event_gate_type_time"),
         ]
