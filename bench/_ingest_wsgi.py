@@ -26,11 +26,9 @@ def _application() -> object:
 
     django.setup()
     settings.ROOT_URLCONF = "bench._ingest_urls"
-    from django.core.wsgi import get_wsgi_application
+    from config.wsgi import application
 
-    from config.wsgi import leadgate_application
-
-    return leadgate_application(get_wsgi_application())
+    return application
 
 
 application = _application()

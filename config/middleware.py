@@ -25,22 +25,33 @@ from django.middleware.security import SecurityMiddleware
 BEACON_PATHS = frozenset({"/api/v1/public/events", "/api/v1/public/events/"})
 
 
-def beacon_chain() -> Callable[[HttpRequest], HttpResponse]:
-    """The events endpoint behind the only two middleware that apply to it.
+def _host_checked(
+    view: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    def checked(request: HttpRequest) -> HttpResponse:
+        request.get_host()  # DisallowedHost -> 400, as on every other path
+        return view(request)
 
-    Django's own classes, so the beacon's headers are the ones every page gets; the
-    endpoint is wrapped as Django wraps every view, so an exception inside it becomes a
-    500 that still passes through both (and gets their headers).
+    return checked
+
+
+def beacon_chain() -> Callable[[HttpRequest], HttpResponse]:
+    """The events endpoint behind the host check and the only two middleware that apply.
+
+    Django's own classes, so the beacon's headers are the ones every page gets. Each
+    layer is wrapped as Django's handler wraps every middleware and view, so any
+    exception (a crash, DisallowedHost) comes out as Django's 4xx/5xx response, inside
+    the security middleware where it can: callers never see an exception.
     """
     from profiling.api.events import events_endpoint
 
-    view = convert_exception_to_response(events_endpoint)
+    wrap = convert_exception_to_response
+    chain = wrap(
+        SecurityMiddleware(wrap(XFrameOptionsMiddleware(wrap(_host_checked(events_endpoint)))))
+    )
     # A synchronous chain of a sync view that answers HttpResponse (in-memory JSON):
     # never an awaitable, never a streaming response.
-    return cast(
-        Callable[[HttpRequest], HttpResponse],
-        SecurityMiddleware(XFrameOptionsMiddleware(view)),
-    )
+    return cast(Callable[[HttpRequest], HttpResponse], chain)
 
 
 class PublicBeaconMiddleware:
@@ -54,5 +65,4 @@ class PublicBeaconMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info not in BEACON_PATHS:
             return self.get_response(request)
-        request.get_host()  # DisallowedHost -> 400, as on every other path
         return self.beacon(request)

@@ -7,18 +7,18 @@ WSGIHandler, unchanged.
 
 What the handler would do for the beacon and what this does instead:
 - the request_started/request_finished signals exist to reset the query log and close
-  stale database connections (CONN_MAX_AGE, broken connections): done here directly, on
-  the one connection the beacon uses, before and after the request;
+  stale database connections (CONN_MAX_AGE, broken connections): their receiver,
+  close_old_connections, is called here directly, before and after the request;
 - the middleware chain: the beacon is cross-site, unauthenticated, cookie-less and
   CSRF-exempt, so only the security headers and the host check apply. They are Django's
   own classes (config.middleware.beacon_chain), exactly as on the middleware path that
   runserver, the test client and ASGI take;
-- exceptions: an unexpected one becomes Django's 500 (in the API's error shape, through
-  handler500), a DisallowedHost Django's 400, both logged by Django as usual;
+- exceptions: the chain wraps each layer as the handler does, so a crash is Django's 500
+  (in the API's error shape, through handler500) and a DisallowedHost Django's 400;
 - the answer: status, headers and the (small, in-memory) body go straight to the server,
   without the handler's resource-closer bookkeeping (the beacon opens no files).
-Measured in-process: about a quarter of the beacon's Python CPU per request was the
-handler's signals, middleware wrappers and response closing (docs/benchmarks.md).
+Profiled before this dispatch (py-spy): the handler's signals, middleware wrappers and
+response closing were about a third of the beacon's Python CPU per request.
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
+
+# None of these reads settings on import; get_wsgi_application() below does.
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.utils.log import log_response
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -36,36 +42,23 @@ class BeaconFirst:
     """A WSGI app: the beacon's paths through beacon_chain, every other one to `django`."""
 
     def __init__(self, django: WsgiApp) -> None:
-        from django.core.handlers.wsgi import WSGIRequest
-        from django.db import connections
-
         from config.middleware import BEACON_PATHS, beacon_chain
 
         self.django = django
         self.paths = BEACON_PATHS
-        self.beacon = beacon_chain()
-        self.request_class = WSGIRequest
-        self.connections = connections
+        self.beacon = beacon_chain()  # answers every failure as a response, never raises
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") not in self.paths:
             return self.django(environ, start_response)
-        from django.core.handlers.exception import response_for_exception
-        from django.utils.log import log_response
-
-        db = self.connections["default"]
-        # What close_old_connections (a request_started receiver) does for this request.
-        db.close_if_unusable_or_obsolete()
-        request = self.request_class(environ)
+        # Django's request_started / request_finished receiver, called directly.
+        close_old_connections()
         try:
-            try:
-                request.get_host()  # DisallowedHost -> 400, as on every other path
-                response = self.beacon(request)
-            except Exception as exc:  # Django's own mapping to 4xx/5xx, as its handler does
-                response = response_for_exception(request, exc)
-            if response.status_code >= 400:
+            request = WSGIRequest(environ)
+            response = self.beacon(request)
+            if response.status_code >= 400:  # as the handler's get_response logs them
                 log_response(
                     "%s: %s",
                     response.reason_phrase,
@@ -76,17 +69,9 @@ class BeaconFirst:
             start_response(f"{response.status_code} {response.reason_phrase}", [*response.items()])
             return [response.content]
         finally:
-            # What close_old_connections (a request_finished receiver) does after it.
-            db.close_if_unusable_or_obsolete()
+            close_old_connections()
 
 
-def leadgate_application(django: WsgiApp | None = None) -> WsgiApp:
-    """Django's WSGI application (or `django`, already built) with the beacon first."""
-    if django is None:
-        from django.core.wsgi import get_wsgi_application
-
-        django = get_wsgi_application()  # also runs django.setup()
-    return BeaconFirst(django)
-
-
-application = leadgate_application()
+# get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so the
+# benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
+application = BeaconFirst(get_wsgi_application())
