@@ -33,7 +33,7 @@ from typing import Any
 
 from profiling.services.ingest.parse import NewEvent
 from profiling.services.ingest.prepared import prepared_row, uuid_list
-from profiling.services.ingest.rows import event_columns_sql
+from profiling.services.ingest.rows import EVENT_RECORD_SQL, event_columns_sql
 
 # Batches bigger than this write alone: their commit is already shared by their own
 # events (a 100-event batch costs PostgreSQL ~0.05 ms per event), and a group would
@@ -78,9 +78,8 @@ class _Job:
 # single-batch statement) take their row locks in the same order and cannot deadlock.
 GROUP_SQL = (
     "WITH x AS ("  # noqa: S608 (constants only)
-    " SELECT * FROM json_to_recordset($1::json) AS x(i uuid, v uuid, r timestamptz,"
-    " src text, t text, n text, g bigint, s text, f text, d integer, o timestamptz, u text,"
-    " c jsonb)"
+    " SELECT * FROM json_to_recordset($1::json)"
+    " AS x(i uuid, v uuid, r timestamptz, src text, " + EVENT_RECORD_SQL + ")"
     "), v AS ("
     " INSERT INTO profiling_visitor (id, lead_id, first_seen, last_seen)"
     " SELECT x.v, NULL, max(x.r), max(x.r) FROM x GROUP BY x.v ORDER BY x.v"

@@ -36,6 +36,13 @@ def event_row(e: NewEvent, received: datetime) -> dict[str, Any]:
     return row
 
 
+# The types of event_row's keys, for `json_to_recordset(...) AS x(i uuid, <these>)`;
+# a statement adds the keys only it sends (v visitor, l lead, r received, src source).
+EVENT_RECORD_SQL = (
+    "t text, n text, g bigint, s text, f text, d integer, o timestamptz, u text, c jsonb"
+)
+
+
 # How every ingest statement turns a row of event_row's document into event columns
 # (the statement's alias x, `received` the SQL for the receive time).
 def event_columns_sql(received: str) -> str:

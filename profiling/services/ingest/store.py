@@ -24,7 +24,7 @@ from profiling.scoring_engine import RuleSpec
 from profiling.services.ingest.group import GROUP_MAX_BATCH, group_commit
 from profiling.services.ingest.parse import IngestResult, NewEvent
 from profiling.services.ingest.prepared import prepared_row, uuid_list
-from profiling.services.ingest.rows import event_columns_sql, event_row
+from profiling.services.ingest.rows import EVENT_RECORD_SQL, event_columns_sql, event_row
 from profiling.services.score_triggers import (
     HOT_SCORE_PRIORITY,
     SCORE_TASK,
@@ -83,9 +83,9 @@ _INSERT_JSON = (
     "type, name, gate_id, section_key, file_key, duration_ms, occurred_at, url, touch) "
     "SELECT %(received)s::timestamptz, %(source)s, x.i, x.v, x.l, "
     + event_columns_sql("%(received)s::timestamptz")
-    + " FROM json_to_recordset(%(rows)s::json) AS x(i uuid, v uuid, "
-    "l uuid, t text, n text, g bigint, s text, f text, d integer, o timestamptz, u text, "
-    "c jsonb) ON CONFLICT (id) DO NOTHING RETURNING id, lead_id"
+    + " FROM json_to_recordset(%(rows)s::json) AS x(i uuid, v uuid, l uuid, "
+    + EVENT_RECORD_SQL
+    + ") ON CONFLICT (id) DO NOTHING RETURNING id, lead_id"
 )
 
 
@@ -264,9 +264,9 @@ _INGEST_ONE = (
     " type, name, gate_id, section_key, file_key, duration_ms, occurred_at, url, touch)"
     " SELECT $2::timestamptz, $3::text, $1::uuid, (SELECT lead_id FROM v), x.i, "
     + event_columns_sql("$2::timestamptz")
-    + " FROM json_to_recordset($4::json) AS x(i uuid, t text, n text, g bigint,"
-    " s text, f text, d integer, o timestamptz, u text, c jsonb)"
-    " ON CONFLICT (id) DO NOTHING RETURNING id"
+    + " FROM json_to_recordset($4::json) AS x(i uuid, "
+    + EVENT_RECORD_SQL
+    + ") ON CONFLICT (id) DO NOTHING RETURNING id"
     "), p AS ("
     " INSERT INTO profiling_scorepending (lead_id, since)"
     " SELECT lead_id, $2::timestamptz FROM v"
