@@ -21,15 +21,10 @@ from django.db import connection
 
 from config.wsgi import BeaconFirst, application
 from profiling.models import Event
+from tests.support.api import SECURITY_HEADERS
 from tests.support.factories import DEFAULT_ORIGIN, make_gate
 
 URL = "/api/v1/public/events"
-SECURITY_HEADERS = (
-    "X-Content-Type-Options",
-    "Referrer-Policy",
-    "Cross-Origin-Opener-Policy",
-    "X-Frame-Options",
-)
 db_committed = pytest.mark.django_db(transaction=True)
 
 

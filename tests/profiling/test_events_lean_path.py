@@ -13,16 +13,10 @@ from django.test import Client, RequestFactory
 
 from config.middleware import PublicBeaconMiddleware
 from profiling.models import Event
-from tests.support.api import assert_error
+from tests.support.api import SECURITY_HEADERS, assert_error
 from tests.support.factories import DEFAULT_ORIGIN, make_gate
 
 URL = "/api/v1/public/events"
-SECURITY_HEADERS = (
-    "X-Content-Type-Options",
-    "Referrer-Policy",
-    "Cross-Origin-Opener-Policy",
-    "X-Frame-Options",
-)
 
 
 def _batch(gate: Any) -> str:

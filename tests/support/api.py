@@ -5,6 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+# Headers Django's security and clickjacking middleware put on every answer; the events
+# beacon's lean paths (config/wsgi.py, config/middleware.py) must keep them.
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+)
+
 
 def assert_error(response: Any, status: int, *fields: str) -> dict[str, list[str]]:
     """Status, JSON content type, `{"errors": {field: [str, ...]}}` naming `fields`.
