@@ -269,8 +269,8 @@ def _quiesce(timeout_s: float = 60.0) -> None:
     the same server: the trivial view right after a 100-event load served 12% fewer
     requests/s than the next one in one sequence (3,058 against 3,477) and 6% fewer than the
     one before the load in another (4,245 against 4,537): noisy, but never in the
-    baseline's favour. So
-    every scenario starts from a checkpointed database with no autovacuum running.
+    baseline's favour. So every measured run starts from a checkpointed database with
+    no autovacuum running (after the round's warm-up, which writes too).
     """
     from django.db import connection
 
@@ -327,9 +327,9 @@ def run(quick: bool) -> str:
             _wrk(wrk, url, warmup, connections, script)
         for round_no in range(rounds):
             for name, url, script, n in scenarios:
-                _quiesce()
                 if round_no == 0:
                     _wrk(wrk, url, 1.0, connections, script)
+                _quiesce()
                 before = _stored(fixture["gate"]) if n else 0
                 app_pids, db_pids = _server_pids(pgid)
                 app0, db0 = _cpu_ticks(app_pids), _cpu_ticks(db_pids)
@@ -373,18 +373,15 @@ def run(quick: bool) -> str:
         f"{rounds} interleaved round(s), median round shown; Lua "
         "scripts that make every event id and visitor id unique (anonymous visitors: every "
         "event is a new durable row, into tables emptied at the start of the run); before "
-        "each scenario PostgreSQL is checkpointed and left to finish any autovacuum, so no "
+        "each measured run PostgreSQL is checkpointed and left to finish any autovacuum, so no "
         "scenario pays for the previous one's writes. wrk, "
         "gunicorn and PostgreSQL share the machine's cores; "
         + (
-            "gunicorn in a session of its own (BENCH_INGEST_OWN_SESSION=1), a scheduler "
-            "autogroup apart from wrk's: this arrangement slows the trivial view and "
-            "flatters the ratio (see SCHEDULING in bench/ingest.py)"
+            "gunicorn in a session of its own (BENCH_INGEST_OWN_SESSION=1)"
             if OWN_SESSION
-            else "gunicorn in the benchmark's (and wrk's) session, one scheduler autogroup, "
-            "the arrangement in which the trivial view is fastest (in a session of its own "
-            "it was 25-30% slower and flattered the ratio; see SCHEDULING in bench/ingest.py)"
+            else "gunicorn in the benchmark's (and so wrk's) session"
         )
+        + ", a choice that moves the trivial view (see SCHEDULING in bench/ingest.py)"
         + (" (quick run)" if quick else "")
         + ".",
         "",
