@@ -38,6 +38,7 @@ from django.conf import settings
 from config.celery import app as celery_app
 from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, purge_redis_queue
 from tests.support.crm import CrmReceiver
+from tests.support.live_server import install as live_server_install
 from tests.support.waiting import wait_for
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -45,6 +46,10 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 XDIST_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 CELERY_QUEUE = f"leadgate-test-{XDIST_WORKER}"
+
+# The live server's request threads close their database connections when it stops
+# (else dropping the test database at the end of the run can fail: see the module).
+live_server_install()
 
 
 def _redis_url_for_worker(base: str) -> str:
@@ -300,6 +305,19 @@ def crm_receiver() -> Iterator[CrmReceiver]:
 
 
 # --- HTTP against the app ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def live_server(django_db_setup: None, live_server: Any) -> Any:
+    """pytest-django's live server, started after the test database exists.
+
+    pytest-django's own fixture does not depend on the database, and a test that asks for
+    it is set up before its database fixtures: the server then outlived the test
+    database, whose drop at the end of the run failed while the server's request threads
+    were still connected. Depending on django_db_setup orders the teardown: the server
+    stops (and its threads disconnect, see tests/support/live_server.py) first.
+    """
+    return live_server
+
+
 @pytest.fixture
 def live_http(live_server: Any) -> Iterator[httpx.Client]:
     """An httpx client whose base URL is pytest-django's live server (real HTTP)."""
