@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from typing import Any
 
 from django.core.servers.basehttp import ThreadedWSGIServer
@@ -53,10 +52,8 @@ class ClosingThreadedWSGIServer(ThreadedWSGIServer):
         for request in serving:
             with contextlib.suppress(OSError):  # the client closed it meanwhile
                 request.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + CLOSE_WAIT_S
         with self._serving_changed:
-            while self._serving and (left := deadline - time.monotonic()) > 0:
-                self._serving_changed.wait(left)
+            self._serving_changed.wait_for(lambda: not self._serving, CLOSE_WAIT_S)
         super().server_close()
 
 
