@@ -1,6 +1,6 @@
 """Event ingest throughput: the public events endpoint against a trivial Django view.
 
-One run, one server set-up: the app under gunicorn (gthread, the production entry
+One run, one server set-up: the app under gunicorn (gunicorn.conf.py, the production entry
 point) on PostgreSQL and Redis, load from `wrk` (Lua scripts make every request's event
 ids and visitor id unique, so every event is a real durable INSERT, never a duplicate).
 
@@ -75,6 +75,10 @@ end
 # arrangement in which the baseline is fastest. BENCH_INGEST_OWN_SESSION=1 restores the
 # old one.
 OWN_SESSION = os.environ.get("BENCH_INGEST_OWN_SESSION", "0") == "1"
+# The worker class: the production one (gunicorn.conf.py, gevent) unless this names
+# another, e.g. BENCH_INGEST_WORKER_CLASS=gthread (with BENCH_INGEST_THREADS threads) to
+# compare with the threaded worker used until 2026-12-04.
+WORKER_CLASS = os.environ.get("BENCH_INGEST_WORKER_CLASS", "")
 
 
 def _free_port() -> int:
@@ -102,14 +106,16 @@ def _gunicorn(
     cmd = [
         str(Path(sys.executable).parent / "gunicorn"),
         "bench._ingest_wsgi:application",
+        # The production settings (worker class and all), as `gunicorn
+        # config.wsgi:application` reads them from the project root.
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
         "-b",
         f"127.0.0.1:{port}",
-        "-k",
-        "gthread",
         "--workers",
         str(workers),
-        "--threads",
-        str(threads),
+        *(["-k", WORKER_CLASS] if WORKER_CLASS else []),
+        *(["--threads", str(threads)] if WORKER_CLASS == "gthread" else []),
         "--log-level",
         "warning",
         # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new
@@ -295,15 +301,11 @@ def run(quick: bool) -> str:
     # reported by its median round, so a burst of someone else's load does not land on
     # one scenario only.
     rounds = 1 if quick else 5
-    # The events endpoint waits on PostgreSQL's commit (fdatasync) and the trivial view
-    # waits on nothing: enough threads that waiting requests do not idle the CPU.
-    # PostgreSQL connections: workers x threads. wrk keeps 4 keep-alive connections per
-    # server thread, spread over the workers by the kernel (--reuse-port, see _gunicorn),
-    # so every thread of both processes has work queued. (Capping each worker's
-    # connections instead would turn keep-alive off: gunicorn keeps only
-    # worker_connections - threads connections alive.)
+    # One worker per core. wrk keeps 64 keep-alive connections, spread over the workers
+    # by the kernel (--reuse-port, see _gunicorn): 32 requests in flight per process.
+    # (Under gthread, the threads option: 8 per worker, four connections per thread.)
     workers, threads = 2, int(os.environ.get("BENCH_INGEST_THREADS", "8"))
-    connections = 4 * workers * threads
+    connections = 64
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ingest-{os.getpid()}"
     logs.mkdir(parents=True, exist_ok=True)
     scripts = {}
@@ -367,7 +369,14 @@ def run(quick: bool) -> str:
     lines = [
         "## Event ingest (`bench/ingest.py`)",
         "",
-        f"gunicorn gthread {workers} workers x {threads} threads (`bench/_ingest_wsgi.py`: the "
+        "gunicorn with the production settings (`gunicorn.conf.py`"
+        + (
+            f", worker class overridden: {WORKER_CLASS}"
+            + (f", {threads} threads" if WORKER_CLASS == "gthread" else "")
+            if WORKER_CLASS
+            else ": gevent"
+        )
+        + f"), {workers} workers (`bench/_ingest_wsgi.py`: the "
         "production app plus one trivial view), PostgreSQL and Redis on this machine; "
         f"`wrk -t1 -c{connections} -d{seconds:g}s` after a {warmup:g} s warm-up, "
         f"{rounds} interleaved round(s), median round shown; Lua "
@@ -422,8 +431,12 @@ def run(quick: bool) -> str:
         "(`services/ingest/prepared.py`) and reads a JSON document holding only the "
         "fields each event has (`services/ingest/rows.py`), and small batches arriving "
         "together in one process share a statement and a commit "
-        "(`services/ingest/group.py`), each answered only after that commit. wrk keeps "
-        f"{connections} keep-alive connections, four per server thread. Each gunicorn "
+        "(`services/ingest/group.py`) on the process's own writer connections "
+        "(`services/ingest/connections.py`), each answered only after that commit. Under "
+        "the gevent worker each request is a greenlet, so a beacon waiting for its commit "
+        "holds no OS thread and no GIL (`gunicorn.conf.py` says why, with the measurements "
+        f"against the threaded worker). wrk keeps {connections} keep-alive connections. "
+        "Each gunicorn "
         "worker listens on its own SO_REUSEPORT socket (`--reuse-port`), so the kernel "
         "spreads the connections evenly over the workers. Without it one worker often "
         "accepted all of wrk's connections at once and served every request on one core; "

@@ -7,6 +7,7 @@ message naming the variable, never silently fall back to a default.
 from __future__ import annotations
 
 import os
+import sys
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -86,3 +87,10 @@ def parse_database_url(url: str) -> dict[str, object]:
     raise ImproperlyConfiguredEnv(
         f"DATABASE_URL scheme {scheme!r} is not supported (use postgres:// or sqlite:///)"
     )
+
+
+def green_worker() -> bool:
+    """Is this process gevent's (gunicorn's gevent worker patches the standard library
+    before it loads the app)? Only asks if gevent.monkey was imported: never imports it."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("socket"))

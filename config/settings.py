@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_int, env_list, env_str, green_worker, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -84,6 +84,25 @@ DATABASES = {
     "default": parse_database_url(DATABASE_URL or f"sqlite:///{BASE_DIR / 'leadgate.sqlite3'}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Under the production server's gevent worker (gunicorn.conf.py) every request is a
+# greenlet, and Django keeps one connection per thread, which gevent makes one per
+# greenlet: a persistent connection would be opened by each request and never reused
+# (nor closed until garbage-collected). So there each request borrows a connection from
+# a per-process pool and gives it back when it ends. Celery, management commands, tests
+# and any threaded server keep their persistent per-thread connections.
+GREEN_WORKER = green_worker()
+if GREEN_WORKER and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"]["OPTIONS"],  # type: ignore[dict-item]
+        "pool": {
+            "min_size": 1,
+            # Requests that touch the database at once, per process (the events beacon
+            # writes through connections of its own: profiling/services/ingest/connections.py).
+            "max_size": env_int("LEADGATE_DB_POOL_MAX", default=10),
+            "timeout": 30,
+        },
+    }
 
 REDIS_URL = env_str("REDIS_URL", default="")
 EMBEDDED_TASKS = not REDIS_URL

@@ -66,12 +66,41 @@ class BeaconFirst:
                     response=response,
                     request=request,
                 )
+            body = response.content
+            # As CommonMiddleware does on every other path. Without it gunicorn answers
+            # chunked: three writes to the socket instead of two, and more bytes.
+            if not response.has_header("Content-Length"):
+                response.headers["Content-Length"] = str(len(body))
             start_response(f"{response.status_code} {response.reason_phrase}", [*response.items()])
-            return [response.content]
+            return [body]
         finally:
             close_old_connections()
+
+
+def green_worker_check() -> None:
+    """Under gevent (gunicorn.conf.py), psycopg must wait for PostgreSQL cooperatively.
+
+    psycopg picks its wait function when first imported: its C one if gevent had not
+    patched `select` by then. That one blocks the whole process while a statement runs,
+    so one request's query would stall every other request of the worker: refuse to start
+    instead (something imported psycopg before gunicorn's worker patched the standard
+    library, e.g. preload_app or an import in gunicorn.conf.py).
+    """
+    from django.conf import settings
+
+    if not settings.GREEN_WORKER:
+        return
+    from psycopg import waiting
+
+    if waiting.wait is getattr(waiting, "wait_c", None):
+        raise RuntimeError(
+            "gevent worker, but psycopg was imported before gevent patched the standard "
+            "library: its waits would block the worker. Do not preload the app or import "
+            "Django or psycopg in gunicorn.conf.py."
+        )
 
 
 # get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so the
 # benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
 application = BeaconFirst(get_wsgi_application())
+green_worker_check()

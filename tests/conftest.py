@@ -36,6 +36,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
+from profiling.services.ingest.connections import writer_connections
 from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, purge_redis_queue
 from tests.support.crm import CrmReceiver
 from tests.support.live_server import install as live_server_install
@@ -302,6 +303,17 @@ def crm_receiver() -> Iterator[CrmReceiver]:
     """
     with CrmReceiver() as receiver:
         yield receiver
+
+
+# --- the test database -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test database, and before it is dropped at the end of the run, the
+    group-commit writers' own connections closed (profiling/services/ingest/connections.py:
+    they are no thread's Django connection, so nothing else would close them, and the
+    drop fails while a session is connected)."""
+    yield
+    writer_connections.close_all()
 
 
 # --- HTTP against the app ---------------------------------------------------------------

@@ -375,6 +375,21 @@ def _named_ingest_statements() -> list[str]:
     return _prepared_statements("name LIKE 'leadgate\\_%%'")
 
 
+def _writer_statements(sql: str = "") -> list[str]:
+    """The group-commit writer connection's prepared ingest statements (it is no thread's
+    Django connection: see services/ingest/connections.py); `sql` runs on it first."""
+    from profiling.services.ingest.connections import writer_connections
+
+    with writer_connections.take() as pg:
+        if sql:
+            pg.execute(sql)
+        rows = pg.execute(
+            "SELECT name FROM pg_prepared_statements WHERE NOT from_sql"
+            " AND name LIKE 'leadgate\\_%' ORDER BY name"
+        ).fetchall()
+    return [str(row[0]) for row in rows]  # type: ignore[index]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_autocommit_ingest_is_prepared_once_under_our_name(settings) -> None:
     from django.db import connection
@@ -387,7 +402,10 @@ def test_autocommit_ingest_is_prepared_once_under_our_name(settings) -> None:
         assert events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)]).accepted == 1
         many = [_new(gate) for _ in range(20)]
         assert events_ingest(visitor_id=uuid.uuid4(), events=many).accepted == 20
-    assert _named_ingest_statements() == ["leadgate_group", "leadgate_one"]
+    # The single-visitor statement on the request's connection, the group statement on
+    # the writer's: each prepared once, under our name.
+    assert _named_ingest_statements() == ["leadgate_one"]
+    assert _writer_statements() == ["leadgate_group"]
     # psycopg's own cache was not used for them, and Django's threshold is untouched.
     assert connection.connection.prepare_threshold is None
 
@@ -406,12 +424,14 @@ def test_statements_deallocated_behind_our_back_are_prepared_again(settings) -> 
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does
     assert _named_ingest_statements() == []
+    assert _writer_statements("DEALLOCATE ALL") == []
     one = events_ingest(visitor_id=visitor.id, events=[_new(gate)])
     many = events_ingest(visitor_id=visitor.id, events=[_new(gate) for _ in range(20)])
     assert (one.accepted, one.lead_id) == (1, lead.id)
     assert (many.accepted, many.lead_id) == (20, lead.id)
     assert Event.objects.filter(lead=lead).count() == 42
-    assert _named_ingest_statements() == ["leadgate_group", "leadgate_one"]
+    assert _named_ingest_statements() == ["leadgate_one"]
+    assert _writer_statements() == ["leadgate_group"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,10 @@ everything queued by then. Every request still answers only after the statement 
 holds its events has committed (one statement in autocommit is its own transaction):
 durability before 202 is unchanged, only the commit is shared.
 
+The statement runs on one of the process's writer connections (connections.py), never
+on the writing request's own Django connection: under the gevent worker that one would
+be a new connection per request.
+
 Failure stays per request: if a shared statement fails (a deadlock, a lost connection),
 each of its requests runs its own batch alone, as if there had been no grouping.
 """
@@ -31,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from profiling.services.ingest.connections import writer_connections
 from profiling.services.ingest.parse import NewEvent
-from profiling.services.ingest.prepared import prepared_row, uuid_list
+from profiling.services.ingest.prepared import statement_row, uuid_list
 from profiling.services.ingest.rows import EVENT_RECORD_SQL, event_columns_sql
 
 # Batches bigger than this write alone: their commit is already shared by their own
@@ -41,9 +46,10 @@ from profiling.services.ingest.rows import EVENT_RECORD_SQL, event_columns_sql
 GROUP_MAX_BATCH = 10
 # Events per shared statement; a bigger document only delays the requests that share it.
 GROUP_MAX_EVENTS = 200
-# Statements in flight per process. One would make the process's throughput its batches
-# per statement divided by the commit's fsync latency, and a slow disk (or another
-# process's fsync) then idles the CPU; a second writer keeps it busy while one waits.
+# Statements in flight per process (and so its writer connections, connections.py). One
+# would make the process's throughput its batches per statement divided by the commit's
+# fsync latency, and a slow disk (or another process's fsync) then idles the CPU; a second
+# writer keeps it busy while one waits.
 GROUP_WRITERS = int(os.environ.get("LEADGATE_INGEST_GROUP_WRITERS", "2"))
 
 
@@ -97,7 +103,7 @@ GROUP_SQL = (
     " JOIN x ON x.v = v.id JOIN e ON e.id = x.i WHERE v.lead_id IS NOT NULL ORDER BY 1"
     " ON CONFLICT (lead_id) DO UPDATE SET since = profiling_scorepending.since"
     " RETURNING lead_id, (xmax = 0) AS created"
-    # Every answer column is text (ids joined by commas): prepared.prepared_row reads
+    # Every answer column is text (ids joined by commas): prepared.statement_row reads
     # text and nothing else, so no type loaders run on the hot path.
     ") SELECT (SELECT array_to_string(array_agg(id), ',') FROM e),"
     " (SELECT array_to_string(array_agg(id), ',') FROM v WHERE lead_id IS NOT NULL),"
@@ -121,9 +127,11 @@ def _group_execute(jobs: list[_Job]) -> None:
                 rows.append(row)
         received = job.received if received is None else max(received, job.received)
     assert received is not None  # jobs is never empty
-    answer = prepared_row(
-        "group", GROUP_SQL, [json.dumps(rows, separators=(",", ":")), received.isoformat()]
-    )
+    # On a writer connection of this process, not the request's own (connections.py).
+    with writer_connections.take() as pg:
+        answer = statement_row(
+            pg, "group", GROUP_SQL, [json.dumps(rows, separators=(",", ":")), received.isoformat()]
+        )
     new_ids, lead_visitors, lead_ids, created = answer or (None, None, None, None)
     leads = {
         uuid.UUID(v): uuid.UUID(lead)

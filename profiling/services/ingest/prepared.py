@@ -76,19 +76,41 @@ def _run(
     return result
 
 
-def prepared_row(name: str, sql: str, params: Sequence[str | None]) -> tuple[str | None, ...]:
-    """Execute `sql` ($1, $2, ... placeholders, text parameters) as the prepared statement
-    `name`; its first row as text (None for NULL), or () when it returned no row.
-
-    Runs inside Django's error translation and transaction state: it joins an enclosing
-    atomic block, if any, and in autocommit the statement is its own transaction.
+def statement_row(
+    pg: psycopg.Connection[object], name: str, sql: str, params: Sequence[str | None]
+) -> tuple[str | None, ...]:
+    """Execute `sql` as the prepared statement `name` on `pg`, an autocommit connection
+    (Django's own, or a group-commit writer's: see connections.py); its first row as
+    text (None for NULL), or () when it returned no row. In autocommit the statement is
+    its own transaction. PostgreSQL's errors come out as Django's DatabaseError classes.
     """
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    pg = connection.connection
     key = f"leadgate_{name}".encode()
     query = sql.encode()
     values = [None if p is None else p.encode() for p in params]
+    with connection.wrap_database_errors, pg.lock:
+        try:
+            result = _run(pg, key, query, values)
+        except pg_errors.Error as exc:
+            if exc.sqlstate != _UNKNOWN_STATEMENT:
+                raise
+            # Deallocated behind our back (see the module docstring): prepare it again.
+            # In autocommit the failed statement aborted nothing.
+            result = _run(pg, key, query, values)
+    if result.ntuples == 0:
+        return ()
+    row = []
+    for col in range(result.nfields):
+        value = result.get_value(0, col)
+        row.append(None if value is None else bytes(value).decode())
+    return tuple(row)
+
+
+def prepared_row(name: str, sql: str, params: Sequence[str | None]) -> tuple[str | None, ...]:
+    """statement_row on Django's connection of this thread: it joins an enclosing atomic
+    block, if any, and in autocommit the statement is its own transaction."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    pg = connection.connection
     if not pg.autocommit:
         # Inside a transaction psycopg must send its BEGIN first, which libpq-level
         # calls would bypass; such callers (a Segment batch, a caller's atomic block)
@@ -107,22 +129,7 @@ def prepared_row(name: str, sql: str, params: Sequence[str | None]) -> tuple[str
                 pg.prepare_threshold = threshold
             found = cursor.fetchone()
         return () if found is None else tuple(None if v is None else str(v) for v in found)
-    with connection.wrap_database_errors, pg.lock:
-        try:
-            result = _run(pg, key, query, values)
-        except pg_errors.Error as exc:
-            if exc.sqlstate != _UNKNOWN_STATEMENT:
-                raise
-            # Deallocated behind our back (see the module docstring): prepare it again.
-            # In autocommit the failed statement aborted nothing.
-            result = _run(pg, key, query, values)
-    if result.ntuples == 0:
-        return ()
-    row = []
-    for col in range(result.nfields):
-        value = result.get_value(0, col)
-        row.append(None if value is None else bytes(value).decode())
-    return tuple(row)
+    return statement_row(pg, name, sql, params)
 
 
 def uuid_list(text: str | None) -> list[str]:

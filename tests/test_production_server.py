@@ -1,0 +1,144 @@
+"""The production web process as the contract starts it: `gunicorn config.wsgi:application`
+from the project root, which reads gunicorn.conf.py (gevent workers, pooled connections,
+the beacon's own writer connections). A real server on the test database, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from profiling.models import Event, Visitor
+from tests.support.celery_worker import database_url_for
+from tests.support.factories import make_gate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the production server runs on PostgreSQL"
+    ),
+]
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def production_server(tmp_path: Path) -> Iterator[Server]:
+    port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "WEB_CONCURRENCY": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    cmd = [gunicorn, "config.wsgi:application", "-b", f"127.0.0.1:{port}", "--log-level", "info"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{log.read_text()}", pytrace=False)
+                time.sleep(0.1)
+        yield Server(url=f"http://127.0.0.1:{port}", log=log)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def _batch(gate_slug: str, n: int) -> tuple[str, bytes]:
+    visitor = str(uuid.uuid4())
+    events = [
+        {"id": str(uuid.uuid4()), "type": "section_view", "gate": gate_slug, "section": "part-1"}
+        for _ in range(n)
+    ]
+    return visitor, json.dumps({"visitor_id": visitor, "events": events}).encode()
+
+
+def test_gunicorn_reads_the_production_settings_and_serves_beacons_and_pages_concurrently(
+    production_server: Server,
+) -> None:
+    gate = make_gate(allowed_origins=[], sections=["part-1"])
+    assert "Using worker: gevent" in production_server.log_text()
+
+    # Many 1-event beacons at once (they share statements and commits), and big batches
+    # beside them (their own statement), from 32 client connections.
+    batches = [_batch(gate.slug, 1) for _ in range(150)] + [
+        _batch(gate.slug, 100) for _ in range(3)
+    ]
+
+    def post(batch: tuple[str, bytes]) -> httpx.Response:
+        with httpx.Client(base_url=production_server.url, timeout=30) as client:
+            return client.post(
+                "/api/v1/public/events",
+                content=batch[1],
+                headers={"Content-Type": "application/json"},
+            )
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(post, batches))
+    assert [a.status_code for a in answers] == [202] * len(batches), production_server.log_text()
+    assert all(a.json()["duplicates"] == 0 for a in answers)
+    # Durable before the answer: every accepted event is in PostgreSQL now.
+    assert Event.objects.filter(gate=gate).count() == 150 + 300
+    assert Visitor.objects.filter(id__in=[b[0] for b in batches]).count() == len(batches)
+    # Not chunked: the beacon's answer says its length, as every other page's does.
+    assert answers[0].headers["content-length"] == str(len(answers[0].content))
+    assert "transfer-encoding" not in answers[0].headers
+
+    # A retried batch changes nothing.
+    again = post(batches[0])
+    assert (again.status_code, again.json()) == (202, {"accepted": 0, "duplicates": 1})
+
+    # Pages that read the database, many at once: each request borrows a pooled
+    # connection and gives it back (more requests than the pool has connections).
+    def page(_: int) -> int:
+        with httpx.Client(base_url=production_server.url, timeout=30) as client:
+            return client.get(f"/g/{gate.slug}").status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        assert set(pool.map(page, range(48))) == {200}
+    assert "Traceback" not in production_server.log_text()
