@@ -12,12 +12,14 @@ committed its events (group commit: profiling/services/ingest/group.py), so most
 beacon's time is waiting. With gthread (2 workers x 8 threads) the waits held the
 threads, and the threads convoyed on the GIL: after each commit the writer needed the
 GIL back while the requests it had just woken fought over it, so a statement's answer
-took about 2 ms to reach Python instead of about 0.2 ms, and 16 threads capped the
-beacon at 16 requests in flight. Measured side by side on this project's benchmark
-(bench/ingest.py, docs/benchmarks.md), 2026-12-04: the trivial Django view served about
-the same under both (7,278 req/s gthread, 7,084-7,137 gevent), 1-event beacons 2,739
-req/s with gthread and 4,999 with gevent. Under gevent, Django's connections are per
-greenlet, so the web process borrows them from a pool (config/settings.py).
+took about 2 ms to reach Python under load against 0.5 ms with two clients (commit
+included), and 16 threads capped the beacon at 16 requests in flight. Measured with `./scripts/bench.sh ingest` on
+2026-12-04, one run after the other on the same machine (docs/benchmarks.md has the
+latest): gthread 2 x 8 threads (BENCH_INGEST_WORKER_CLASS=gthread), trivial view 6,975
+req/s and 1-event beacons 2,564 (37%); these settings, trivial view 6,287 and beacons
+5,197 (83%). The trivial view is about 10% slower here because of post_request below,
+which keeps the tail short. Under gevent, Django's connections are per greenlet, so the
+web process borrows them from a pool (config/settings.py).
 """
 
 from __future__ import annotations
@@ -30,3 +32,19 @@ worker_class = os.environ.get("LEADGATE_WORKER_CLASS", "gevent")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 # Greenlets (requests in flight) per process; gunicorn's default.
 worker_connections = int(os.environ.get("LEADGATE_WORKER_CONNECTIONS", "1000"))
+
+
+def post_request(worker: object, req: object, environ: dict[str, object], resp: object) -> None:
+    """Under gevent, let the worker's other connections have a turn after each answer.
+
+    A greenlet reads a keep-alive connection's next request as soon as it has answered;
+    when that request is already there (a client or proxy on a fast link sending back to
+    back) nothing blocks, the greenlet never yields, and the process's other connections
+    wait. Measured with 4 keep-alive connections on 2 workers, trivial view: without this
+    p90 45 ms and p99 122 ms behind a p50 of 0.3 ms; with it p90 1.0 ms, p99 1.4 ms. It
+    costs the trivial view about 10% of its requests/s at full load (docs/benchmarks.md).
+    """
+    if worker_class == "gevent":
+        import gevent  # the worker's own: already imported and patched by now
+
+        gevent.sleep(0)
