@@ -338,8 +338,8 @@ def run(quick: bool) -> str:
         f"127.0.0.1:{port}",
         "--workers",
         "2",
-        "--threads",
-        "4",
+        # Everything else from gunicorn.conf.py (read from the project root, its cwd):
+        # the production settings, gevent workers.
     ]
     worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue]
     worker += [
@@ -409,7 +409,8 @@ def run(quick: bool) -> str:
     return f"""## delivery: speed to lead under ingest load
 
 Trigger (a hot `download` event POSTed to `/api/v1/public/events`) to the CRM's 2xx:
-the app under gunicorn (2 workers x 4 threads), one `celery -A config worker` (prefork,
+the app under gunicorn with the production settings (`gunicorn.conf.py`: 2 gevent
+workers), one `celery -A config worker` (prefork,
 concurrency 4), PostgreSQL and Redis, a local receiver answering 200 at once; {CLIENTS}
 clients measure the ingest maximum (single-event batches), then {CLIENTS * 2} clients send
 a steady {rate:.0f} events/s (half of it) for {steady_s:.0f} s, {HOT_SHARE:.0%} of them

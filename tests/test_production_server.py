@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from django.db import connection
 from profiling.models import Event, Visitor
 from tests.support.celery_worker import database_url_for
 from tests.support.factories import make_gate
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,19 +69,21 @@ def production_server(tmp_path: Path) -> Iterator[Server]:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"gunicorn exited:\n{log.read_text()}", pytrace=False)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log.read_text()}", pytrace=False)
-                time.sleep(0.1)
+        wait_for(listening, 30, message=lambda: log.read_text())
         yield Server(url=f"http://127.0.0.1:{port}", log=log)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)  # a graceful stop: its connections close
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
