@@ -15,15 +15,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from profiling.models import Event, Visitor
+from profiling.models import Event, Lead, Visitor
 from tests.support.celery_worker import database_url_for
-from tests.support.factories import make_gate
+from tests.support.factories import make_gate, make_lead, make_rule, make_visitor, set_thresholds
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,3 +145,28 @@ def test_gunicorn_reads_the_production_settings_and_serves_beacons_and_pages_con
     with ThreadPoolExecutor(max_workers=24) as pool:
         assert set(pool.map(page, range(48))) == {200}
     assert "Traceback" not in production_server.log_text()
+
+
+def test_a_hot_trigger_through_the_production_server_reaches_scoring_at_once(
+    production_server: Server, celery_worker_process: Any, wait: Any
+) -> None:
+    """Under gevent the beacon still enqueues a makes-hot event's scoring at once (a Redis
+    publish from a greenlet), and a real worker grades the lead hot."""
+    set_thresholds(warm=30, hot=80)
+    gate = make_gate(allowed_origins=[])
+    make_rule(event_type="download", gate=gate, points=80, makes_hot=True)
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    event = {"id": str(uuid.uuid4()), "type": "download", "gate": gate.slug, "file": "network-map"}
+    with httpx.Client(base_url=production_server.url, timeout=30) as client:
+        answer = client.post(
+            "/api/v1/public/events", json={"visitor_id": str(visitor.id), "events": [event]}
+        )
+    assert answer.status_code == 202, production_server.log_text()
+    assert answer.json() == {"accepted": 1, "duplicates": 0}
+    wait(
+        lambda: Lead.objects.get(pk=lead.pk).grade == "hot",
+        20,
+        message=lambda: celery_worker_process.log_tail() + production_server.log_text(),
+    )
+    assert Event.objects.get(id=event["id"]).lead_id == lead.id

@@ -225,3 +225,43 @@ def test_the_dispatched_paths_are_exactly_the_events_routes_of_the_urlconf() -> 
         except Resolver404:
             continue
         assert getattr(match.func, "view_class", None) is not PublicEventsApi, path
+
+
+# --- the gevent worker (gunicorn.conf.py) ---------------------------------------------
+
+
+class _Monkey:
+    def __init__(self, patched: set[str]) -> None:
+        self.patched = patched
+
+    def is_module_patched(self, name: str) -> bool:
+        return name in self.patched
+
+
+def test_a_green_worker_is_told_by_gevents_own_patching(monkeypatch) -> None:
+    import sys
+
+    from config.env import green_worker
+
+    monkeypatch.delitem(sys.modules, "gevent.monkey", raising=False)
+    assert green_worker() is False  # never imported: not gevent's (and not imported now)
+    assert "gevent.monkey" not in sys.modules
+    monkeypatch.setitem(sys.modules, "gevent.monkey", _Monkey(set()))
+    assert green_worker() is False  # imported, nothing patched
+    monkeypatch.setitem(sys.modules, "gevent.monkey", _Monkey({"socket", "select"}))
+    assert green_worker() is True
+
+
+def test_a_green_worker_refuses_to_start_with_psycopgs_blocking_wait(settings) -> None:
+    from psycopg import waiting
+
+    from config.wsgi import green_worker_check
+
+    # This process never patched anything: psycopg chose its C wait, which would block a
+    # gevent worker whole.
+    assert waiting.wait is waiting.wait_c
+    settings.GREEN_WORKER = False
+    green_worker_check()  # a threaded server: nothing to check
+    settings.GREEN_WORKER = True
+    with pytest.raises(RuntimeError, match="psycopg was imported before gevent"):
+        green_worker_check()
