@@ -13,11 +13,15 @@ planned), never held while a request waits.
 
 They are plain psycopg connections in autocommit, made from Django's own connection
 parameters (same database, user, adapters), so a statement on them is its own
-transaction and durable when it returns, exactly as on Django's connection. A connection
-that is no longer idle after a statement (left in a transaction) is closed, not reused;
-one found broken (a server restart) is closed with every idle one, which the restart
-most likely broke too; the next statement opens a fresh one. After a fork the parent's connections
-are forgotten, never closed (closing would end the parent's session).
+transaction and durable when it returns, exactly as on Django's connection. Django's
+per-connection set-up (the session's TimeZone) is not run on them and need not be: the
+group statement sends every time with its UTC offset and answers ids only.
+
+A connection that is no longer idle after a statement (left in a transaction) is closed,
+not reused; one found broken (a server restart) is closed with every idle one, which the
+restart most likely broke too; the next statement opens a fresh one. After a fork the
+parent's connections are forgotten, never closed (closing would end the parent's
+session).
 """
 
 from __future__ import annotations
