@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
 
 worker_class = os.environ.get("LEADGATE_WORKER_CLASS", "gevent")
 # One process per core: a gevent worker uses one core, whatever its concurrency.
@@ -34,7 +35,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_connections = int(os.environ.get("LEADGATE_WORKER_CONNECTIONS", "1000"))
 
 
-def post_request(worker: object, req: object, environ: dict[str, object], resp: object) -> None:
+def post_request(worker: Any, req: object, environ: dict[str, object], resp: object) -> None:
     """Under gevent, let the worker's other connections have a turn after each answer.
 
     A greenlet reads a keep-alive connection's next request as soon as it has answered;
@@ -44,7 +45,8 @@ def post_request(worker: object, req: object, environ: dict[str, object], resp: 
     p90 45 ms and p99 122 ms behind a p50 of 0.3 ms; with it p90 1.0 ms, p99 1.4 ms. It
     costs the trivial view about 10% of its requests/s at full load (docs/benchmarks.md).
     """
-    if worker_class == "gevent":
+    # The worker's own class (`-k` on the command line overrides worker_class above).
+    if worker.cfg.worker_class_str == "gevent":
         import gevent  # the worker's own: already imported and patched by now
 
         gevent.sleep(0)
