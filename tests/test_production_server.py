@@ -24,7 +24,14 @@ from django.db import connection
 
 from profiling.models import Event, Lead, Visitor
 from tests.support.celery_worker import database_url_for
-from tests.support.factories import make_gate, make_lead, make_rule, make_visitor, set_thresholds
+from tests.support.factories import (
+    make_gate,
+    make_lead,
+    make_marketer,
+    make_rule,
+    make_visitor,
+    set_thresholds,
+)
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +151,20 @@ def test_gunicorn_reads_the_production_settings_and_serves_beacons_and_pages_con
 
     with ThreadPoolExecutor(max_workers=24) as pool:
         assert set(pool.map(page, range(48))) == {200}
+
+    # The marketer API (token auth, ORM reads) on the same pooled connections: the lead
+    # list shows the leads and none of the anonymous visitors.
+    marketer = make_marketer()
+    lead = make_lead()
+
+    def leads(_: int) -> httpx.Response:
+        with httpx.Client(base_url=production_server.url, timeout=30) as client:
+            return client.get("/api/v1/leads/", headers=marketer.auth_header)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        listed = list(pool.map(leads, range(32)))
+    assert {a.status_code for a in listed} == {200}
+    assert str(lead.id) in listed[0].text
     assert "Traceback" not in production_server.log_text()
 
 
