@@ -38,11 +38,11 @@ from django.conf import settings
 from config.celery import app as celery_app
 from profiling.services.ingest.connections import writer_connections
 from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, purge_redis_queue
+from tests.support.ci import IN_CI
 from tests.support.crm import CrmReceiver
 from tests.support.live_server import install as live_server_install
 from tests.support.waiting import wait_for
 
-IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 XDIST_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"

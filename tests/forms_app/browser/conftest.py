@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.ci import IN_CI
+
 CHROMIUM = os.environ.get("LEADGATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,7 +42,6 @@ SCREENSHOTS = (
     if os.environ.get("LEADGATE_SCREENSHOTS", "") == "docs"
     else Path(tempfile.gettempdir()) / "leadgate-screenshots"
 )
-IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture
