@@ -66,13 +66,8 @@ class BeaconFirst:
                     response=response,
                     request=request,
                 )
-            body = response.content
-            # As CommonMiddleware does on every other path. Without it gunicorn answers
-            # chunked: three writes to the socket instead of two, and more bytes.
-            if not response.has_header("Content-Length"):
-                response.headers["Content-Length"] = str(len(body))
             start_response(f"{response.status_code} {response.reason_phrase}", [*response.items()])
-            return [body]
+            return [response.content]
         finally:
             close_old_connections()
 

@@ -114,6 +114,8 @@ def test_the_beacon_is_stored_before_the_202_with_the_pages_security_headers(pat
     for header in SECURITY_HEADERS:
         assert beacon.headers.get(header), header
         assert beacon.headers[header] == page.headers[header], header
+    # Sized like every page (else gunicorn answers chunked).
+    assert beacon.headers["Content-Length"] == str(len(beacon.body))
 
 
 def test_every_other_path_goes_to_django_untouched() -> None:

@@ -69,6 +69,7 @@ def test_the_beacon_carries_the_same_security_headers_as_other_pages(api: Client
         assert beacon.headers.get(header), header
         assert beacon.headers[header] == other.headers[header], header
     assert "Set-Cookie" not in beacon.headers
+    assert beacon.headers["Content-Length"] == str(len(beacon.content))
 
 
 @pytest.mark.django_db
