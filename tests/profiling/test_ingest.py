@@ -387,7 +387,7 @@ def _writer_statements(sql: str = "") -> list[str]:
             "SELECT name FROM pg_prepared_statements WHERE NOT from_sql"
             " AND name LIKE 'leadgate\\_%' ORDER BY name"
         ).fetchall()
-    return [str(row[0]) for row in rows]  # type: ignore[index]
+    return [str(row[0]) for row in rows]
 
 
 @pytest.mark.django_db(transaction=True)

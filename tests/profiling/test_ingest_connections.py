@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connection
+from psycopg.rows import TupleRow
 
 from profiling.services.ingest.connections import WriterConnections
 
@@ -22,8 +24,8 @@ def writers() -> Iterator[WriterConnections]:
     made.close_all()
 
 
-def _backend(pg: object) -> int:
-    return int(pg.info.backend_pid)  # type: ignore[attr-defined]
+def _backend(pg: psycopg.Connection[TupleRow]) -> int:
+    return pg.info.backend_pid
 
 
 def test_one_connection_per_statement_in_flight_kept_between_statements(

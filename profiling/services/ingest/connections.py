@@ -34,6 +34,7 @@ from contextlib import contextmanager
 import psycopg
 from django.db import connection
 from psycopg import pq
+from psycopg.rows import TupleRow
 
 
 class WriterConnections:
@@ -41,17 +42,17 @@ class WriterConnections:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._idle: list[psycopg.Connection[object]] = []
+        self._idle: list[psycopg.Connection[TupleRow]] = []
         self._pid = os.getpid()
 
-    def _connect(self) -> psycopg.Connection[object]:
+    def _connect(self) -> psycopg.Connection[TupleRow]:
         params = connection.get_connection_params()
         with connection.wrap_database_errors:  # a refused connection is Django's error
-            pg: psycopg.Connection[object] = psycopg.Connection.connect(**params, autocommit=True)
+            pg: psycopg.Connection[TupleRow] = psycopg.Connection.connect(**params, autocommit=True)
         return pg
 
     @contextmanager
-    def take(self) -> Iterator[psycopg.Connection[object]]:
+    def take(self) -> Iterator[psycopg.Connection[TupleRow]]:
         """An idle connection of this process (opened if none is), returned after use."""
         with self._lock:
             if self._pid != os.getpid():

@@ -29,6 +29,7 @@ the same statement is sent unnamed (parsed every time) instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -41,7 +42,7 @@ from psycopg.generators import execute as _result_of
 _UNKNOWN_STATEMENT = "26000"
 
 
-def _sent_ok(pg: psycopg.Connection[object], result: pq.abc.PGresult | None) -> None:
+def _sent_ok(pg: psycopg.Connection[Any], result: pq.abc.PGresult | None) -> None:
     if result is None:  # pragma: no cover - libpq always answers a sent command
         raise pg_errors.InternalError("no result from PostgreSQL")
     if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
@@ -49,7 +50,7 @@ def _sent_ok(pg: psycopg.Connection[object], result: pq.abc.PGresult | None) -> 
 
 
 def _run(
-    pg: psycopg.Connection[object], name: bytes, sql: bytes, values: list[bytes | None]
+    pg: psycopg.Connection[Any], name: bytes, sql: bytes, values: list[bytes | None]
 ) -> pq.abc.PGresult:
     pgconn = pg.pgconn
     prepared: set[bytes] | None
@@ -77,7 +78,7 @@ def _run(
 
 
 def statement_row(
-    pg: psycopg.Connection[object], name: str, sql: str, params: Sequence[str | None]
+    pg: psycopg.Connection[Any], name: str, sql: str, params: Sequence[str | None]
 ) -> tuple[str | None, ...]:
     """Execute `sql` as the prepared statement `name` on `pg`, an autocommit connection
     (Django's own, or a group-commit writer's: see connections.py); its first row as
