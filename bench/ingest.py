@@ -80,6 +80,7 @@ OWN_SESSION = os.environ.get("BENCH_INGEST_OWN_SESSION", "0") == "1"
 # compare with the threaded worker used until 2026-12-04.
 WORKER_CLASS = os.environ.get("BENCH_INGEST_WORKER_CLASS", "")
 REFERENCE_NAME = "trivial Django view, threaded worker (reference)"
+REFERENCE_THREADS = 8  # per worker, as production ran gthread until 2026-12-04
 
 
 def _free_port() -> int:
@@ -329,7 +330,8 @@ def run(quick: bool) -> str:
     # (gunicorn.conf.py's post_request yields after every answer, for fairness), so the
     # goal's ratio is also shown against this, the faster of the two baselines.
     reference = "" if WORKER_CLASS == "gthread" else REFERENCE_NAME
-    ref_base = f"http://127.0.0.1:{_free_port()}"
+    ref_port = _free_port()
+    ref_base = f"http://127.0.0.1:{ref_port}"
     scenarios = [
         ("trivial Django view", f"{base}/bench/noop", None, 0, "app"),
         ("events, 1-event batches", base, scripts[1], 1, "app"),
@@ -346,13 +348,12 @@ def run(quick: bool) -> str:
             )
         }
         if reference:
-            ref_port = int(ref_base.rsplit(":", 1)[1])
             pgids["reference"] = servers.enter_context(
                 _gunicorn(
                     ref_port,
                     logs / "gunicorn-reference.log",
                     workers,
-                    8,
+                    REFERENCE_THREADS,
                     own_session=OWN_SESSION,
                     worker_class="gthread",
                 )
@@ -400,10 +401,14 @@ def run(quick: bool) -> str:
     )
     ratio = paired[len(paired) // 2] if paired else float("nan")
     ratio_of_medians = one["rps"] / base_rps if base_rps else float("nan")
-    ref_paired = sorted(
-        e["rps"] / t["rps"]
-        for t, e in zip(runs.get(reference, []), runs["events, 1-event batches"], strict=False)
-        if t["rps"]
+    ref_paired = (
+        sorted(
+            e["rps"] / t["rps"]
+            for t, e in zip(runs[reference], runs["events, 1-event batches"], strict=True)
+            if t["rps"]
+        )
+        if reference
+        else []
     )
     lines = [
         "## Event ingest (`bench/ingest.py`)",
@@ -454,9 +459,9 @@ def run(quick: bool) -> str:
         + f"); the ratio of the two median rounds is {ratio_of_medians:.0%}.",
         *(
             [
-                "- Against the trivial view on the threaded worker (gthread, 8 threads per "
-                "worker: production's until 2026-12-04, served by a second gunicorn in the same "
-                "rounds): 1-event batches at **"
+                "- Against the trivial view on the threaded worker (gthread, "
+                f"{REFERENCE_THREADS} threads per worker: production's until 2026-12-04, served "
+                "by a second gunicorn in the same rounds): 1-event batches at **"
                 f"{ref_paired[len(ref_paired) // 2]:.0%}** (per round: "
                 + ", ".join(f"{x:.0%}" for x in ref_paired)
                 + ")."
