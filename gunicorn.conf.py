@@ -13,13 +13,12 @@ beacon's time is waiting. With gthread (2 workers x 8 threads) the waits held th
 threads, and the threads convoyed on the GIL: after each commit the writer needed the
 GIL back while the requests it had just woken fought over it, so a statement's answer
 took about 2 ms to reach Python under load against 0.5 ms with two clients (commit
-included), and 16 threads capped the beacon at 16 requests in flight. Measured with `./scripts/bench.sh ingest` on
-2026-12-04, one run after the other on the same machine (docs/benchmarks.md has the
-latest): gthread 2 x 8 threads (BENCH_INGEST_WORKER_CLASS=gthread), trivial view 6,975
-req/s and 1-event beacons 2,564 (37%); these settings, trivial view 6,287 and beacons
-5,197 (83%). The trivial view is about 10% slower here because of post_request below,
-which keeps the tail short. Under gevent, Django's connections are per greenlet, so the
-web process borrows them from a pool (config/settings.py).
+included), and 16 threads capped the beacon at 16 requests in flight. On 2026-12-04,
+`./scripts/bench.sh ingest` gave 1-event beacons at 37% of the trivial view's requests/s
+under gthread and 82% under these settings (78% against the trivial view on gthread,
+which it measures beside them: docs/benchmarks.md has the latest run). Under gevent,
+Django's connections are per greenlet, so the web process borrows them from a pool
+(config/settings.py).
 """
 
 from __future__ import annotations
@@ -43,7 +42,8 @@ def post_request(worker: Any, req: object, environ: dict[str, object], resp: obj
     back) nothing blocks, the greenlet never yields, and the process's other connections
     wait. Measured with 4 keep-alive connections on 2 workers, trivial view: without this
     p90 45 ms and p99 122 ms behind a p50 of 0.3 ms; with it p90 1.0 ms, p99 1.4 ms. It
-    costs the trivial view about 10% of its requests/s at full load (docs/benchmarks.md).
+    costs the trivial view 5-10% of its requests/s at full load (docs/benchmarks.md shows
+    it beside the same view on gthread).
     """
     # The worker's own class (`-k` on the command line overrides worker_class above).
     if worker.cfg.worker_class_str == "gevent":
