@@ -32,6 +32,7 @@ from tests.support.factories import (
     make_visitor,
     set_thresholds,
 )
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,15 +54,9 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def production_server(tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "gunicorn.log"
     env = {
         **os.environ,
@@ -153,7 +148,7 @@ def test_gunicorn_reads_the_production_settings_and_serves_beacons_and_pages_con
         assert set(pool.map(page, range(48))) == {200}
 
     # The marketer API (token auth, ORM reads) on the same pooled connections: the lead
-    # list shows the leads and none of the anonymous visitors.
+    # list shows the lead, and the anonymous visitors above did not become leads.
     marketer = make_marketer()
     lead = make_lead()
 
@@ -165,6 +160,7 @@ def test_gunicorn_reads_the_production_settings_and_serves_beacons_and_pages_con
         listed = list(pool.map(leads, range(32)))
     assert {a.status_code for a in listed} == {200}
     assert str(lead.id) in listed[0].text
+    assert listed[0].json()["count"] == 1, listed[0].text
     assert "Traceback" not in production_server.log_text()
 
 

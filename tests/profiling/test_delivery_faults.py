@@ -19,7 +19,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import uuid
@@ -43,6 +42,7 @@ from tests.support import crm as crm_module
 from tests.support.celery_worker import CeleryWorkerProcess, database_url_for
 from tests.support.crm import CrmReceiver
 from tests.support.factories import make_endpoint, make_lead
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -157,17 +157,11 @@ def _by_webhook_id(receiver: CrmReceiver) -> dict[str, list[Any]]:
     return seen
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_crm_down_then_back_delivers_each_once_in_order(
     worker_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _publish_to(monkeypatch, os.environ["REDIS_URL"], worker_factory.queue)
-    port = _free_port()  # nothing listens: the CRM is down (connection refused)
+    port = free_port()  # nothing listens: the CRM is down (connection refused)
     endpoint = make_endpoint(url=f"http://127.0.0.1:{port}/crm/leadgate", grades=["warm", "hot"])
     worker = worker_factory()
     ada, bob = make_lead(), make_lead()
@@ -289,7 +283,7 @@ def own_redis(tmp_path: Path) -> Iterator[dict[str, Any]]:
     if binary is None:
         # Installed with Redis on every machine this project runs on (scripts/services.sh).
         pytest.fail("redis-server is not installed: this fault test starts its own")
-    port = _free_port()
+    port = free_port()
     state: dict[str, Any] = {"url": f"redis://127.0.0.1:{port}/0", "process": None}
 
     def start() -> None:
