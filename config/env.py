@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 
-class ImproperlyConfiguredEnv(RuntimeError):
+class ImproperlyConfiguredEnv(ImproperlyConfigured):
     pass
 
 
@@ -58,17 +60,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def parse_database_url(url: str) -> dict[str, object]:
-    """Turn `postgres://user:pass@host:port/name?opt=v` or `sqlite:///path` into DATABASES['default']."""
+    """Turn `postgres://user:pass@host:port/name?opt=v` into DATABASES['default'].
+
+    PostgreSQL is the only database. A Unix socket's directory goes in `?host=` as libpq
+    has it (`postgres://user@/name?host=/run/postgresql`): the embedded demo server's way.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in {"postgres", "postgresql", "pgsql"}:
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        socket_dir = options.pop("host", "")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
+            "HOST": parts.hostname or socket_dir,
             "PORT": str(parts.port or ""),
             "OPTIONS": options,
             # Persistent connections: the public endpoints are hot paths and a new
@@ -79,14 +86,16 @@ def parse_database_url(url: str) -> dict[str, object]:
             # database restart one request per process errors; turn on to avoid even that.
             "CONN_HEALTH_CHECKS": os.environ.get("LEADGATE_DB_HEALTH_CHECKS", "0") == "1",
         }
-    if scheme == "sqlite":
-        path = unquote(parts.path)
-        if path.startswith("//") or path.startswith("/"):  # sqlite:////abs/path
-            path = path[1:]
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:"}
     raise ImproperlyConfiguredEnv(
-        f"DATABASE_URL scheme {scheme!r} is not supported (use postgres:// or sqlite:///)"
+        f"DATABASE_URL scheme {scheme!r} is not supported: leadgate runs on PostgreSQL only "
+        "(postgres://user:pass@host:5432/db); leave DATABASE_URL unset and ./scripts/demo.sh "
+        "runs an embedded PostgreSQL of its own"
     )
+
+
+def socket_database_url(*, socket_dir: str, name: str, user: str = "postgres") -> str:
+    """The DATABASE_URL of a PostgreSQL server listening on a Unix socket in `socket_dir`."""
+    return f"postgres://{quote(user)}@/{quote(name)}?host={quote(socket_dir, safe='/')}"
 
 
 def green_worker() -> bool:

@@ -2,7 +2,8 @@
 
 Two modes, chosen by what the environment provides:
 - production-like: DATABASE_URL (PostgreSQL) and REDIS_URL set -> real Celery workers;
-- embedded demo: neither set -> SQLite file and tasks run in-process (eager).
+- embedded demo: neither set -> the embedded PostgreSQL that scripts/demo.sh starts in
+  the project folder, and tasks run in-process (eager). PostgreSQL is the only database.
   scripts/demo.sh prints a banner saying which mode is active.
 """
 
@@ -10,7 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import env_bool, env_int, env_list, env_str, green_worker, parse_database_url
+from config.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    green_worker,
+    parse_database_url,
+    socket_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -79,9 +88,18 @@ TEMPLATES = [
 
 # --- Data stores ---------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", default="")
-EMBEDDED_DATABASE = not DATABASE_URL
+# Without DATABASE_URL: the demo's embedded PostgreSQL (scripts/demo_postgres.py),
+# whose data and Unix socket live in LEADGATE_DEMO_PGDATA. scripts/demo.sh exports the
+# URL itself; this default lets `manage.py` reach that server while the demo runs.
+EMBEDDED_PGDATA = Path(
+    env_str("LEADGATE_DEMO_PGDATA", default=str(BASE_DIR / ".leadgate" / "pgdata"))
+).resolve()
+EMBEDDED_DATABASE_NAME = "leadgate"
 DATABASES = {
-    "default": parse_database_url(DATABASE_URL or f"sqlite:///{BASE_DIR / 'leadgate.sqlite3'}")
+    "default": parse_database_url(
+        DATABASE_URL
+        or socket_database_url(socket_dir=str(EMBEDDED_PGDATA), name=EMBEDDED_DATABASE_NAME)
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Under the production server's gevent worker (gunicorn.conf.py) every request is a
@@ -91,7 +109,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # a per-process pool and gives it back when it ends. Celery, management commands, tests
 # and any threaded server keep their persistent per-thread connections.
 GREEN_WORKER = green_worker()
-if GREEN_WORKER and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if GREEN_WORKER:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"]["OPTIONS"],  # type: ignore[dict-item]

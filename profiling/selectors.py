@@ -130,7 +130,7 @@ def _percentile(sorted_values: list[int], p: float) -> float | None:
 def endpoint_delivery_stats(*, endpoint_id: int, window: int = SPEED_WINDOW) -> dict[str, Any]:
     """Speed to lead (trigger -> CRM 2xx) p50/p95/p99 over the endpoint's latest `window`
     successes (partial index delivery_endpoint_speed), plus delivery counts by status.
-    Computed in Python so the SQLite demo gets the same numbers as PostgreSQL."""
+    The percentiles are computed in Python over that bounded window."""
     speeds = sorted(
         ms
         for ms in Delivery.objects.filter(endpoint_id=endpoint_id, speed_to_lead_ms__isnull=False)

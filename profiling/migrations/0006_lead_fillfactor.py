@@ -11,7 +11,6 @@ The table takes twice the pages, which for leads (one row per person) is cheap.
 
 Existing pages keep their layout until rewritten (`VACUUM FULL profiling_lead` or
 pg_repack, at a quiet time); new and updated rows follow the setting at once.
-PostgreSQL only: SQLite, the demo's embedded database, has no such setting.
 """
 
 from __future__ import annotations
@@ -22,13 +21,11 @@ from django.db import migrations
 
 
 def set_fillfactor(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE profiling_lead SET (fillfactor = 50)")
+    schema_editor.execute("ALTER TABLE profiling_lead SET (fillfactor = 50)")
 
 
 def reset_fillfactor(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE profiling_lead RESET (fillfactor)")
+    schema_editor.execute("ALTER TABLE profiling_lead RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):

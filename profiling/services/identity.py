@@ -70,11 +70,9 @@ def visitor_attach(*, visitor_id: uuid.UUID, lead_id: uuid.UUID) -> uuid.UUID | 
     with a stale lead (see ingest.events_store).
     """
     now = timezone.now()
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT lead_id FROM profiling_visitor WHERE id = %s" + lock,  # noqa: S608 (constant)
-            [_db_uuid(visitor_id)],
+            "SELECT lead_id FROM profiling_visitor WHERE id = %s FOR UPDATE", [visitor_id]
         )
         row = cursor.fetchone()
         cursor.execute(
@@ -82,19 +80,11 @@ def visitor_attach(*, visitor_id: uuid.UUID, lead_id: uuid.UUID) -> uuid.UUID | 
             "VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET lead_id = EXCLUDED.lead_id, "
             "last_seen = EXCLUDED.last_seen",
-            [_db_uuid(visitor_id), _db_uuid(lead_id), now, now],
+            [visitor_id, lead_id, now, now],
         )
     Event.objects.filter(visitor_id=visitor_id, lead__isnull=True).update(lead_id=lead_id)
-    previous = row[0] if row else None
-    if previous is None:
-        return None
-    previous_id = previous if isinstance(previous, uuid.UUID) else uuid.UUID(str(previous))
-    return previous_id if previous_id != lead_id else None
-
-
-def _db_uuid(value: uuid.UUID) -> Any:
-    # PostgreSQL has a uuid type; SQLite stores Django UUIDs as 32 hex characters.
-    return value if connection.vendor == "postgresql" else value.hex
+    previous: uuid.UUID | None = row[0] if row else None
+    return previous if previous != lead_id else None
 
 
 def _touch_update(lead: Lead, source: TouchSource, now: Any) -> list[str]:

@@ -14,7 +14,7 @@ connection, in parallel, since one SQL statement mostly uses one core.
 The pure engine in profiling/scoring_engine.py is the reference: the SQL mirrors it step
 by step (same float decay counted in integer billionths, the same caps, rounding and
 reason texts) and tests/profiling/test_scoring_properties.py proves SQL == Python on
-generated data. On SQLite (the embedded demo) the engine runs per lead instead.
+generated data.
 
 Concurrency: a chunk first locks its lead rows (`SELECT ... FOR UPDATE`, in id order),
 then writes in a second statement whose fresh snapshot sees the latest committed grades
@@ -287,7 +287,7 @@ def leads_rescore_sql(
 def leads_rescore_python(
     *, push: bool = False, progress: Progress | None = None, batch_size: int = 500
 ) -> RescoreResult:
-    """The reference path (and SQLite's): the engine per lead, one lead per transaction."""
+    """The reference path: the engine per lead, one lead per transaction."""
     from profiling.services.scoring import lead_score
 
     total = Lead.objects.filter(erased_at__isnull=True).count()
@@ -322,15 +322,13 @@ def leads_rescore(
     now: datetime | None = None,
     sessions: int | None = None,
 ) -> RescoreResult:
-    """Re-grade every lead with the active rules and settings (set-based on PostgreSQL).
+    """Re-grade every lead with the active rules and settings, set-based.
 
     push=False (after a marketer's rule edit, unless they ask) records grade changes
     without CRM deliveries; push=True delivers them to subscribed endpoints.
     """
     from profiling.services.scoring import rules_load, thresholds_load
 
-    if connection.vendor != "postgresql":
-        return leads_rescore_python(push=push, progress=progress)
     return leads_rescore_sql(
         rules=rules_load(),
         thresholds=thresholds_load(),

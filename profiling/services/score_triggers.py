@@ -109,10 +109,6 @@ def event_is_hot(
     return any(r.matches(fact) for r in rules)
 
 
-def _db(value: uuid.UUID) -> Any:
-    return value if connection.vendor == "postgresql" else value.hex
-
-
 def score_pending_mark(
     *, lead_ids: Iterable[uuid.UUID], hot_lead_ids: Iterable[uuid.UUID] = (), now: datetime
 ) -> None:
@@ -132,20 +128,15 @@ def score_pending_mark(
             f"INSERT INTO {ScorePending._meta.db_table} (lead_id, since) VALUES "  # noqa: S608
             + ", ".join(["(%s, %s)"] * len(leads))
             + " ON CONFLICT (lead_id) DO UPDATE SET since = "
-            f"{ScorePending._meta.db_table}.since RETURNING lead_id"
+            # xmax = 0 only on a freshly inserted row version: "this batch made the mark".
+            f"{ScorePending._meta.db_table}.since RETURNING lead_id, (xmax = 0)"
         )
         params: list[Any] = []
         for lead_id in leads:
-            params += [_db(lead_id), now]
-        if connection.vendor == "postgresql":
-            # xmax = 0 only on a freshly inserted row version: "this batch made the mark".
-            cursor.execute(sql + ", (xmax = 0)", params)
-            rows = cursor.fetchall()
-        else:
-            cursor.execute(sql, params)
-            rows = [(row[0], True) for row in cursor.fetchall()]
-    for raw, inserted in rows:
-        lead_id = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+            params += [lead_id, now]
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for lead_id, inserted in rows:
         if lead_id in hot:
             enqueue_after_commit(SCORE_TASK, str(lead_id), priority=HOT_SCORE_PRIORITY)
         elif inserted or settings.EMBEDDED_TASKS:

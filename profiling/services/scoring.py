@@ -60,26 +60,11 @@ def thresholds_load() -> Thresholds:
     return Thresholds(warm=s.warm_threshold, hot=s.hot_threshold, half_life_days=s.half_life_days)
 
 
-def lead_facts(lead_id: uuid.UUID | str) -> list[EventFact]:
-    rows = Event.objects.filter(lead_id=lead_id).values_list(
-        "type",
-        "gate_id",
-        "occurred_at",
-        "received_at",
-        "section_key",
-        "file_key",
-        "name",
-        "duration_ms",
-    )
-    return [EventFact(*row) for row in rows]
-
-
 # The scoring of one lead is a handful of small reads; under ingest load each round trip
 # to PostgreSQL costs milliseconds of waiting for a CPU (both ends must be scheduled), far
-# more than the query itself. So on PostgreSQL the reads are folded: the lead's row lock
-# also reads the active rules and the thresholds (_CONFIG_SQL), and one statement reads
-# the lead's events with their gates' slugs and section counts (_FACTS_SQL), as JSON.
-# SQLite (the embedded demo) keeps the plain ORM reads above.
+# more than the query itself. So the reads are folded: the lead's row lock also reads
+# the active rules and the thresholds (_CONFIG_SQL), and one statement reads the lead's
+# events with their gates' slugs and section counts (_FACTS_SQL), as JSON.
 _CONFIG_SQL = (
     "SELECT json_build_array("  # noqa: S608 (table names only)
     " (SELECT coalesce(json_agg(json_build_array(id, name, event_type, points, gate_id,"
@@ -113,16 +98,6 @@ def _facts_and_gates(
     lead_id: uuid.UUID | str,
 ) -> tuple[list[EventFact], dict[int, str], dict[int, int]]:
     """The lead's events, and the slug and section count of each gate they name."""
-    if connection.vendor != "postgresql":
-        facts = lead_facts(lead_id)
-        gate_ids = {f.gate_id for f in facts if f.gate_id is not None}
-        slugs = dict(Gate.objects.filter(id__in=gate_ids).values_list("id", "slug"))
-        counts: dict[int, int] = {}
-        for gate_id in Section.objects.filter(gate_id__in=gate_ids).values_list(
-            "gate_id", flat=True
-        ):
-            counts[gate_id] = counts.get(gate_id, 0) + 1
-        return facts, slugs, counts
     with connection.cursor() as cursor:
         cursor.execute(_FACTS_SQL, [lead_id])
         raw_facts, raw_gates = cursor.fetchone()
@@ -173,17 +148,11 @@ def lead_score(*, lead_id: uuid.UUID | str, push: bool = True) -> GradeChange | 
         leads = Lead.objects.select_for_update(no_key=True).filter(
             pk=lead_id, erased_at__isnull=True
         )
-        postgres = connection.vendor == "postgresql"
-        if postgres:
-            leads = leads.annotate(scoring_config=RawSQL(_CONFIG_SQL, ()))  # noqa: S611 (constant)
+        leads = leads.annotate(scoring_config=RawSQL(_CONFIG_SQL, ()))  # noqa: S611 (constant)
         lead = leads.first()
         if lead is None:
             return None
-        rules, thresholds = (
-            _config_parse(lead.scoring_config)  # type: ignore[attr-defined]
-            if postgres
-            else (rules_load(), thresholds_load())
-        )
+        rules, thresholds = _config_parse(lead.scoring_config)
         result = lead_score_compute(
             lead.id,
             rules=rules,

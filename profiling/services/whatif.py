@@ -1,9 +1,9 @@
 """What-if: how would a draft rule set (and thresholds) re-grade the leads? Changes nothing.
 
 Both rule sets are scored at the same instant, so the comparison shows only what the
-draft changes (not what decay changed since the lead was last scored). On PostgreSQL it
-is one read-only statement: the set-based scoring CTEs (profiling/services/rescore.py)
-twice, joined per lead; on SQLite the Python engine per lead.
+draft changes (not what decay changed since the lead was last scored). It is one
+read-only statement: the set-based scoring CTEs (profiling/services/rescore.py) twice,
+joined per lead; the Python engine per lead (_what_if_python) is the tests' reference.
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ def _what_if_python(
     now: datetime,
     sample_size: int,
 ) -> WhatIfResult:
+    """The reference the tests hold the SQL to: the pure engine, lead by lead."""
     from profiling.services.scoring import lead_score_compute
 
     transitions: Counter[str] = Counter()
@@ -162,5 +163,4 @@ def scoring_what_if(
     thresholds = thresholds or current
     sample_size = max(0, min(sample_size, MAX_SAMPLE))
     now = now or timezone.now()
-    run = _what_if_sql if connection.vendor == "postgresql" else _what_if_python
-    return run(rules, thresholds, rules_load(), current, now, sample_size)
+    return _what_if_sql(rules, thresholds, rules_load(), current, now, sample_size)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import uuid
 import zlib
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import psutil
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -150,11 +155,49 @@ def test_network_map_is_a_well_formed_pdf(tmp_path: Path) -> None:
         assert "Harbor City" in text
 
 
-def test_demo_script_without_serving(tmp_path: Path) -> None:
-    """scripts/demo.sh prepares everything and, with LEADGATE_DEMO_NO_SERVE=1, stops.
+def _demo_postgres(env: dict[str, str], command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "demo_postgres.py"), command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    """The postgres processes serving `pgdata`: the server names it on its command line,
+    and it and its children work in it."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] != "postgres":
+            continue
+        try:
+            if str(pgdata) in (proc.info["cmdline"] or []) or proc.cwd() == str(pgdata):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.fixture
+def pgdata() -> Iterator[Path]:
+    """A data folder for the embedded server, outside pytest's tmp_path: pytest makes
+    /tmp/pytest-of-<user> private again whenever a pytest starts, and the server (a
+    user of its own when run as root) must reach its folder throughout."""
+    parent = Path(tempfile.mkdtemp(prefix="leadgate-demo-pg-")).resolve()
+    yield parent / "pgdata"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -> None:
+    """With no DATABASE_URL, scripts/demo.sh starts the embedded PostgreSQL (data in
+    LEADGATE_DEMO_PGDATA), migrates and seeds it, says so in its banner, and with
+    LEADGATE_DEMO_NO_SERVE=1 stops the server again before it exits.
 
     Cheap in the suite: scripts/test.sh installed the venv and wrote the shared install
-    stamp, so demo.sh skips pip and only migrates, seeds and prints its banner.
+    stamp, so demo.sh skips pip and only starts the server, migrates, seeds and prints.
     """
     env = {
         k: v
@@ -164,21 +207,50 @@ def test_demo_script_without_serving(tmp_path: Path) -> None:
     env.update(
         LEADGATE_DEMO_NO_SERVE="1",
         PORT="8123",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        LEADGATE_DEMO_PGDATA=str(pgdata),
         LEADGATE_MEDIA_ROOT=str(tmp_path / "media"),
     )
-    result = subprocess.run(
-        [str(REPO / "scripts" / "demo.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
-    assert "Would start:" in result.stdout
-    assert "gunicorn config.wsgi:application" in result.stdout
+    try:
+        result = subprocess.run(
+            [str(REPO / "scripts" / "demo.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-6000:]
+        assert f"EMBEDDED MODE: embedded PostgreSQL, data in {pgdata}" in result.stdout
+        assert "Stopping the embedded PostgreSQL" in result.stdout
+        assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
+        assert "Would start:" in result.stdout
+        assert "gunicorn config.wsgi:application" in result.stdout
+        # The server this run started is gone, and no postgres process uses its data.
+        assert (pgdata / "PG_VERSION").exists()
+        assert not (pgdata / "postmaster.pid").exists()
+        assert _postgres_processes(pgdata) == []
+        assert _demo_postgres(env, "running").returncode == 1
+
+        # What the demo seeded is in that server's data: start it again and look.
+        started = _demo_postgres(env, "start")
+        assert started.returncode == 0, started.stderr
+        url = started.stdout.strip()
+        assert url.startswith("postgres://postgres@/leadgate?host=")
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            gate = conn.execute(
+                "SELECT title FROM forms_app_gate WHERE slug = 'network-vbook'"
+            ).fetchone()
+            trigram = conn.execute(
+                "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"
+            ).fetchone()
+            version = conn.execute("SHOW server_version_num").fetchone()
+        assert gate is not None
+        assert trigram is not None
+        assert version is not None
+        assert int(version[0]) >= 180000  # the wheel's PostgreSQL 18
+    finally:
+        _demo_postgres(env, "stop")
+    assert _postgres_processes(pgdata) == []
 
 
 def test_admin_pages_for_the_demo_data_render(

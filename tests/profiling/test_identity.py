@@ -6,7 +6,6 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection
 
 from profiling.models import Event, Lead, Visitor
 from profiling.services.identity import (
@@ -138,8 +137,6 @@ def test_one_lead_can_own_several_visitors() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_submissions_of_one_email_make_one_lead() -> None:
-    if connection.vendor != "postgresql":
-        pytest.fail("needs PostgreSQL row locks (the suite runs on PostgreSQL)")
     email = random_email()
     workers = 6
     barrier = threading.Barrier(workers)
@@ -288,8 +285,6 @@ def test_identify_records_the_last_touch_and_keeps_the_first() -> None:
 def test_ingest_racing_identify_never_deadlocks_or_loses_the_lead() -> None:
     """Ingest locks the visitor then references the lead; identify locks the lead then
     the visitor. Every event must end up with the lead, and neither side may fail."""
-    if connection.vendor != "postgresql":
-        pytest.fail("needs PostgreSQL row locks (the suite runs on PostgreSQL)")
     from django.db import connection as main_connection
 
     from profiling.services.ingest import NewEvent, events_ingest

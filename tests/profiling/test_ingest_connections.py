@@ -11,10 +11,7 @@ from psycopg.rows import TupleRow
 
 from profiling.services.ingest.connections import WriterConnections
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL connections"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -23,7 +23,6 @@ from profiling.services.rescore import (
     rescore_status,
 )
 from profiling.services.scoring import lead_score, lead_score_compute
-from tests.conftest import DB_IS_POSTGRES
 from tests.support.factories import (
     make_endpoint,
     make_event,
@@ -37,7 +36,6 @@ from tests.support.factories import (
 from tests.support.waiting import wait_for
 
 HOOK = "http://127.0.0.1:9/unused"
-needs_postgres = pytest.mark.skipif(not DB_IS_POSTGRES, reason="set-based SQL rescore")
 
 
 @pytest.fixture
@@ -62,7 +60,6 @@ def _reader(gate: Any, n: int, *, age: timedelta = timedelta(0), **lead_fields: 
     return lead
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_rescore_regrades_records_and_reports_progress_without_pushing(gate) -> None:
     make_endpoint(url=HOOK, grades=["warm", "hot"])
@@ -90,7 +87,6 @@ def test_rescore_regrades_records_and_reports_progress_without_pushing(gate) -> 
     assert not Delivery.objects.exists()
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_a_second_rescore_writes_nothing(gate) -> None:
     make_rule(gate=gate, points=10)
@@ -105,7 +101,6 @@ def test_a_second_rescore_writes_nothing(gate) -> None:
     assert GradeChange.objects.filter(lead=lead).count() == 1
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_push_delivers_the_changes_to_subscribed_endpoints_only(gate) -> None:
     warm_hook = make_endpoint(url=HOOK, grades=["warm"])
@@ -121,7 +116,6 @@ def test_push_delivers_the_changes_to_subscribed_endpoints_only(gate) -> None:
     assert not Delivery.objects.filter(lead=quiet).exists()
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_erased_leads_are_left_alone(gate) -> None:
     make_rule(gate=gate, points=10)
@@ -132,7 +126,6 @@ def test_erased_leads_are_left_alone(gate) -> None:
     assert (erased.score, erased.grade) == (0, "cold")
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_profile_rules_count_in_the_full_rescore(gate) -> None:
     make_rule(event_type="profile", profile_condition="disposable_email", points=-20, name="burner")
@@ -149,7 +142,6 @@ def test_profile_rules_count_in_the_full_rescore(gate) -> None:
     assert "company domain acme-fibre.example [company: +10]" in company.reasons
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_the_sql_rescore_and_the_python_loop_agree(gate) -> None:
     set_thresholds(warm=30, hot=80, half_life_days=7)
@@ -171,7 +163,6 @@ def test_the_sql_rescore_and_the_python_loop_agree(gate) -> None:
 # --- decay -----------------------------------------------------------------------------
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_decay_regrade_records_and_pushes_a_drop(gate) -> None:
     make_rule(gate=gate, points=10, name="read")
@@ -206,7 +197,6 @@ def test_beat_runs_the_decay_regrade_hourly() -> None:
 # --- locking against incremental scoring -------------------------------------------------
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_rescore_waits_for_a_scoring_lead_and_sees_its_committed_grade(gate) -> None:
     rule = make_rule(gate=gate, points=10, name="read")
@@ -255,7 +245,6 @@ def test_rescore_waits_for_a_scoring_lead_and_sees_its_committed_grade(gate) -> 
     rule.delete()
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_rescore_splits_the_leads_between_parallel_sessions(gate) -> None:
     make_rule(gate=gate, points=10, name="read")
@@ -282,7 +271,6 @@ def test_rescore_splits_the_leads_between_parallel_sessions(gate) -> None:
     assert GradeChange.objects.filter(lead__in=leads).count() == result.grade_changes
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_rescore_inside_a_transaction_stays_on_its_connection(gate) -> None:
     # Other sessions could not see this (test) transaction's rows: one session only.
@@ -414,10 +402,8 @@ def test_management_command_shows_a_progress_bar(gate) -> None:
     assert "3/3 leads" in text
     assert "3 leads scored" in text
     assert "3 grade changes (not pushed)" in text
-    assert connection.vendor in {"postgresql", "sqlite"}
 
 
-@needs_postgres
 @pytest.mark.django_db
 def test_a_lead_scored_after_the_rescore_began_keeps_its_newer_result(gate) -> None:
     make_rule(gate=gate, points=10)

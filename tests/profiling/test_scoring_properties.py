@@ -31,7 +31,6 @@ from profiling.scoring_engine import (
 from profiling.services.rescore import leads_rescore_sql
 from profiling.services.scoring import lead_score_compute
 from profiling.services.scoring_sql import leads_score_sql
-from tests.conftest import DB_IS_POSTGRES
 from tests.support.factories import make_gate, make_lead, make_visitor
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -182,12 +181,6 @@ def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds
     return leads, rules, thresholds
 
 
-needs_postgres = pytest.mark.skipif(
-    not DB_IS_POSTGRES, reason="the set-based rescore is PostgreSQL SQL (SQLite uses the engine)"
-)
-
-
-@needs_postgres
 @pytest.mark.django_db
 @settings(
     max_examples=40,
@@ -211,7 +204,6 @@ def test_sql_rescore_equals_the_python_engine(scenario: dict) -> None:
         transaction.set_rollback(True)
 
 
-@needs_postgres
 @pytest.mark.django_db
 @settings(
     max_examples=15,

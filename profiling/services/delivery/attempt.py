@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -169,28 +168,6 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Ans
     return answer
 
 
-def _claim(delivery_id: uuid.UUID | str, now: datetime) -> bool:
-    """Take the delivery for one attempt if it is due and no earlier one of its lead is
-    pending. The UPDATE pushes next_attempt_at past the HTTP timeout (a lease): a second
-    worker, a duplicate broker message or the sweep then find nothing due, so one attempt
-    is in flight at a time without holding a row lock during the POST. A worker killed
-    mid-POST leaves the row due again when the lease ends, and the sweep retries it."""
-    lease = settings.LEADGATE_WEBHOOK_TIMEOUT_S + settings.LEADGATE_WEBHOOK_LEASE_GRACE_S
-    return bool(
-        Delivery.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            pk=delivery_id,
-            status=DeliveryStatus.PENDING,
-        )
-        .filter(~Exists(earlier_pending()))
-        .update(
-            next_attempt_at=now + timedelta(seconds=lease),
-            attempts=F("attempts") + 1,
-            last_attempt_at=now,
-        )
-    )
-
-
 _D = Delivery._meta.db_table
 _E = WebhookEndpoint._meta.db_table
 # What an attempt reads of its endpoint, in the model's field order (as from_db wants).
@@ -199,12 +176,17 @@ _ENDPOINT_FIELDS = [
     for f in WebhookEndpoint._meta.concrete_fields
     if f.attname in {"id", "url", "secret", "previous_secret", "is_active", "failing_since"}
 ]
-# PostgreSQL: _claim and the load of what an attempt needs (the delivery, its endpoint,
-# whether its lead still may be contacted) in one statement. The same conditional UPDATE
-# as _claim, so the same guarantee: of two racing workers one gets the row, the other
-# nothing (the second UPDATE waits for the first's row lock, re-checks the WHERE clause
-# against the committed row and finds it leased). One round trip instead of two: under
-# ingest load each costs milliseconds of waiting for a CPU, more than the queries.
+# The claim and the load of what an attempt needs (the delivery, its endpoint, whether
+# its lead still may be contacted) in one statement. The claim takes the delivery for one
+# attempt if it is due and no earlier one of its lead is pending: the UPDATE pushes
+# next_attempt_at past the HTTP timeout (a lease), so a second worker, a duplicate broker
+# message or the sweep then find nothing due, and one attempt is in flight at a time
+# without holding a row lock during the POST. A worker killed mid-POST leaves the row due
+# again when the lease ends, and the sweep retries it. Of two racing workers one gets the
+# row, the other nothing (the second UPDATE waits for the first's row lock, re-checks the
+# WHERE clause against the committed row and finds it leased). One round trip instead of
+# two: under ingest load each costs milliseconds of waiting for a CPU, more than the
+# queries.
 _ENDPOINT_COLUMNS = ", ".join(
     f"(SELECT x.{f} FROM {_E} AS x WHERE x.id = d.endpoint_id) AS endpoint_{f}"  # noqa: S608
     for f in _ENDPOINT_FIELDS
@@ -228,16 +210,9 @@ _CLAIM_SQL = (
 def _claim_and_load(
     delivery_id: uuid.UUID | str, now: datetime
 ) -> tuple[Delivery, WebhookEndpoint, bool] | None:
-    """_claim, then load: (the delivery, its endpoint, "its lead may not be contacted"),
+    """Claim, then load: (the delivery, its endpoint, "its lead may not be contacted"),
     or None if the claim found nothing to do."""
     lease = settings.LEADGATE_WEBHOOK_TIMEOUT_S + settings.LEADGATE_WEBHOOK_LEASE_GRACE_S
-    if connection.vendor != "postgresql":
-        if not _claim(delivery_id, now):
-            return None
-        loaded = Delivery.objects.select_related("endpoint", "lead").get(pk=delivery_id)
-        lead = loaded.lead
-        refuses = lead is not None and (lead.do_not_contact or lead.erased_at is not None)
-        return loaded, loaded.endpoint, refuses
     params = {
         "id": uuid.UUID(str(delivery_id)),
         "now": now,

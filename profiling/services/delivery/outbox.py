@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists
 from django.utils import timezone
 
@@ -32,39 +32,13 @@ def deliveries_create_for_change(*, change: GradeChange, lead: Lead) -> list[Del
     """
     if lead.do_not_contact:
         return []  # never pushed: the person asked not to be contacted
-    if connection.vendor == "postgresql":
-        created = _create_postgres(change=change, lead=lead)
-        for d in created:
-            enqueue_after_commit(DELIVER_TASK, str(d.id), priority=DELIVERY_PRIORITY)
-        return created
-    endpoints = [
-        ep for ep in WebhookEndpoint.objects.filter(is_active=True) if change.grade in ep.grades
-    ]
-    if not endpoints:
-        return []
-    payload = payload_for(change=change, lead=lead)
-    now = timezone.now()
-    created = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                endpoint=ep,
-                grade_change=change,
-                lead=lead,
-                payload=payload,
-                next_attempt_at=now,
-                triggered_at=change.triggered_at,
-            )
-            for ep in endpoints
-        ],
-        # The unique (grade_change, endpoint) constraint makes a replay a no-op.
-        ignore_conflicts=True,
-    )
+    created = _create(change=change, lead=lead)
     for d in created:
         enqueue_after_commit(DELIVER_TASK, str(d.id), priority=DELIVERY_PRIORITY)
     return created
 
 
-# PostgreSQL: pick the subscribed endpoints and insert their deliveries in one statement
+# Pick the subscribed endpoints and insert their deliveries in one statement
 # (one round trip on the path of every grade change, instead of a SELECT then an INSERT).
 # The unique (grade_change, endpoint) constraint makes a replay insert nothing, and only
 # rows really inserted come back, so only they are enqueued.
@@ -81,7 +55,7 @@ _CREATE_SQL = (
 )
 
 
-def _create_postgres(*, change: GradeChange, lead: Lead) -> list[Delivery]:
+def _create(*, change: GradeChange, lead: Lead) -> list[Delivery]:
     params = {
         "change": change.pk,
         "lead": lead.pk,

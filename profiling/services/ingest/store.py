@@ -48,30 +48,7 @@ def _is_hot(e: NewEvent, *, received: datetime, rules: Sequence[RuleSpec]) -> bo
     )
 
 
-def _db(value: uuid.UUID | None) -> Any:
-    if value is None or connection.vendor == "postgresql":
-        return value
-    return value.hex
-
-
-def _uuid(raw: Any) -> uuid.UUID:
-    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
-
-
-def _as_uuid(raw: Any) -> uuid.UUID | None:
-    if raw is None or isinstance(raw, uuid.UUID):
-        return raw
-    return uuid.UUID(str(raw))
-
-
-EVENT_COLUMNS = (
-    "id, visitor_id, lead_id, type, name, gate_id, section_key, file_key, "
-    "duration_ms, occurred_at, received_at, url, source, touch"
-)
-_ROW_SQL = "(" + ", ".join(["%s"] * 14) + ")"
-
-
-# PostgreSQL: one INSERT ... SELECT FROM json_to_recordset(one JSON document). The SQL
+# One INSERT ... SELECT FROM json_to_recordset(one JSON document). The SQL
 # text is the same for every batch (psycopg caches its parsing; a VALUES list with 1,400
 # placeholders cost ~17 ms per 100-event batch in psycopg's query conversion alone, and
 # per-column arrays still ~4 ms in psycopg's Python array dumper), the batch travels as
@@ -89,10 +66,6 @@ _INSERT_JSON = (
 )
 
 
-def _touch_json(touch: dict[str, str] | None) -> str:
-    return json.dumps(touch, separators=(",", ":")) if touch else "{}"
-
-
 def _insert_json(
     cursor: Any,
     items: Sequence[tuple[uuid.UUID, NewEvent]],
@@ -105,40 +78,6 @@ def _insert_json(
     cursor.execute(
         _INSERT_JSON,
         {"received": received, "source": source, "rows": json.dumps(rows, separators=(",", ":"))},
-    )
-
-
-def _insert_values(
-    cursor: Any,
-    items: Sequence[tuple[uuid.UUID, NewEvent]],
-    leads: dict[uuid.UUID, uuid.UUID | None],
-    received: datetime,
-    source: str,
-) -> None:
-    """SQLite (the embedded demo): a multi-row VALUES list."""
-    params: list[Any] = []
-    for vid, e in items:
-        params += [
-            _db(e.id),
-            _db(vid),
-            _db(leads.get(vid)),
-            e.type,
-            e.name,
-            e.gate_id,
-            e.section_key,
-            e.file_key,
-            e.duration_ms,
-            e.occurred_at or received,
-            received,
-            e.url,
-            source,
-            _touch_json(e.touch),
-        ]
-    cursor.execute(
-        f"INSERT INTO {Event._meta.db_table} ({EVENT_COLUMNS}) VALUES "  # noqa: S608 (constants only)
-        + ", ".join([_ROW_SQL] * len(items))
-        + " ON CONFLICT (id) DO NOTHING RETURNING id, lead_id",
-        params,
     )
 
 
@@ -169,7 +108,7 @@ def events_store(
         # commits while we run cannot leave these events without their lead.
         params: list[Any] = []
         for vid in visitor_ids:
-            params += [_db(vid), received, received]
+            params += [vid, received, received]
         cursor.execute(
             "INSERT INTO profiling_visitor (id, lead_id, first_seen, last_seen) VALUES "  # noqa: S608
             + ", ".join(["(%s, NULL, %s, %s)"] * len(visitor_ids))
@@ -177,21 +116,18 @@ def events_store(
             "RETURNING id, lead_id",
             params,
         )
-        leads = {_uuid(v): _as_uuid(lead) for v, lead in cursor.fetchall()}
-        if connection.vendor == "postgresql":
-            _insert_json(cursor, items, leads, received, source)
-        else:
-            _insert_values(cursor, items, leads, received, source)
+        leads: dict[uuid.UUID, uuid.UUID | None] = dict(cursor.fetchall())
+        _insert_json(cursor, items, leads, received, source)
         new_rows = cursor.fetchall()
-        known = [(_as_uuid(eid), _as_uuid(lead)) for eid, lead in new_rows if lead is not None]
+        known = [(eid, lead) for eid, lead in new_rows if lead is not None]
         if known:
             by_id = {e.id: e for _, e in items}
             rules = hot_rules_cache.get()
             hot: set[uuid.UUID] = set()
             for eid, lead in known:
-                e = by_id[eid]  # type: ignore[index]
+                e = by_id[eid]
                 if rules and _is_hot(e, received=received, rules=rules):
-                    hot.add(lead)  # type: ignore[arg-type]
+                    hot.add(lead)
             score_pending_mark(
                 lead_ids={lead for _, lead in known if lead is not None},
                 hot_lead_ids=hot,
@@ -211,44 +147,33 @@ def events_ingest(
     """Store one visitor's events durably (one INSERT for the batch), nudge scoring."""
     if not events:
         return IngestResult(accepted=0, duplicates=0, lead_id=None)
-    if connection.vendor == "postgresql":
-        received = received or timezone.now()
-        if not connection.in_atomic_block and len(events) <= GROUP_MAX_BATCH:
-            # Outside a transaction a small batch may share its statement and commit
-            # with other request threads' batches (see group.py); inside one it must be
-            # part of the caller's transaction, so it runs on the caller's connection.
-            stamp = received.isoformat()
-            rows = [
-                {**event_row(e, received), "v": str(visitor_id), "r": stamp, "src": source}
-                for e in events
-            ]
-            outcome = group_commit.store(
-                visitor_id=visitor_id, events=events, rows=rows, received=received
-            )
-            if outcome is not None:
-                return _ingested(
-                    events=events,
-                    new_ids=outcome.new_ids,
-                    lead_id=outcome.lead_id,
-                    mark_created=outcome.mark_created,
-                    received=received,
-                )
-        return _ingest_one_statement(
-            visitor_id=visitor_id, events=events, received=received, source=source
+    received = received or timezone.now()
+    if not connection.in_atomic_block and len(events) <= GROUP_MAX_BATCH:
+        # Outside a transaction a small batch may share its statement and commit
+        # with other request threads' batches (see group.py); inside one it must be
+        # part of the caller's transaction, so it runs on the caller's connection.
+        stamp = received.isoformat()
+        rows = [
+            {**event_row(e, received), "v": str(visitor_id), "r": stamp, "src": source}
+            for e in events
+        ]
+        outcome = group_commit.store(
+            visitor_id=visitor_id, events=events, rows=rows, received=received
         )
-    result = events_store(
-        items=[(visitor_id, e) for e in events],
-        received=received or timezone.now(),
-        source=source,
-    )
-    return IngestResult(
-        accepted=result.accepted,
-        duplicates=result.duplicates,
-        lead_id=result.leads.get(visitor_id),
+        if outcome is not None:
+            return _ingested(
+                events=events,
+                new_ids=outcome.new_ids,
+                lead_id=outcome.lead_id,
+                mark_created=outcome.mark_created,
+                received=received,
+            )
+    return _ingest_one_statement(
+        visitor_id=visitor_id, events=events, received=received, source=source
     )
 
 
-# The public endpoint's path on PostgreSQL: the visitor upsert, the events INSERT and
+# The public endpoint's path: the visitor upsert, the events INSERT and
 # the lead's score-pending mark as ONE statement (data-modifying CTEs). One statement is
 # atomic by itself, so outside a transaction it needs no BEGIN/COMMIT round-trips: the
 # batch is durable when the statement returns. The semantics are those of
