@@ -12,10 +12,11 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from config.csv_export import csv_response
+from config.roles import can_edit
 from forms_app.models import CampaignCost, Gate
 from forms_app.services.costs import campaign_cost_create, campaign_cost_delete
 from forms_app.workspace import charts, reports
-from forms_app.workspace.access import can_edit, marketer_required, viewer_required
+from forms_app.workspace.access import marketer_required, viewer_required
 from forms_app.workspace.common import (
     DateRange,
     RangeForm,

@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forms_app.api.gates import GateOutputSerializer
 from forms_app.forms import HONEYPOT
@@ -37,6 +37,7 @@ PREVIEW_MODES = ("page", "embed", "content")
 
 
 @marketer_required
+@require_GET
 def gate_list(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=30)
     gates = Gate.objects.annotate(
@@ -238,6 +239,7 @@ def gate_remove(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 
 @marketer_required
+@require_GET
 @xframe_options_sameorigin
 def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
     """The gate as a visitor sees it, rendered with the hosted page's own templates.
