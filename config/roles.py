@@ -100,3 +100,34 @@ class SalesMayRead(_RolePermission):
     """Sales users may read (GET, HEAD, OPTIONS); only marketers may write."""
 
     access = Access.SALES_READS
+
+
+# --- the OpenAPI document says who may call each operation ---------------------------------
+
+_WHO = {
+    True: "**Roles:** marketers only (staff and superusers count as marketers); others 403.",
+    False: "**Roles:** marketers and sales users; users with no role 403.",
+}
+
+
+def openapi_roles(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
+    """drf-spectacular post-processing hook: prefix each guarded operation's description
+    with the roles that may call it, read from the view's own permission classes."""
+    paths = result.get("paths", {})
+    for path, _regex, method, callback in generator.endpoints or ():
+        view_class = getattr(callback, "cls", None)
+        classes = getattr(view_class, "permission_classes", ())
+        levels = [
+            c.access for c in classes if isinstance(c, type) and issubclass(c, _RolePermission)
+        ]
+        if view_class is None or not levels:
+            continue
+        # The document names `{pk}` parameters `{id}`: look the operation up as it does.
+        operation = paths.get(generator.coerce_path(path, method, view_class()), {})
+        operation = operation.get(method.lower())
+        if operation is None:
+            continue
+        marketers_only = levels[0] is Access.MARKETER or method.upper() not in SAFE_METHODS
+        described = operation.get("description", "")
+        operation["description"] = _WHO[marketers_only] + (f"\n\n{described}" if described else "")
+    return result

@@ -176,6 +176,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.roles.openapi_roles",  # before contract_paths: it matches the views' paths
         "config.openapi.contract_paths",
     ],
 }
