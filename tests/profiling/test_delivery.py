@@ -1214,7 +1214,7 @@ def test_the_post_goes_to_the_pinned_address_with_the_original_host(
         delivery = _delivery(f"http://crm.example.com:{receiver.port}/crm/leadgate")
         settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
         # The receiver is on loopback; let the guard pass it for this test only.
-        monkeypatch.setattr(urls_module, "_address_is_private", lambda address: False)
+        monkeypatch.setattr(urls_module, "_address_refusal", lambda address: None)
         asked = _fake_dns(monkeypatch, ["127.0.0.1", "10.9.9.9"])
         outcome = delivery_attempt(delivery_id=delivery.id)
         delivery.refresh_from_db()
