@@ -182,6 +182,9 @@ SPECTACULAR_SETTINGS = {
 # Contract: webhook endpoints resolving to loopback/private/link-local addresses are
 # refused unless this is set (tests and the built-in sandbox CRM inbox need it).
 LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The built-in sandbox inboxes (/sandbox/...): a demo and set-up aid that anyone may post
+# to, so they answer 404 unless asked for (scripts/demo.sh sets it).
+LEADGATE_SANDBOX = env_bool("LEADGATE_SANDBOX", default=False)
 LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
 # A claimed delivery is leased for timeout + grace: a worker killed mid-POST leaves the
 # row to the beat sweep once the lease runs out (the fault tests shorten it).
