@@ -213,6 +213,12 @@ LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=
 # (profiling/services/rescore.py): about the number of cores PostgreSQL may use for it.
 LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
 LEADGATE_EVENTS_MAX_BATCH = 100
+# Events per minute (a batch of n counts n) per visitor and per client address, on the
+# events beacon; Segment ingest counts per address. 429 with Retry-After beyond; 0 turns a
+# limit off. A person reading sends a few a minute; the per-address one leaves room for
+# an office behind one NAT. The benchmarks and load tests set both to 0.
+LEADGATE_EVENT_LIMIT_PER_VISITOR = env_int("LEADGATE_EVENT_LIMIT_PER_VISITOR", default=600)
+LEADGATE_EVENT_LIMIT_PER_IP = env_int("LEADGATE_EVENT_LIMIT_PER_IP", default=6000)
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 # The ingest statements run as server-side prepared statements (parsed and planned once
 # per connection; see profiling/services/ingest/prepared.py). Set to 0 behind a
