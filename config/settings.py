@@ -8,9 +8,18 @@ Two modes, chosen by what the environment provides:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from config.env import env_bool, env_int, env_list, env_str, green_worker, parse_database_url
+from config.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    green_worker,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "forms_app",
     "profiling",
 ]
@@ -56,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into config.lockout's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,6 +143,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# A login without ?next= lands in the workspace (Django's default is /accounts/profile/).
+LOGIN_REDIRECT_URL = "/app/"
+# django-axes first: it refuses a locked-out username and address pair before any
+# password is checked, and counts the failures (ModelBackend checks the password).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling on /app/login/, /admin/login/ and POST /api/v1/auth/token: after this
+# many wrong passwords for one username from one address, that pair (and only it:
+# colleagues behind one office NAT still log in) is refused for the cool-off.
+AXES_FAILURE_LIMIT = env_int("LEADGATE_LOGIN_FAILURE_LIMIT", default=5)
+_login_cooloff_s = env_int("LEADGATE_LOGIN_COOLOFF_S", default=15 * 60)
+if AXES_FAILURE_LIMIT < 1 or _login_cooloff_s < 1:
+    # axes reads a zero cool-off as "locked until an admin unlocks".
+    raise ImproperlyConfiguredEnv(
+        "LEADGATE_LOGIN_FAILURE_LIMIT and LEADGATE_LOGIN_COOLOFF_S must be at least 1"
+    )
+AXES_COOLOFF_TIME = timedelta(seconds=_login_cooloff_s)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A lock lasts the cool-off from the failure that set it: tries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the rate limits (LEADGATE_TRUST_X_FORWARDED_FOR).
+AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Failures are what throttling needs; a row per successful login would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True

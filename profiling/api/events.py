@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
+from config.openapi import ERROR_SCHEMA
 from config.parsers import json_loads_safe
 from profiling.services.ingest import events_ingest, events_parse
 from profiling.throttle import events_wait_seconds
@@ -108,15 +109,7 @@ class PublicEventsApi(APIView):
             202: {"type": "object"},
             # Over the per-visitor or per-address event rate limit: nothing of the batch
             # was stored; retry after Retry-After seconds.
-            429: {
-                "type": "object",
-                "properties": {
-                    "errors": {
-                        "type": "object",
-                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                    }
-                },
-            },
+            429: ERROR_SCHEMA,
         },
         auth=[],
     )
