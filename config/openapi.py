@@ -21,3 +21,17 @@ def contract_paths(result: dict[str, Any], generator: Any, request: Any, public:
         fixed[path] = item
     result["paths"] = fixed
     return result
+
+
+# The contract's error shape, {"errors": {"<field or __all__>": ["message", ...]}}, for
+# the plain views' `extend_schema(responses=...)`.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        }
+    },
+    "required": ["errors"],
+}

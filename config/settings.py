@@ -8,9 +8,18 @@ Two modes, chosen by what the environment provides:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from config.env import env_bool, env_int, env_list, env_str, green_worker, parse_database_url
+from config.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    green_worker,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "forms_app",
     "profiling",
 ]
@@ -56,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into config.lockout's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,6 +143,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# A login without ?next= lands in the workspace (Django's default is /accounts/profile/).
+LOGIN_REDIRECT_URL = "/app/"
+# django-axes first: it refuses a locked-out username and address pair before any
+# password is checked, and counts the failures (ModelBackend checks the password).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling on /app/login/, /admin/login/ and POST /api/v1/auth/token: after this
+# many wrong passwords for one username from one address, that pair (and only it:
+# colleagues behind one office NAT still log in) is refused for the cool-off.
+AXES_FAILURE_LIMIT = env_int("LEADGATE_LOGIN_FAILURE_LIMIT", default=5)
+_login_cooloff_s = env_int("LEADGATE_LOGIN_COOLOFF_S", default=15 * 60)
+if AXES_FAILURE_LIMIT < 1 or _login_cooloff_s < 1:
+    # axes reads a zero cool-off as "locked until an admin unlocks".
+    raise ImproperlyConfiguredEnv(
+        "LEADGATE_LOGIN_FAILURE_LIMIT and LEADGATE_LOGIN_COOLOFF_S must be at least 1"
+    )
+AXES_COOLOFF_TIME = timedelta(seconds=_login_cooloff_s)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A lock lasts the cool-off from the failure that set it: tries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the rate limits (LEADGATE_TRUST_X_FORWARDED_FOR).
+AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Failures are what throttling needs; a row per successful login would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -182,6 +222,9 @@ SPECTACULAR_SETTINGS = {
 # Contract: webhook endpoints resolving to loopback/private/link-local addresses are
 # refused unless this is set (tests and the built-in sandbox CRM inbox need it).
 LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The built-in sandbox inboxes (/sandbox/...): a demo and set-up aid that anyone may post
+# to, so they answer 404 unless asked for (scripts/demo.sh sets it).
+LEADGATE_SANDBOX = env_bool("LEADGATE_SANDBOX", default=False)
 LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
 # A claimed delivery is leased for timeout + grace: a worker killed mid-POST leaves the
 # row to the beat sweep once the lease runs out (the fault tests shorten it).
@@ -210,6 +253,12 @@ LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=
 # (profiling/services/rescore.py): about the number of cores PostgreSQL may use for it.
 LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
 LEADGATE_EVENTS_MAX_BATCH = 100
+# Events per minute (a batch of n counts n) per visitor and per client address, on the
+# events beacon; Segment ingest counts per address. 429 with Retry-After beyond; 0 turns a
+# limit off. A person reading sends a few a minute; the per-address one leaves room for
+# an office behind one NAT. The benchmarks and load tests set both to 0.
+LEADGATE_EVENT_LIMIT_PER_VISITOR = env_int("LEADGATE_EVENT_LIMIT_PER_VISITOR", default=600)
+LEADGATE_EVENT_LIMIT_PER_IP = env_int("LEADGATE_EVENT_LIMIT_PER_IP", default=6000)
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 # The ingest statements run as server-side prepared statements (parsed and planned once
 # per connection; see profiling/services/ingest/prepared.py). Set to 0 behind a

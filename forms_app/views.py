@@ -145,7 +145,9 @@ def _base(embed: bool) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     gates = Gate.objects.filter(is_active=True).order_by("title")
-    return render(request, "forms_app/home.html", {"gates": gates})
+    return render(
+        request, "forms_app/home.html", {"gates": gates, "sandbox": settings.LEADGATE_SANDBOX}
+    )
 
 
 # --- the gate page -------------------------------------------------------------------------

@@ -13,6 +13,9 @@ export PATH="$VENV/bin:$PATH"
 export DATABASE_URL="${DATABASE_URL:-postgres://root@127.0.0.1:5432/leadgate_bench}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/3}"
 export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
+# The benchmarks measure ingest, not the event rate limits: off (0) unless given.
+export LEADGATE_EVENT_LIMIT_PER_VISITOR="${LEADGATE_EVENT_LIMIT_PER_VISITOR:-0}"
+export LEADGATE_EVENT_LIMIT_PER_IP="${LEADGATE_EVENT_LIMIT_PER_IP:-0}"
 export DJANGO_SETTINGS_MODULE=config.settings
 ./scripts/services.sh
 exec "$VENV/bin/python" -m bench.run "$@"

@@ -37,6 +37,8 @@ ensure_venv "${ROOT}" || die "installing leadgate into ${VENV} failed (see above
 # The sandbox CRM inbox lives on this very server (loopback): webhooks to private
 # addresses are refused unless this is set.
 export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
+# The sandbox inboxes (/sandbox/...) are off unless asked for.
+export LEADGATE_SANDBOX=1
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export LEADGATE_BASE_URL="${LEADGATE_BASE_URL:-${BASE}}"
 

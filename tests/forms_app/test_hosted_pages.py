@@ -434,13 +434,17 @@ def test_form_then_map_download_makes_the_lead_hot(
     assert lead.grade == "hot"
 
 
-def test_home_lists_active_gates(client: Any, gate: Gate) -> None:
+def test_home_lists_active_gates(client: Any, gate: Gate, settings: Any) -> None:
     hidden = _gate(is_active=False, title="Hidden gate")
     html = client.get("/").content.decode()
     assert f'href="/g/{gate.slug}"' in html
     assert f'href="/g/{hidden.slug}"' not in html
-    for link in ("/admin/", "/api/docs/", "/sandbox/crm/"):
+    for link in ("/admin/", "/api/docs/"):
         assert f'href="{link}"' in html
+    # The sandbox inbox is linked only when it exists (LEADGATE_SANDBOX).
+    assert 'href="/sandbox/crm/"' not in html
+    settings.LEADGATE_SANDBOX = True
+    assert 'href="/sandbox/crm/"' in client.get("/").content.decode()
 
 
 def test_token_link_in_a_new_browser_adopts_the_leads_visitor(client: Any, gate: Gate) -> None:
