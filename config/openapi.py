@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-COLLECTIONS = ("/api/v1/gates/", "/api/v1/scoring-rules/", "/api/v1/webhooks/", "/api/v1/leads/")
+COLLECTIONS = (
+    "/api/v1/gates/",
+    "/api/v1/scoring-rules/",
+    "/api/v1/webhooks/",
+    "/api/v1/leads/",
+    "/api/v1/quarantine/",
+)
 
 
 def contract_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:

@@ -239,16 +239,20 @@ LEADGATE_SUBMIT_LIMIT_PER_GATE = env_int("LEADGATE_SUBMIT_LIMIT_PER_GATE", defau
 # Only behind a proxy you run: otherwise clients could pick their own rate-limit key.
 LEADGATE_TRUST_X_FORWARDED_FOR = env_bool("LEADGATE_TRUST_X_FORWARDED_FOR", default=False)
 # Spam without captchas (forms_app/spam.py): a submission sooner than this after its form
-# was rendered is accepted-and-dropped; its signed token expires after the max age.
+# was rendered is answered like a success and held in the quarantine (not a lead until a
+# marketer releases it); its signed token expires after the max age.
 # 1.5 s: scripted posts arrive within milliseconds of the render, while a person even with
 # autofill needs two seconds or more to load, fill and press submit.
 LEADGATE_FORM_MIN_FILL_MS = env_int("LEADGATE_FORM_MIN_FILL_MS", default=1500)
 LEADGATE_FORM_TOKEN_MAX_AGE_S = env_int("LEADGATE_FORM_TOKEN_MAX_AGE_S", default=2 * 86400)
-# Forged or too-fast tokens are always dropped. A *missing* token is accepted by default
+# Forged or too-fast tokens are always quarantined. A *missing* token is accepted by default
 # because the public contract's submission body has no token field (server-side and
 # contract-following clients must keep working); sites whose forms all come from
-# leadgate.js or the hosted page can set this to drop token-less submissions too.
+# leadgate.js or the hosted page can set this to quarantine token-less submissions too.
 LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=False)
+# The quarantine keeps at most this many submissions per gate per day; beyond it a bot
+# flood is only counted (a person is rarely among thousands of scripted posts).
+LEADGATE_QUARANTINE_MAX_PER_GATE_DAY = env_int("LEADGATE_QUARANTINE_MAX_PER_GATE_DAY", default=500)
 # A full rescore splits the leads between this many database sessions running at once
 # (profiling/services/rescore.py): about the number of cores PostgreSQL may use for it.
 LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
