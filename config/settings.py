@@ -10,20 +10,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_bool, env_int, env_list, env_str, green_worker, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# The key signs sessions, access tokens and form tokens: a published one would let anyone
+# forge them, so only a debug run (development) may go without. It then uses a fixed key,
+# the same in every process (web, worker, reloads), with the prefix that makes
+# `check --deploy` flag it.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LEADGATE_REQUIRE_SECRET", default=False):
-        raise RuntimeError("DJANGO_SECRET_KEY is required when LEADGATE_REQUIRE_SECRET=1")
-    # Demo and tests only: a fixed key is fine on a laptop, and the start banner warns.
-    SECRET_KEY = "leadgate-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
-    INSECURE_SECRET_KEY = True
-else:
-    INSECURE_SECRET_KEY = False
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set, and leadgate will not sign sessions and tokens "
+            "with a key anyone could know. Make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+            "and export it as DJANGO_SECRET_KEY (keep it secret and the same across "
+            "restarts), or set DJANGO_DEBUG=1 for local development."
+        )
+    SECRET_KEY = "django-insecure-leadgate-development-only-key"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -221,6 +229,25 @@ LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS behind a proxy ---------------------------------------------------------------
+# Set LEADGATE_HTTPS=1 when leadgate is served over HTTPS by a proxy that terminates TLS
+# and sets X-Forwarded-Proto (and strips it from what clients send). Then every plain-HTTP
+# request is redirected, cookies are sent over HTTPS only and browsers are told to use
+# HTTPS for a year (HSTS). The events beacon and Segment endpoints behind such a proxy are
+# reached over HTTPS already, so the redirect never touches them.
+LEADGATE_HTTPS = env_bool("LEADGATE_HTTPS", default=False)
+if LEADGATE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# HSTS preload is left off: entering the browsers' preload list binds every subdomain of
+# the operator's registered domain to HTTPS for months even after the header is removed,
+# a decision about their whole domain that a lead-capture service must not take for them.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,

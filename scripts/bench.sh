@@ -14,5 +14,9 @@ export DATABASE_URL="${DATABASE_URL:-postgres://root@127.0.0.1:5432/leadgate_ben
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/3}"
 export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
 export DJANGO_SETTINGS_MODULE=config.settings
+# leadgate refuses to start without a secret key: a random one per run, inherited by the
+# servers and workers the benchmarks start.
+DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export DJANGO_SECRET_KEY
 ./scripts/services.sh
 exec "$VENV/bin/python" -m bench.run "$@"
