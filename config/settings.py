@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str, green_worker, parse_database_url
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Redoc's files for /api/docs/, served by leadgate itself (no CDN).
+    "drf_spectacular_sidecar",
+    "csp",
     "forms_app",
     "profiling",
 ]
@@ -58,6 +62,8 @@ MIDDLEWARE = [
     "config.middleware.PublicBeaconMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: a policy on every page and API answer, none on static files.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -73,7 +79,8 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # config/templates: the API reader's page (config/api_docs.py).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -179,6 +186,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead-capture gates with passive profiling: public endpoints, marketer API.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The readers' files come from drf-spectacular-sidecar (pinned in pyproject.toml) and
+    # are served from /static/: the docs work offline and behind a proxy, and the page's
+    # CSP allows no other host. Swagger UI is not routed; set for whoever adds it.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -248,6 +261,25 @@ if LEADGATE_HTTPS:
 # the operator's registered domain to HTTPS for months even after the header is removed,
 # a decision about their whole domain that a lead-capture service must not take for them.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Everything leadgate's pages load comes from leadgate itself: no third-party hosts, no
+# inline script without the request's nonce (`{{ request.csp_nonce }}`), no inline
+# styles, and no framing. Views that differ say so themselves: the embed
+# (frame-ancestors from the gate's allowed_origins, forms_app/views.py), the workspace's
+# live preview (same-origin framing) and the API reader (config/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
