@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import (
     ImproperlyConfiguredEnv,
     env_bool,
@@ -24,15 +27,21 @@ from config.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# The key signs sessions, access tokens and form tokens: a published one would let anyone
+# forge them, so only a debug run (development) may go without. It then uses a fixed key,
+# the same in every process (web, worker, reloads), with the prefix that makes
+# `check --deploy` flag it.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LEADGATE_REQUIRE_SECRET", default=False):
-        raise RuntimeError("DJANGO_SECRET_KEY is required when LEADGATE_REQUIRE_SECRET=1")
-    # Demo and tests only: a fixed key is fine on a laptop, and the start banner warns.
-    SECRET_KEY = "leadgate-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
-    INSECURE_SECRET_KEY = True
-else:
-    INSECURE_SECRET_KEY = False
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set, and leadgate will not sign sessions and tokens "
+            "with a key anyone could know. Make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+            "and export it as DJANGO_SECRET_KEY (keep it secret and the same across "
+            "restarts), or set DJANGO_DEBUG=1 for local development."
+        )
+    SECRET_KEY = "django-insecure-leadgate-development-only-key"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -50,6 +59,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "axes",
+    # Redoc's files for /api/docs/, served by leadgate itself (no CDN).
+    "drf_spectacular_sidecar",
+    "csp",
     "forms_app",
     "profiling",
 ]
@@ -60,6 +72,8 @@ MIDDLEWARE = [
     "config.middleware.PublicBeaconMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: a policy on every page and API answer, none on static files.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,7 +91,8 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # config/templates: the API reader's page (config/api_docs.py).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -211,6 +226,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead-capture gates with passive profiling: public endpoints, marketer API.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The readers' files come from drf-spectacular-sidecar (pinned in pyproject.toml) and
+    # are served from /static/: the docs work offline and behind a proxy, and the page's
+    # CSP allows no other host. Swagger UI is not routed; set for whoever adds it.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -274,6 +295,44 @@ LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS behind a proxy ---------------------------------------------------------------
+# Set LEADGATE_HTTPS=1 when leadgate is served over HTTPS by a proxy that terminates TLS
+# and sets X-Forwarded-Proto (and strips it from what clients send). Then every plain-HTTP
+# request is redirected, cookies are sent over HTTPS only and browsers are told to use
+# HTTPS for a year (HSTS). The events beacon and Segment endpoints behind such a proxy are
+# reached over HTTPS already, so the redirect never touches them.
+LEADGATE_HTTPS = env_bool("LEADGATE_HTTPS", default=False)
+if LEADGATE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# HSTS preload is left off: entering the browsers' preload list binds every subdomain of
+# the operator's registered domain to HTTPS for months even after the header is removed,
+# a decision about their whole domain that a lead-capture service must not take for them.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Everything leadgate's pages load comes from leadgate itself: no third-party hosts, no
+# inline script without the request's nonce (`{{ request.csp_nonce }}`), no inline
+# styles, and no framing. Views that differ say so themselves: the embed
+# (frame-ancestors from the gate's allowed_origins, forms_app/views.py), the workspace's
+# live preview (same-origin framing) and the API reader (config/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.framing import frame_ancestors_allow
 from forms_app.access import Access, access_token_read
 from forms_app.forms import (
     CHOICE_PLACEHOLDER,
@@ -250,6 +251,15 @@ def _gate_response(request: HttpRequest, slug: str, *, embed: bool) -> HttpRespo
     gate = gate_get_active(slug=slug)
     if gate is None:
         return _not_found(request, embed=embed)
+    response = _gate_answer(request, gate, embed=embed)
+    if embed:
+        # The iframe variant may be framed by the sites the gate allows, and only them;
+        # every other page by no one (the site-wide CSP and X-Frame-Options: DENY).
+        frame_ancestors_allow(response, gate.allowed_origins or [])
+    return response
+
+
+def _gate_answer(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponseBase:
     access, token = access_for(request, gate)
     open_content = gate.stage == Stage.EPIPHANY
 
@@ -412,7 +422,7 @@ def gate_page(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 
 @csrf_exempt  # checked with the Origin header instead, see _same_origin_post
-@xframe_options_exempt
+@xframe_options_exempt  # X-Frame-Options knows no allow-list: CSP frame-ancestors decides
 @require_http_methods(["GET", "HEAD", "POST"])
 def gate_embed(request: HttpRequest, slug: str) -> HttpResponseBase:
     return _gate_response(request, slug, embed=True)
