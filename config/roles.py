@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 
 MARKETER = "marketer"
 SALES = "sales"
@@ -104,6 +104,7 @@ class SalesMayRead(_RolePermission):
 
 # --- the OpenAPI document says who may call each operation ---------------------------------
 
+_PUBLIC = "**Roles:** anyone; no login needed."
 _WHO = {
     True: "**Roles:** marketers only (staff and superusers count as marketers); others 403.",
     False: "**Roles:** marketers and sales users; users with no role 403.",
@@ -116,18 +117,25 @@ def openapi_roles(result: dict[str, Any], generator: Any, request: Any, public: 
     paths = result.get("paths", {})
     for path, _regex, method, callback in generator.endpoints or ():
         view_class = getattr(callback, "cls", None)
+        if view_class is None:
+            continue
         classes = getattr(view_class, "permission_classes", ())
         levels = [
             c.access for c in classes if isinstance(c, type) and issubclass(c, _RolePermission)
         ]
-        if view_class is None or not levels:
+        if levels:
+            marketers_only = levels[0] is Access.MARKETER or method.upper() not in SAFE_METHODS
+            who = _WHO[marketers_only]
+        elif AllowAny in classes and not path.startswith("/api/v1/public/"):
+            # Outside the public block a reader would otherwise assume a login is needed.
+            who = _PUBLIC
+        else:
             continue
         # The document names `{pk}` parameters `{id}`: look the operation up as it does.
         operation = paths.get(generator.coerce_path(path, method, view_class()), {})
         operation = operation.get(method.lower())
         if operation is None:
             continue
-        marketers_only = levels[0] is Access.MARKETER or method.upper() not in SAFE_METHODS
         described = operation.get("description", "")
-        operation["description"] = _WHO[marketers_only] + (f"\n\n{described}" if described else "")
+        operation["description"] = who + (f"\n\n{described}" if described else "")
     return result

@@ -41,10 +41,16 @@ from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
 
-from forms_app.models import CampaignCost
+from forms_app.models import (
+    CampaignCost,
+    QuarantinedSubmission,
+    QuarantineReason,
+    QuarantineVia,
+)
 from profiling.models import Delivery, DeliveryStatus
 from profiling.services.segment import source_create
 from tests.support.api import assert_error
@@ -73,6 +79,10 @@ ADMIN_CLOSED_TO_ALL = frozenset(
         "admin/forms_app/submission/add/",
         "admin/profiling/delivery/add/",
         "admin/profiling/scoringsettings/add/",
+        # django-axes records login failures itself; its admin adds none by hand.
+        "admin/axes/accessattempt/add/",
+        "admin/axes/accessfailurelog/add/",
+        "admin/axes/accesslog/add/",
     }
 )
 # Values for the admin's path parameters: an object id that may or may not exist is enough
@@ -184,6 +194,10 @@ POLICY: dict[str, Entry] = {
     "": Entry({"GET": PUBLIC}),
     "^api/v1/public/events/?$": Entry({"POST": PUBLIC}, bodies={"POST": _const({})}),
     "^api/v1/public/gates/(?P<slug>[a-z0-9-]+)/?$": Entry({"GET": PUBLIC}, {"slug": "gate"}),
+    # Wrong credentials: the same 400 for everyone (the walk's users have no password).
+    "^api/v1/auth/token/?$": Entry(
+        {"POST": PUBLIC}, bodies={"POST": _const({"username": "walk-nobody", "password": "x"})}
+    ),
     "^api/v1/public/gates/(?P<slug>[a-z0-9-]+)/submissions/?$": Entry(
         {"POST": PUBLIC}, {"slug": "gate"}, bodies={"POST": _const({})}
     ),
@@ -334,6 +348,16 @@ POLICY: dict[str, Entry] = {
         {"GET": EDIT, "POST": EDIT}, ok={"POST": 302}, bodies={"POST": _const({"name": "Walk"})}
     ),
     "app/sources/<int:pk>/delete": Entry({"POST": EDIT}, {"pk": "source"}, ok={"POST": 302}),
+    "^api/v1/quarantine/?$": Entry({"GET": EDIT}),
+    "^api/v1/quarantine/(?P<pk>[0-9]{1,18})/release/?$": Entry(
+        {"POST": EDIT}, {"pk": "held"}, ok={"POST": 200}
+    ),
+    "^api/v1/quarantine/(?P<pk>[0-9]{1,18})/?$": Entry(
+        {"DELETE": EDIT}, {"pk": "held"}, ok={"DELETE": 204}
+    ),
+    "app/quarantine/": Entry({"GET": EDIT}),
+    "app/quarantine/<int:pk>/release": Entry({"POST": EDIT}, {"pk": "held"}, ok={"POST": 302}),
+    "app/quarantine/<int:pk>/delete": Entry({"POST": EDIT}, {"pk": "held"}, ok={"POST": 302}),
     "app/leads/": Entry({"GET": VIEW}),
     "app/leads/export.csv": Entry({"GET": VIEW}),
     "app/leads/<uuid:pk>/": Entry({"GET": VIEW}, {"pk": "lead"}),
@@ -442,7 +466,17 @@ def world(settings: Any) -> World:
         period_end=date(2026, 1, 31),
         amount=10,
     )
+    # A submission the spam guards held: releasing and deleting it are writes.
+    held = QuarantinedSubmission.objects.create(
+        gate=gate,
+        reason=QuarantineReason.TOO_FAST,
+        via=QuarantineVia.API,
+        name="Held Walker",
+        email="held.walker@example-fibre.com",
+        submitted_at=timezone.now(),
+    )
     return {
+        "held": str(held.pk),
         "gate": gate.slug,
         "file": "network-map",
         "rule": str(rule.pk),

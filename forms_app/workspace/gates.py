@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -241,6 +243,8 @@ def gate_remove(request: HttpRequest, slug: str) -> HttpResponseBase:
 @marketer_required
 @require_GET
 @xframe_options_sameorigin
+# The gate builder frames this page (same origin); the site-wide CSP lets no one.
+@csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]  # typed for (request) views
 def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
     """The gate as a visitor sees it, rendered with the hosted page's own templates.
 

@@ -155,13 +155,17 @@ def test_demo_script_without_serving(tmp_path: Path) -> None:
 
     Cheap in the suite: scripts/test.sh installed the venv and wrote the shared install
     stamp, so demo.sh skips pip and only migrates, seeds and prints its banner.
+
+    No secret key in the environment and debug off: leadgate would refuse to start, so
+    the run passing shows that demo.sh made (or reused) its own key and exported it.
     """
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
     }
     env.update(
+        DJANGO_DEBUG="0",
         LEADGATE_DEMO_NO_SERVE="1",
         PORT="8123",
         DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
@@ -179,6 +183,14 @@ def test_demo_script_without_serving(tmp_path: Path) -> None:
     assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
     assert "Would start:" in result.stdout
     assert "gunicorn config.wsgi:application" in result.stdout
+    key_file = REPO / ".demo-secret-key"
+    assert f"Secret key         {key_file} (git-ignored" in result.stdout
+    assert len(key_file.read_text().strip()) >= 50
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(key_file)], cwd=REPO, check=False, timeout=30
+    )
+    assert ignored.returncode == 0, "the demo's key must never be committed"
 
 
 def test_admin_pages_for_the_demo_data_render(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-# Headers Django's security and clickjacking middleware put on every answer; the events
-# beacon's lean paths (config/wsgi.py, config/middleware.py) must keep them.
+# Headers Django's security and clickjacking middleware and django-csp put on every
+# answer; the events beacon's lean paths (config/wsgi.py, config/middleware.py) must keep
+# them.
 SECURITY_HEADERS = (
     "X-Content-Type-Options",
     "Referrer-Policy",
     "Cross-Origin-Opener-Policy",
     "X-Frame-Options",
+    "Content-Security-Policy",
 )
 
 
