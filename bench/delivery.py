@@ -329,6 +329,9 @@ def run(quick: bool) -> str:
     env.update(
         LEADGATE_CELERY_QUEUE=queue, LEADGATE_WEBHOOK_ALLOW_PRIVATE="1", PYTHONUNBUFFERED="1"
     )
+    # The blast comes from one address: the event rate limits would throttle it.
+    for name in ("LEADGATE_EVENT_LIMIT_PER_VISITOR", "LEADGATE_EVENT_LIMIT_PER_IP"):
+        env.setdefault(name, "0")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = [

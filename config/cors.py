@@ -49,4 +49,8 @@ def cors_headers_add(response: HttpResponseBase, request: HttpRequest) -> HttpRe
         response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
         response["Vary"] = "Origin"
+        if response.has_header("Retry-After"):
+            # Not a CORS-safelisted header: a page's script (leadgate.js backing off after
+            # a 429) can read it only when it is exposed.
+            response["Access-Control-Expose-Headers"] = "Retry-After"
     return response

@@ -3,11 +3,12 @@
 It is the product's hottest endpoint: every tracked page view, section read and download
 of every visitor on every site posts to it (issue #5 sets its budget against a trivial
 Django view). It is cross-site, unauthenticated, cookie-less and CSRF-exempt, so of the
-middleware only two can say anything about it: SecurityMiddleware (nosniff, referrer
-and opener policies, HTTPS redirect and HSTS when configured) and XFrameOptionsMiddleware.
-This middleware, first in MIDDLEWARE, sends the beacon through exactly those two and the
-host check (ALLOWED_HOSTS, which CommonMiddleware would make) and returns; sessions,
-CSRF, authentication, messages and static files are skipped. Everything else takes the
+middleware only three can say anything about it: SecurityMiddleware (nosniff, referrer
+and opener policies, HTTPS redirect and HSTS when configured), XFrameOptionsMiddleware
+and django-csp's CSPMiddleware. This middleware, first in MIDDLEWARE, sends the beacon
+through the first two and the host check (ALLOWED_HOSTS, which CommonMiddleware would
+make), adds the site-wide Content-Security-Policy and returns; sessions, CSRF,
+authentication, messages and static files are skipped. Everything else takes the
 usual chain. Exceptions still reach Django's handler (500 in the API's error shape).
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
+from csp.constants import HEADER as CSP_HEADER
+from csp.utils import build_policy
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -36,13 +39,18 @@ def _host_checked(
 
 
 def beacon_chain() -> Callable[[HttpRequest], HttpResponse]:
-    """The events endpoint behind the host check and the only two middleware that apply,
-    its answer sized (Content-Length) as CommonMiddleware sizes every other one.
+    """The events endpoint behind the host check and Django's two security middleware,
+    with the site-wide Content-Security-Policy, its answer sized (Content-Length) as CommonMiddleware sizes every other one.
 
     Django's own classes, so the beacon's headers are the ones every page gets. Each
     layer is wrapped as Django's handler wraps every middleware and view, so any
     exception (a crash, DisallowedHost) comes out as Django's 4xx/5xx response, inside
     the security middleware where it can: callers never see an exception.
+
+    The Content-Security-Policy is the one CSPMiddleware writes on every other answer
+    that has no nonce and no per-view policy, as the beacon's never has: built here once
+    instead of per request (CSPMiddleware rebuilds it each time: about 35 µs per request
+    on the development machine, on the product's hottest path).
     """
     from profiling.api.events import events_endpoint
 
@@ -56,10 +64,14 @@ def beacon_chain() -> Callable[[HttpRequest], HttpResponse]:
         ),
     )
 
+    policy = build_policy()
+
     def sized(request: HttpRequest) -> HttpResponse:
+        response = chain(request)
+        if policy and CSP_HEADER not in response:
+            response.headers[CSP_HEADER] = policy
         # What CommonMiddleware does on every other path. Without it gunicorn answers
         # chunked: three writes to the socket instead of two, and more bytes.
-        response = chain(request)
         if not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         return response

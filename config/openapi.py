@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-COLLECTIONS = ("/api/v1/gates/", "/api/v1/scoring-rules/", "/api/v1/webhooks/", "/api/v1/leads/")
+COLLECTIONS = (
+    "/api/v1/gates/",
+    "/api/v1/scoring-rules/",
+    "/api/v1/webhooks/",
+    "/api/v1/leads/",
+    "/api/v1/quarantine/",
+)
 
 
 def contract_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
@@ -21,3 +27,17 @@ def contract_paths(result: dict[str, Any], generator: Any, request: Any, public:
         fixed[path] = item
     result["paths"] = fixed
     return result
+
+
+# The contract's error shape, {"errors": {"<field or __all__>": ["message", ...]}}, for
+# the plain views' `extend_schema(responses=...)`.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        }
+    },
+    "required": ["errors"],
+}

@@ -1,19 +1,39 @@
 """Fixed-window rate limits on the shared cache (Redis in production).
 
-`cache.add` then `cache.incr` are atomic on Redis, so concurrent workers count each hit
-once. A cache outage must not take the public form down: on error we let the hit pass.
+A window's counter is one key per limited thing and window (`rl:<key>:<window number>`),
+raised with INCRBY and given an expiry just past the window's end. Several counters are
+raised in one pipeline: one round trip to Redis however many limits a request checks,
+which matters on the public events beacon (the product's hottest path). INCRBY is
+atomic, so concurrent workers count each hit once.
+
+The counters live in the Redis of the default cache, under its key prefix, through one
+client per process: Django's cache object is made per thread (per greenlet under the
+gevent worker), and each would open its own connections. Without Redis (the embedded
+demo) the local-memory cache counts instead.
+
+A cache outage must not take the public endpoints down: on error the hit passes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
+
+REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
+# A rate limit is worth less than the request: never wait long for Redis.
+REDIS_TIMEOUT_S = 0.5
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -25,20 +45,78 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))[:64]
 
 
-def rate_limit_hit(*, key: str, limit: int, window_s: int) -> int | None:
-    """Count one hit. Returns the seconds to wait when over the limit, else None."""
-    if limit <= 0:
+def _redis() -> tuple[Any, str] | None:
+    """The process's Redis client for the default cache's server and its key prefix, or
+    None when the default cache is not Redis."""
+    config = settings.CACHES["default"]
+    if config.get("BACKEND") != REDIS_CACHE_BACKEND:
+        return None
+    location = config["LOCATION"]
+    if isinstance(location, list | tuple):
+        location = location[0]  # the primary: counters are written
+    prefix = config.get("KEY_PREFIX", "")
+    client = _clients.get(location)
+    if client is None:
+        import redis
+
+        with _clients_lock:
+            client = _clients.get(location)
+            if client is None:
+                client = redis.Redis.from_url(
+                    location,
+                    socket_timeout=REDIS_TIMEOUT_S,
+                    socket_connect_timeout=REDIS_TIMEOUT_S,
+                )
+                _clients[location] = client
+    return client, f"{prefix}:" if prefix else ""
+
+
+def _counts_add(keys: Sequence[str], amount: int, ttl_s: int) -> list[int]:
+    """Add `amount` to each counter (made if missing, expiring in ttl_s); their new values."""
+    redis_client = _redis()
+    if redis_client is not None:
+        client, prefix = redis_client
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.incrby(prefix + key, amount)
+            pipe.expire(prefix + key, ttl_s)
+        replies = pipe.execute()
+        return [int(count) for count in replies[0::2]]
+    counts = []
+    for key in keys:
+        if cache.add(key, amount, timeout=ttl_s):
+            counts.append(amount)
+            continue
+        try:
+            counts.append(cache.incr(key, amount))
+        except ValueError:  # expired between add and incr: a new window
+            cache.add(key, amount, timeout=ttl_s)
+            counts.append(amount)
+    return counts
+
+
+def rate_limits_hit(
+    *, limits: Sequence[tuple[str, int]], amount: int = 1, window_s: int = 60
+) -> int | None:
+    """Count `amount` hits against each (key, limit per window) at once; a limit of 0 or
+    less is off and costs nothing. Returns the seconds to wait when any counter is over
+    its limit, else None. Refused hits count too: a client that keeps pushing stays
+    refused until the window ends."""
+    active = [(key, limit) for key, limit in limits if limit > 0]
+    if not active or amount <= 0:
         return None
     now = time.time()
     bucket = int(now // window_s)
-    cache_key = f"rl:{key}:{bucket}"
     try:
-        count = 1 if cache.add(cache_key, 1, timeout=window_s + 1) else cache.incr(cache_key)
-    except ValueError:  # the key expired between add and incr: a new window
-        count = 1
+        counts = _counts_add([f"rl:{key}:{bucket}" for key, _ in active], amount, window_s + 1)
     except Exception:
-        log.warning("rate limit cache unavailable; allowing %s", key, exc_info=True)
+        log.warning("rate limit store unavailable; allowing %s", active[0][0], exc_info=True)
         return None
-    if count > limit:
+    if any(count > limit for count, (_, limit) in zip(counts, active, strict=True)):
         return max(1, int(window_s - (now % window_s)) + 1)
     return None
+
+
+def rate_limit_hit(*, key: str, limit: int, window_s: int) -> int | None:
+    """Count one hit. Returns the seconds to wait when over the limit, else None."""
+    return rate_limits_hit(limits=[(key, limit)], amount=1, window_s=window_s)

@@ -9,10 +9,15 @@ Two modes, chosen by what the environment provides:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     EMBEDDED_DATABASE_NAME,
+    ImproperlyConfiguredEnv,
     embedded_pgdata,
     env_bool,
     env_int,
@@ -26,15 +31,21 @@ from config.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# The key signs sessions, access tokens and form tokens: a published one would let anyone
+# forge them, so only a debug run (development) may go without. It then uses a fixed key,
+# the same in every process (web, worker, reloads), with the prefix that makes
+# `check --deploy` flag it.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LEADGATE_REQUIRE_SECRET", default=False):
-        raise RuntimeError("DJANGO_SECRET_KEY is required when LEADGATE_REQUIRE_SECRET=1")
-    # Demo and tests only: a fixed key is fine on a laptop, and the start banner warns.
-    SECRET_KEY = "leadgate-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
-    INSECURE_SECRET_KEY = True
-else:
-    INSECURE_SECRET_KEY = False
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set, and leadgate will not sign sessions and tokens "
+            "with a key anyone could know. Make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+            "and export it as DJANGO_SECRET_KEY (keep it secret and the same across "
+            "restarts), or set DJANGO_DEBUG=1 for local development."
+        )
+    SECRET_KEY = "django-insecure-leadgate-development-only-key"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -42,7 +53,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 LEADGATE_BASE_URL = env_str("LEADGATE_BASE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, entered only by those config/roles.py calls marketers (and staff).
+    "config.admin_site.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +63,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
+    # Redoc's files for /api/docs/, served by leadgate itself (no CDN).
+    "drf_spectacular_sidecar",
+    "csp",
     "forms_app",
     "profiling",
 ]
@@ -61,12 +77,16 @@ MIDDLEWARE = [
     "config.middleware.PublicBeaconMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: a policy on every page and API answer, none on static files.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into config.lockout's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -76,7 +96,8 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # config/templates: the API reader's page (config/api_docs.py).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -148,6 +169,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# A login without ?next= lands in the workspace (Django's default is /accounts/profile/).
+LOGIN_REDIRECT_URL = "/app/"
+# django-axes first: it refuses a locked-out username and address pair before any
+# password is checked, and counts the failures (ModelBackend checks the password).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling on /app/login/, /admin/login/ and POST /api/v1/auth/token: after this
+# many wrong passwords for one username from one address, that pair (and only it:
+# colleagues behind one office NAT still log in) is refused for the cool-off.
+AXES_FAILURE_LIMIT = env_int("LEADGATE_LOGIN_FAILURE_LIMIT", default=5)
+_login_cooloff_s = env_int("LEADGATE_LOGIN_COOLOFF_S", default=15 * 60)
+if AXES_FAILURE_LIMIT < 1 or _login_cooloff_s < 1:
+    # axes reads a zero cool-off as "locked until an admin unlocks".
+    raise ImproperlyConfiguredEnv(
+        "LEADGATE_LOGIN_FAILURE_LIMIT and LEADGATE_LOGIN_COOLOFF_S must be at least 1"
+    )
+AXES_COOLOFF_TIME = timedelta(seconds=_login_cooloff_s)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A lock lasts the cool-off from the failure that set it: tries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the rate limits (LEADGATE_TRUST_X_FORWARDED_FOR).
+AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Failures are what throttling needs; a row per successful login would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -173,7 +222,8 @@ REST_FRAMEWORK = {
         "config.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Closed by default: a view that names no policy is for marketers only (config/roles.py).
+    "DEFAULT_PERMISSION_CLASSES": ["config.roles.MarketerOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -188,9 +238,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead-capture gates with passive profiling: public endpoints, marketer API.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The readers' files come from drf-spectacular-sidecar (pinned in pyproject.toml) and
+    # are served from /static/: the docs work offline and behind a proxy, and the page's
+    # CSP allows no other host. Swagger UI is not routed; set for whoever adds it.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.roles.openapi_roles",  # before contract_paths: it matches the views' paths
         "config.openapi.contract_paths",
     ],
 }
@@ -199,6 +256,9 @@ SPECTACULAR_SETTINGS = {
 # Contract: webhook endpoints resolving to loopback/private/link-local addresses are
 # refused unless this is set (tests and the built-in sandbox CRM inbox need it).
 LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The built-in sandbox inboxes (/sandbox/...): a demo and set-up aid that anyone may post
+# to, so they answer 404 unless asked for (scripts/demo.sh sets it).
+LEADGATE_SANDBOX = env_bool("LEADGATE_SANDBOX", default=False)
 LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
 # A claimed delivery is leased for timeout + grace: a worker killed mid-POST leaves the
 # row to the beat sweep once the lease runs out (the fault tests shorten it).
@@ -213,20 +273,30 @@ LEADGATE_SUBMIT_LIMIT_PER_GATE = env_int("LEADGATE_SUBMIT_LIMIT_PER_GATE", defau
 # Only behind a proxy you run: otherwise clients could pick their own rate-limit key.
 LEADGATE_TRUST_X_FORWARDED_FOR = env_bool("LEADGATE_TRUST_X_FORWARDED_FOR", default=False)
 # Spam without captchas (forms_app/spam.py): a submission sooner than this after its form
-# was rendered is accepted-and-dropped; its signed token expires after the max age.
+# was rendered is answered like a success and held in the quarantine (not a lead until a
+# marketer releases it); its signed token expires after the max age.
 # 1.5 s: scripted posts arrive within milliseconds of the render, while a person even with
 # autofill needs two seconds or more to load, fill and press submit.
 LEADGATE_FORM_MIN_FILL_MS = env_int("LEADGATE_FORM_MIN_FILL_MS", default=1500)
 LEADGATE_FORM_TOKEN_MAX_AGE_S = env_int("LEADGATE_FORM_TOKEN_MAX_AGE_S", default=2 * 86400)
-# Forged or too-fast tokens are always dropped. A *missing* token is accepted by default
+# Forged or too-fast tokens are always quarantined. A *missing* token is accepted by default
 # because the public contract's submission body has no token field (server-side and
 # contract-following clients must keep working); sites whose forms all come from
-# leadgate.js or the hosted page can set this to drop token-less submissions too.
+# leadgate.js or the hosted page can set this to quarantine token-less submissions too.
 LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=False)
+# The quarantine keeps at most this many submissions per gate per day; beyond it a bot
+# flood is only counted (a person is rarely among thousands of scripted posts).
+LEADGATE_QUARANTINE_MAX_PER_GATE_DAY = env_int("LEADGATE_QUARANTINE_MAX_PER_GATE_DAY", default=500)
 # A full rescore splits the leads between this many database sessions running at once
 # (profiling/services/rescore.py): about the number of cores PostgreSQL may use for it.
 LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
 LEADGATE_EVENTS_MAX_BATCH = 100
+# Events per minute (a batch of n counts n) per visitor and per client address, on the
+# events beacon; Segment ingest counts per address. 429 with Retry-After beyond; 0 turns a
+# limit off. A person reading sends a few a minute; the per-address one leaves room for
+# an office behind one NAT. The benchmarks and load tests set both to 0.
+LEADGATE_EVENT_LIMIT_PER_VISITOR = env_int("LEADGATE_EVENT_LIMIT_PER_VISITOR", default=600)
+LEADGATE_EVENT_LIMIT_PER_IP = env_int("LEADGATE_EVENT_LIMIT_PER_IP", default=6000)
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 # The ingest statements run as server-side prepared statements (parsed and planned once
 # per connection; see profiling/services/ingest/prepared.py). Set to 0 behind a
@@ -238,6 +308,44 @@ LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS behind a proxy ---------------------------------------------------------------
+# Set LEADGATE_HTTPS=1 when leadgate is served over HTTPS by a proxy that terminates TLS
+# and sets X-Forwarded-Proto (and strips it from what clients send). Then every plain-HTTP
+# request is redirected, cookies are sent over HTTPS only and browsers are told to use
+# HTTPS for a year (HSTS). The events beacon and Segment endpoints behind such a proxy are
+# reached over HTTPS already, so the redirect never touches them.
+LEADGATE_HTTPS = env_bool("LEADGATE_HTTPS", default=False)
+if LEADGATE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# HSTS preload is left off: entering the browsers' preload list binds every subdomain of
+# the operator's registered domain to HTTPS for months even after the header is removed,
+# a decision about their whole domain that a lead-capture service must not take for them.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Everything leadgate's pages load comes from leadgate itself: no third-party hosts, no
+# inline script without the request's nonce (`{{ request.csp_nonce }}`), no inline
+# styles, and no framing. Views that differ say so themselves: the embed
+# (frame-ancestors from the gate's allowed_origins, forms_app/views.py), the workspace's
+# live preview (same-origin framing) and the API reader (config/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

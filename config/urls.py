@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
+from config.api_docs import ApiDocsView
 from profiling.api import events, segment
 
 urlpatterns = [
@@ -14,7 +15,7 @@ urlpatterns = [
     # The marketer's workspace (issue 8): gates, scoring, webhooks, dashboard, leads.
     path("app/", include("forms_app.workspace.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     # Segment-compatible ingest at the root, where the SDKs post (issue 5).
     re_path(r"^v1/(?:batch|b)/?$", segment.batch),
     re_path(r"^v1/(?:track|t)/?$", segment.track),

@@ -89,7 +89,7 @@ class GateForm(forms.Form):
 
     @property
     def is_bot(self) -> bool:
-        """The honeypot was filled: the caller pretends success and stores nothing."""
+        """The honeypot was filled: the caller pretends success and only counts it."""
         return bool((self.data.get(HONEYPOT) or "").strip())
 
     def answers(self) -> dict[str, str]:

@@ -150,6 +150,79 @@ class Submission(models.Model):
         return f"submission {self.pk} to {self.gate_id}"
 
 
+class QuarantineReason(models.TextChoices):
+    # The spam guard's verdict (forms_app/spam.py) that held the submission back.
+    TOO_FAST = "too_fast", "Sent too fast after the form was shown"
+    FORGED = "forged", "Form token not one we made for this gate"
+    MISSING = "missing", "No form token (strict mode)"
+
+
+class QuarantineVia(models.TextChoices):
+    API = "api", "JSON endpoint (embed script or API client)"
+    FORM = "form", "Hosted form (no JavaScript)"
+
+
+class QuarantinedSubmission(models.Model):
+    """A submission the spam guards doubted: kept, not yet a lead.
+
+    It carries everything a Submission needs (name and email too, as there is no lead
+    yet), the notice the visitor saw and when they sent it. No lead, score or push
+    exists for it until a marketer releases it (services/quarantine.py), which runs the
+    normal submission path with these values; deleting it forgets it.
+    """
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="quarantined")
+    reason = models.CharField(max_length=16, choices=QuarantineReason.choices)
+    via = models.CharField(max_length=8, choices=QuarantineVia.choices)
+    name = models.CharField(max_length=200)
+    email = models.CharField(max_length=254)
+    subscribed = models.BooleanField(default=False)
+    visitor_id = models.UUIDField(null=True, blank=True)
+    consent_text = models.TextField(blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    page_url = models.CharField(max_length=2000, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            # The list (newest first, per gate) and the per-gate daily cap's count.
+            models.Index(fields=["gate", "submitted_at"], name="quarantine_gate_time"),
+            models.Index(fields=["submitted_at"], name="quarantine_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"quarantined {self.pk} to {self.gate_id} ({self.reason})"
+
+
+class SpamTallyKind(models.TextChoices):
+    HONEYPOT = "honeypot", "Honeypot filled"
+    # Doubted but not kept: over the daily quarantine cap, or data no form would accept.
+    DISCARDED = "discarded", "Discarded"
+
+
+class SpamTally(models.Model):
+    """How many spam submissions a gate got on a day and were not kept (counts only)."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="spam_tallies")
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=SpamTallyKind.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "gate_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate", "day", "kind"], name="spam_tally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate_id} {self.day} {self.kind}: {self.count}"
+
+
 class CampaignCost(models.Model):
     """What a campaign or channel cost over a period (issue 8: return on spend).
 

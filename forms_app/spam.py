@@ -2,9 +2,12 @@
 
 Every rendered form (the hosted page, the iframe, the embed script's config fetch) carries
 a token signed with the site's secret that says *which gate* and *when* it was rendered.
-A submission whose token is missing, forged, for another gate, or arrives sooner than a
-person could have filled the form is accepted-and-dropped by the caller: it gets the same
-answer as a success and nothing is stored, so a bot learns nothing it could adapt to.
+A submission whose token is missing (in strict mode), forged, for another gate, or arrives
+sooner than a person could have filled the form is *suspect*: the caller answers it exactly
+like a success, so a bot learns nothing it could adapt to, and holds it in the quarantine
+(services/quarantine.py) instead of making a lead. A person whose browser autofilled the
+form and who clicked at once is not lost: a marketer can release them. A filled honeypot
+is only counted.
 
 An expired token (a tab left open for days) is the one case answered with a real error:
 that is a person, and the embed script fetches a fresh token and submits again.
@@ -30,8 +33,8 @@ class TokenVerdict(enum.Enum):
     EXPIRED = "expired"
 
     @property
-    def drop(self) -> bool:
-        """Accept-and-drop: look like a success, store nothing."""
+    def suspect(self) -> bool:
+        """Look like a success, make no lead: quarantine (the value names the reason)."""
         return self in (TokenVerdict.MISSING, TokenVerdict.FORGED, TokenVerdict.TOO_FAST)
 
 
@@ -75,12 +78,12 @@ def form_token_check(
     return TokenVerdict.OK
 
 
-def token_drops(verdict: TokenVerdict) -> bool:
-    """Whether this verdict means accept-and-drop under the current settings.
+def token_suspect(verdict: TokenVerdict) -> bool:
+    """Whether this verdict sends the submission to the quarantine under the settings.
 
     Without `LEADGATE_FORM_TOKEN_REQUIRED` (the default: the contract's body has no
-    token) a *missing* token is forgiven; a forged or too-fast one is always dropped.
+    token) a *missing* token is forgiven; a forged or too-fast one is always suspect.
     """
     if verdict is TokenVerdict.MISSING and not settings.LEADGATE_FORM_TOKEN_REQUIRED:
         return False
-    return verdict.drop
+    return verdict.suspect

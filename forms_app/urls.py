@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from forms_app import views
-from forms_app.api import gates, public
+from forms_app.api import auth, gates, public, quarantine
 
 # Contract paths have no trailing slash on items and one on collections; both forms are
 # accepted (`/?`) because a client that adds or drops it must not get a redirect or 404.
@@ -13,8 +13,15 @@ urlpatterns = [
         r"^api/v1/public/gates/(?P<slug>[a-z0-9-]+)/submissions/?$",
         public.PublicSubmissionApi.as_view(),
     ),
+    re_path(r"^api/v1/auth/token/?$", auth.TokenCreateApi.as_view()),
     re_path(r"^api/v1/gates/?$", gates.GateListCreateApi.as_view()),
     re_path(r"^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$", gates.GateDetailApi.as_view()),
+    re_path(r"^api/v1/quarantine/?$", quarantine.QuarantineListApi.as_view()),
+    re_path(
+        r"^api/v1/quarantine/(?P<pk>[0-9]{1,18})/release/?$",
+        quarantine.QuarantineReleaseApi.as_view(),
+    ),
+    re_path(r"^api/v1/quarantine/(?P<pk>[0-9]{1,18})/?$", quarantine.QuarantineDetailApi.as_view()),
     path("", views.home, name="home"),
     path("g/<slug:slug>", views.gate_page, name="gate-page"),
     path("g/<slug:slug>/embed", views.gate_embed, name="gate-embed"),

@@ -31,6 +31,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.framing import frame_ancestors_allow
 from forms_app.access import Access, access_token_read
 from forms_app.forms import (
     CHOICE_PLACEHOLDER,
@@ -40,11 +41,12 @@ from forms_app.forms import (
     GateForm,
     clean_url,
 )
-from forms_app.models import Gate, GateFile, Stage
+from forms_app.models import Gate, GateFile, QuarantineReason, QuarantineVia, SpamTallyKind, Stage
 from forms_app.selectors import gate_get_active, lead_id_for_visitor
+from forms_app.services.quarantine import quarantine_hold, spam_tally_add
 from forms_app.services.submissions import SubmissionInput, submission_create
 from forms_app.spam import FIELD as TOKEN_FIELD
-from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_drops
+from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_suspect
 from forms_app.stage_policy import fields_for
 from forms_app.throttle import submission_wait_seconds
 from profiling.services.ingest import NewEvent, events_ingest
@@ -145,7 +147,9 @@ def _base(embed: bool) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     gates = Gate.objects.filter(is_active=True).order_by("title")
-    return render(request, "forms_app/home.html", {"gates": gates})
+    return render(
+        request, "forms_app/home.html", {"gates": gates, "sandbox": settings.LEADGATE_SANDBOX}
+    )
 
 
 # --- the gate page -------------------------------------------------------------------------
@@ -247,6 +251,15 @@ def _gate_response(request: HttpRequest, slug: str, *, embed: bool) -> HttpRespo
     gate = gate_get_active(slug=slug)
     if gate is None:
         return _not_found(request, embed=embed)
+    response = _gate_answer(request, gate, embed=embed)
+    if embed:
+        # The iframe variant may be framed by the sites the gate allows, and only them;
+        # every other page by no one (the site-wide CSP and X-Frame-Options: DENY).
+        frame_ancestors_allow(response, gate.allowed_origins or [])
+    return response
+
+
+def _gate_answer(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponseBase:
     access, token = access_for(request, gate)
     open_content = gate.stage == Stage.EPIPHANY
 
@@ -281,9 +294,24 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
     vid = parse_uuid(request.POST.get("visitor_id")) or visitor_id_from(request)
     form = GateForm(request.POST, specs=fields_for(gate, lead_id_for_visitor(vid)))
     verdict = form_token_check(request.POST.get(TOKEN_FIELD), gate_slug=gate.slug)
-    if form.is_bot or token_drops(verdict):
-        # Honeypot, or a missing, forged or too-fast form token: look exactly like a
-        # success (same status, same redirect shape) and store nothing.
+    if form.is_bot or token_suspect(verdict):
+        # Honeypot (a bot: only counted), or a missing, forged or too-fast form token
+        # (maybe a person whose browser autofilled: held for a marketer to release, if
+        # the form is valid). Look exactly like a success (same status, same redirect
+        # shape) and make no lead.
+        if form.is_bot:
+            spam_tally_add(gate=gate, kind=SpamTallyKind.HONEYPOT)
+        elif form.is_valid():
+            quarantine_hold(
+                gate=gate,
+                data=_submission_input(request, form, visitor_id=vid),
+                reason=QuarantineReason(verdict.value),
+                via=QuarantineVia.FORM,
+            )
+        else:
+            # Nothing a release could accept; showing the errors would tell a bot that
+            # its token passed.
+            spam_tally_add(gate=gate, kind=SpamTallyKind.DISCARDED)
         return HttpResponseRedirect(
             _content_url(request, gate, _fake_token(), embed=embed), status=303
         )
@@ -300,23 +328,9 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
         return _private(response)
     if not form.is_valid():
         return _private(_render_form(request, gate, form, embed=embed, status=400))
-    data = form.cleaned_data
-    visitor_id = data.get("visitor_id") or visitor_id_from(request) or uuid.uuid4()
-    referrer = clean_url(data.get("referrer") or "")
+    visitor_id = form.cleaned_data.get("visitor_id") or visitor_id_from(request) or uuid.uuid4()
     result = submission_create(
-        gate=gate,
-        data=SubmissionInput(
-            name=data["name"],
-            email=data["email"],
-            subscribe=bool(data.get("subscribe")),
-            visitor_id=visitor_id,
-            answers=form.answers(),
-            utm_source=(data.get("utm_source") or "")[:200],
-            utm_medium=(data.get("utm_medium") or "")[:200],
-            utm_campaign=(data.get("utm_campaign") or "")[:200],
-            referrer=referrer,
-            page_url=_page_url(request),
-        ),
+        gate=gate, data=_submission_input(request, form, visitor_id=visitor_id)
     )
     response = HttpResponseRedirect(
         _content_url(request, gate, result.access_token, embed=embed), status=303
@@ -324,6 +338,25 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
     _set_visitor_cookie(response, request, result.visitor_id)
     _set_access_cookie(response, request, gate.slug, result.access_token)
     return response
+
+
+def _submission_input(
+    request: HttpRequest, form: GateForm, *, visitor_id: uuid.UUID | None
+) -> SubmissionInput:
+    """A valid form's submission (`visitor_id`: the form's, the cookie's, or a new one)."""
+    data = form.cleaned_data
+    return SubmissionInput(
+        name=data["name"],
+        email=data["email"],
+        subscribe=bool(data.get("subscribe")),
+        visitor_id=data.get("visitor_id") or visitor_id,
+        answers=form.answers(),
+        utm_source=(data.get("utm_source") or "")[:200],
+        utm_medium=(data.get("utm_medium") or "")[:200],
+        utm_campaign=(data.get("utm_campaign") or "")[:200],
+        referrer=clean_url(data.get("referrer") or ""),
+        page_url=_page_url(request),
+    )
 
 
 def _common_context(request: HttpRequest, gate: Gate, *, embed: bool) -> dict[str, Any]:
@@ -389,7 +422,7 @@ def gate_page(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 
 @csrf_exempt  # checked with the Origin header instead, see _same_origin_post
-@xframe_options_exempt
+@xframe_options_exempt  # X-Frame-Options knows no allow-list: CSP frame-ancestors decides
 @require_http_methods(["GET", "HEAD", "POST"])
 def gate_embed(request: HttpRequest, slug: str) -> HttpResponseBase:
     return _gate_response(request, slug, embed=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -24,6 +25,7 @@ from profiling.models import (
 )
 from profiling.selectors import endpoint_delivery_stats
 from profiling.services.delivery import delivery_redeliver, delivery_send_test
+from profiling.services.delivery.urls import UnsafeWebhookUrl, webhook_url_check
 from profiling.services.endpoints import webhook_secret_retire_previous, webhook_secret_rotate
 
 
@@ -218,8 +220,21 @@ class GradeChangeAdmin(admin.ModelAdmin):
     )
 
 
+class WebhookEndpointAdminForm(forms.ModelForm):
+    # The admin is a write path like the API and the workspace: the same SSRF guard
+    # refuses the URL on save, not only at send time.
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data["url"])
+        try:
+            webhook_url_check(url)
+        except UnsafeWebhookUrl as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return url
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointAdminForm
     # The secret is shown on the change form only (a marketer copies it into the CRM).
     formfield_overrides = URL_OVERRIDES
     list_display = (

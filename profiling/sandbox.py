@@ -6,6 +6,9 @@ within five minutes). Written against the spec, not the `standardwebhooks` packa
 the tests can check our verifier and our signer against the reference one.
 
 GET (staff only): the latest messages, to watch hot leads arrive during a demo.
+
+Only with LEADGATE_SANDBOX=1: anyone can post to an inbox, so it is off (404) unless the
+operator asks for it, and it keeps only the newest KEPT_MESSAGES.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
@@ -31,6 +36,8 @@ MAX_BODY_BYTES = 256 * 1024
 TIMESTAMP_TOLERANCE_S = 5 * 60
 INBOX_PATH_SUFFIX = "/sandbox/crm/"
 PAGE_SIZE = 100
+# Older messages are deleted as new ones arrive: a public inbox must not grow without end.
+KEPT_MESSAGES = 500
 KEPT_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature")
 
 
@@ -133,15 +140,30 @@ def _receive(request: HttpRequest) -> HttpResponse:
         if name.lower() in KEPT_HEADERS or name.lower().startswith("webhook-")
     }
     verdict = _verify(request, headers, body)
-    SandboxMessage.objects.create(
-        webhook_id=headers.get("webhook-id", "")[:200],
-        headers=headers,
-        body=body.decode("utf-8", errors="replace"),
-        endpoint=verdict.endpoint,
-        signature_valid=verdict.valid,
-        verification_error=verdict.error[:300],
-    )
+    sandbox_message_store(headers=headers, body=body, verdict=verdict)
     return JsonResponse({"ok": True})
+
+
+def sandbox_message_store(*, headers: dict[str, str], body: bytes, verdict: Verdict) -> None:
+    """Store one received message and drop all but the newest KEPT_MESSAGES, together."""
+    with transaction.atomic():
+        SandboxMessage.objects.create(
+            webhook_id=headers.get("webhook-id", "")[:200],
+            headers=headers,
+            body=body.decode("utf-8", errors="replace"),
+            endpoint=verdict.endpoint,
+            signature_valid=verdict.valid,
+            verification_error=verdict.error[:300],
+        )
+        # Ids grow with arrival: the newest messages are the highest ids (the primary key
+        # index answers this without a sort).
+        oldest_kept = (
+            SandboxMessage.objects.order_by("-id")
+            .values_list("id", flat=True)[KEPT_MESSAGES - 1 : KEPT_MESSAGES]
+            .first()
+        )
+        if oldest_kept is not None:
+            SandboxMessage.objects.filter(id__lt=oldest_kept).delete()
 
 
 def _summary(message: SandboxMessage) -> dict[str, Any]:
@@ -190,6 +212,9 @@ def _inbox_page(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # a webhook receiver: authenticated by its signature, not a session
 def crm_inbox(request: HttpRequest) -> HttpResponse:
+    # Checked per request (not by leaving the route out) so that tests can switch it.
+    if not settings.LEADGATE_SANDBOX:
+        raise Http404("The sandbox inboxes are off (LEADGATE_SANDBOX).")
     if request.method == "POST":
         return _receive(request)
     if request.method in ("GET", "HEAD"):

@@ -13,6 +13,13 @@ export PATH="$VENV/bin:$PATH"
 export DATABASE_URL="${DATABASE_URL:-postgres://root@127.0.0.1:5432/leadgate_bench}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/3}"
 export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
+# The benchmarks measure ingest, not the event rate limits: off (0) unless given.
+export LEADGATE_EVENT_LIMIT_PER_VISITOR="${LEADGATE_EVENT_LIMIT_PER_VISITOR:-0}"
+export LEADGATE_EVENT_LIMIT_PER_IP="${LEADGATE_EVENT_LIMIT_PER_IP:-0}"
 export DJANGO_SETTINGS_MODULE=config.settings
+# leadgate refuses to start without a secret key: a random one per run, inherited by the
+# servers and workers the benchmarks start.
+DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export DJANGO_SECRET_KEY
 ./scripts/services.sh
 exec "$VENV/bin/python" -m bench.run "$@"

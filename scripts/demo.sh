@@ -38,8 +38,26 @@ ensure_venv "${ROOT}" || die "installing leadgate into ${VENV} failed (see above
 # The sandbox CRM inbox lives on this very server (loopback): webhooks to private
 # addresses are refused unless this is set.
 export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
+# The sandbox inboxes (/sandbox/...) are off unless asked for.
+export LEADGATE_SANDBOX=1
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export LEADGATE_BASE_URL="${LEADGATE_BASE_URL:-${BASE}}"
+# The key that signs sessions, access links and form tokens: the demo's own, made at
+# random on the first run and kept (git-ignored, readable by you only) so that logins and
+# links survive a restart. A DJANGO_SECRET_KEY already in the environment wins.
+KEY_FILE="${ROOT}/.demo-secret-key"
+if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
+  if [ ! -s "${KEY_FILE}" ]; then
+    say "Making the demo's secret key (${KEY_FILE})"
+    (umask 077 && "${PY}" -c 'import secrets; print(secrets.token_urlsafe(50))' >"${KEY_FILE}.tmp" \
+      && mv "${KEY_FILE}.tmp" "${KEY_FILE}") || die "could not write ${KEY_FILE}"
+  fi
+  DJANGO_SECRET_KEY="$(cat "${KEY_FILE}")"
+  KEY_SOURCE="${KEY_FILE} (git-ignored; delete it to make a new one)"
+else
+  KEY_SOURCE="DJANGO_SECRET_KEY from the environment"
+fi
+export DJANGO_SECRET_KEY
 
 # 3. Database and seed data ----------------------------------------------------------
 # Everything this script starts is stopped when it exits, however it exits: the servers
@@ -115,6 +133,7 @@ echo " Hosted gate        ${BASE}/g/network-vbook"
 echo " Admin              ${BASE}/admin/   (user demo, password demo)"
 echo " API docs           ${BASE}/api/docs/"
 echo " Sandbox CRM inbox  ${BASE}/sandbox/crm/"
+echo " Secret key         ${KEY_SOURCE}"
 echo "------------------------------------------------------------------------------"
 echo " Try it: open the gate, submit the form, read three sections (warm), download"
 echo " the network map (hot), then watch the signed webhooks in the sandbox inbox."

@@ -27,6 +27,11 @@ export DATABASE_URL="${DATABASE_URL:-postgres://root@127.0.0.1:5432/leadgate}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/15}"
 export LEADGATE_WEBHOOK_ALLOW_PRIVATE=1
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings}"
+# leadgate refuses to start without a secret key unless DJANGO_DEBUG=1: a random one per
+# run, exported before mypy (django-stubs loads the settings) and inherited by every
+# process the tests start (Celery worker, gunicorn, demo.sh).
+DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export DJANGO_SECRET_KEY
 
 step "services (PostgreSQL, Redis)"
 ./scripts/services.sh || die "PostgreSQL/Redis are not available (see above)"

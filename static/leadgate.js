@@ -64,7 +64,7 @@
     try {
       q = JSON.parse(store(Q) || "[]").slice(-100);
     } catch (e) {}
-    var timer = 0, busy = 0, tries = 0;
+    var timer = 0, busy = 0, tries = 0, wait = 0;
     var save = function () {
       store(Q, q.length ? JSON.stringify(q) : null);
     };
@@ -76,10 +76,11 @@
     };
     var later = function (ms) {
       clearTimeout(timer);
-      timer = setTimeout(G(flush), ms);
+      // Not before a 429's Retry-After, even for new events.
+      timer = setTimeout(G(flush), Math.max(ms, wait - Date.now()));
     };
     var flush = function (hide) {
-      if (!q.length || !allowed() || (busy && !hide)) return;
+      if (!q.length || !allowed() || (busy && !hide) || wait > Date.now()) return;
       var batch = q.slice(0, 50);
       var body = JSON.stringify({ visitor_id: vid, events: batch });
       busy = 1;
@@ -93,8 +94,12 @@
       })
         .then(function (r) {
           busy = 0;
-          if (r.status < 500 && r.status != 429) {
-            // 2xx stored, 4xx refused for good: drop. 5xx, 429, offline: retry, same ids.
+          if (r.status == 429) {
+            // Rate-limited, nothing stored: the same events go after Retry-After.
+            wait = Date.now() + 1000 * (+r.headers.get("Retry-After") || 60);
+            later(0);
+          } else if (r.status < 500) {
+            // 2xx stored, 4xx refused for good: drop. 5xx, offline: retry, same ids.
             tries = 0;
             drop(batch);
             if (q.length) later(0);

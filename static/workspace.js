@@ -28,6 +28,13 @@
       });
     });
   });
+  // Destructive forms ask first. A data attribute, not an onsubmit handler: the CSP
+  // allows no inline script.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
   // Copy buttons (embed snippet, new secret).
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {

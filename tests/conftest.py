@@ -348,7 +348,7 @@ def api() -> Any:
 
 @pytest.fixture
 def auth(db: Any) -> dict[str, str]:
-    """`Authorization` header of a fresh marketer (staff user with an API token)."""
+    """`Authorization` header of a fresh marketer (marketer group, API token)."""
     from tests.support.api import token_header
 
     return token_header()

@@ -60,6 +60,9 @@ def production_server(tmp_path: Path) -> Iterator[Server]:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "WEB_CONCURRENCY": "2",
         "PYTHONUNBUFFERED": "1",
+        # The load below comes from one address: the event rate limits are not under test.
+        "LEADGATE_EVENT_LIMIT_PER_VISITOR": "0",
+        "LEADGATE_EVENT_LIMIT_PER_IP": "0",
     }
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     cmd = [gunicorn, "config.wsgi:application", "-b", f"127.0.0.1:{port}", "--log-level", "info"]

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import django_validation_errors, error_body
+from config.roles import MarketerOnly
 from config.validators import origin_problem
 from forms_app.api.common import base_url
 from forms_app.models import FieldType, Gate, Stage
@@ -179,6 +180,8 @@ def _gate_write(gate: Gate | None, data: dict[str, Any]) -> Gate:
 
 
 class GateListCreateApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=GateOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         gates = gate_list()
@@ -196,6 +199,8 @@ class GateListCreateApi(APIView):
 
 
 class GateDetailApi(APIView):
+    permission_classes = [MarketerOnly]
+
     def _gate(self, slug: str) -> Gate:
         gate = gate_get(slug=slug)
         if gate is None:

@@ -19,10 +19,11 @@ from config.errors import error_body
 from config.validators import email_problem
 from forms_app.api.common import base_url
 from forms_app.friction import banned_topic, friction_message
-from forms_app.models import Gate, Stage
+from forms_app.models import Gate, QuarantineReason, QuarantineVia, SpamTallyKind, Stage
 from forms_app.selectors import gate_get_active, lead_id_for_visitor
+from forms_app.services.quarantine import quarantine_hold, spam_tally_add
 from forms_app.services.submissions import SubmissionInput, submission_create
-from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_drops
+from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_suspect
 from forms_app.stage_policy import fields_for
 from forms_app.throttle import submission_wait_seconds
 
@@ -217,9 +218,32 @@ class PublicSubmissionApi(PublicApi):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         verdict = form_token_check(data.get("form_token"), gate_slug=gate.slug)
-        if data.get("website") or token_drops(verdict):
-            # Honeypot filled, or a missing, forged or too-fast form token: a bot. Answer
-            # exactly like a success so it learns nothing, and store nothing.
+        submission = SubmissionInput(
+            name=data["name"],
+            email=data["email"],
+            subscribe=data["subscribe"],
+            visitor_id=data.get("visitor_id"),
+            answers=data.get("answers") or {},
+            utm_source=data.get("utm_source", ""),
+            utm_medium=data.get("utm_medium", ""),
+            utm_campaign=data.get("utm_campaign", ""),
+            referrer=data.get("referrer", ""),
+            page_url=data.get("page_url", ""),
+        )
+        if data.get("website") or token_suspect(verdict):
+            # Honeypot filled (a bot: only counted), or a missing, forged or too-fast
+            # form token (maybe a person whose browser autofilled: held for a marketer
+            # to release). Either way answer exactly like a success, so a bot learns
+            # nothing, and make no lead.
+            if data.get("website"):
+                spam_tally_add(gate=gate, kind=SpamTallyKind.HONEYPOT)
+            else:
+                quarantine_hold(
+                    gate=gate,
+                    data=submission,
+                    reason=QuarantineReason(verdict.value),
+                    via=QuarantineVia.API,
+                )
             return Response(
                 self.SubmissionOutputSerializer(_fake_success(request, gate)).data, status=201
             )
@@ -230,21 +254,7 @@ class PublicSubmissionApi(PublicApi):
                 error_body({"form_token": ["This form has expired; please reload the page."]}),
                 status=400,
             )
-        result = submission_create(
-            gate=gate,
-            data=SubmissionInput(
-                name=data["name"],
-                email=data["email"],
-                subscribe=data["subscribe"],
-                visitor_id=data.get("visitor_id"),
-                answers=data.get("answers") or {},
-                utm_source=data.get("utm_source", ""),
-                utm_medium=data.get("utm_medium", ""),
-                utm_campaign=data.get("utm_campaign", ""),
-                referrer=data.get("referrer", ""),
-                page_url=data.get("page_url", ""),
-            ),
-        )
+        result = submission_create(gate=gate, data=submission)
         out = {
             "lead_id": result.lead_id,
             "access_token": result.access_token,

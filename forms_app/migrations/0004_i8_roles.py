@@ -1,7 +1,7 @@
 """Issue 8: the workspace's two roles as Django groups.
 
 "marketer" edits gates, scoring, webhooks and sources; "sales" reads leads and reports.
-Superusers and staff users count as marketers (forms_app/workspace/access.py).
+Superusers and staff users count as marketers (config/roles.py).
 """
 
 from django.db import migrations

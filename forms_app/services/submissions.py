@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import transaction
 
@@ -35,26 +36,41 @@ class SubmissionResult:
     created: bool
 
 
-def submission_create(*, gate: Gate, data: SubmissionInput) -> SubmissionResult:
+def gate_answers(gate: Gate, answers: dict[str, str]) -> dict[str, str]:
+    """The non-empty answers to questions this gate asks (only decision gates ask any)."""
+    allowed = {f.name for f in gate.fields.all()} if gate.stage == Stage.DECISION else set()
+    return {k: v for k, v in answers.items() if k in allowed and v}
+
+
+def submission_create(
+    *,
+    gate: Gate,
+    data: SubmissionInput,
+    submitted_at: datetime | None = None,
+    consent_text: str | None = None,
+) -> SubmissionResult:
     """Identify the visitor as a lead, record the submission and the notice they saw.
 
     The caller has validated the input; the stage policy is enforced here too (an
     epiphany gate has no form, answers only to the question this gate asks).
+    `submitted_at` and `consent_text` default to now and the gate's current notice; a
+    released quarantined submission passes the time it was sent and the notice shown then.
     """
     if gate.stage == Stage.EPIPHANY:
         raise ValueError("epiphany gates have no form")
+    notice = gate.consent_text if consent_text is None else consent_text
     # A visitor without the tracker (no JavaScript, blocked script) still gets an id so
     # the tracked download can credit the right lead.
     visitor_id = data.visitor_id or uuid.uuid4()
-    allowed_answers = {f.name for f in gate.fields.all()} if gate.stage == Stage.DECISION else set()
-    answers = {k: v for k, v in data.answers.items() if k in allowed_answers and v}
+    answers = gate_answers(gate, data.answers)
     with transaction.atomic():
         result = lead_identify(
             email=data.email,
             name=data.name,
             visitor_id=visitor_id,
             subscribed=data.subscribe,
-            consent_text=gate.consent_text,
+            consent_text=notice,
+            consented_at=submitted_at,
             source=TouchSource(
                 utm_source=data.utm_source,
                 utm_medium=data.utm_medium,
@@ -64,12 +80,12 @@ def submission_create(*, gate: Gate, data: SubmissionInput) -> SubmissionResult:
             ),
             first_gate_id=gate.id,
         )
-        Submission.objects.create(
+        submission = Submission.objects.create(
             gate=gate,
             lead_id=result.lead.id,
             visitor_id=visitor_id,
             subscribed=data.subscribe,
-            consent_text=gate.consent_text,
+            consent_text=notice,
             answers=answers,
             utm_source=data.utm_source,
             utm_medium=data.utm_medium,
@@ -77,6 +93,10 @@ def submission_create(*, gate: Gate, data: SubmissionInput) -> SubmissionResult:
             referrer=data.referrer,
             page_url=data.page_url,
         )
+        if submitted_at is not None:
+            # created_at is auto_now_add (set on insert whatever is passed): back-date it
+            # so reports count the submission on the day the visitor sent it.
+            Submission.objects.filter(pk=submission.pk).update(created_at=submitted_at)
     return SubmissionResult(
         lead_id=result.lead.id,
         visitor_id=visitor_id,

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from forms_app.workspace.access import can_edit
+from config.roles import can_edit
 
 
 def page(

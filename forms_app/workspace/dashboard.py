@@ -12,10 +12,12 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from config.csv_export import csv_response
-from forms_app.models import CampaignCost, Gate
+from config.roles import can_edit
+from forms_app.models import CampaignCost, Gate, SpamTallyKind
+from forms_app.selectors import quarantine_count, spam_tally_totals
 from forms_app.services.costs import campaign_cost_create, campaign_cost_delete
 from forms_app.workspace import charts, reports
-from forms_app.workspace.access import can_edit, marketer_required, viewer_required
+from forms_app.workspace.access import marketer_required, viewer_required
 from forms_app.workspace.common import (
     DateRange,
     RangeForm,
@@ -88,6 +90,15 @@ def dashboard(request: HttpRequest) -> HttpResponseBase:
             "conversion": reports.rate(steps[2].count, steps[1].count),
             "social_share": src.social_share,
         },
+        # Marketers only: they are the ones who can release or delete what is held.
+        "quarantine": {
+            "held": quarantine_count(gate=gate),
+            "honeypot": spam_tally_totals(start=rng.start, end=rng.end, gate=gate)[
+                SpamTallyKind.HONEYPOT
+            ],
+        }
+        if can_edit(request.user)
+        else None,
         "cost_form": CostForm(
             initial={"period_start": rng.start, "period_end": rng.end, "currency": "EUR"}
         )

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forms_app.api.gates import GateOutputSerializer
 from forms_app.forms import HONEYPOT
@@ -37,6 +39,7 @@ PREVIEW_MODES = ("page", "embed", "content")
 
 
 @marketer_required
+@require_GET
 def gate_list(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=30)
     gates = Gate.objects.annotate(
@@ -238,7 +241,10 @@ def gate_remove(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 
 @marketer_required
+@require_GET
 @xframe_options_sameorigin
+# The gate builder frames this page (same origin); the site-wide CSP lets no one.
+@csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]  # typed for (request) views
 def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
     """The gate as a visitor sees it, rendered with the hosted page's own templates.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from forms_app.workspace import dashboard, gates, leads, scoring, sources, webhooks
+from forms_app.workspace import dashboard, gates, leads, quarantine, scoring, sources, webhooks
 from forms_app.workspace.access import LOGIN_URL
 
 app_name = "workspace"
@@ -37,6 +37,9 @@ urlpatterns = [
     path("deliveries/<uuid:pk>/redeliver", webhooks.delivery_resend, name="redeliver"),
     path("sources/", sources.source_list, name="sources"),
     path("sources/<int:pk>/delete", sources.source_remove, name="source-delete"),
+    path("quarantine/", quarantine.quarantine_page, name="quarantine"),
+    path("quarantine/<int:pk>/release", quarantine.quarantined_release, name="quarantine-release"),
+    path("quarantine/<int:pk>/delete", quarantine.quarantined_remove, name="quarantine-delete"),
     path("leads/", leads.lead_list, name="leads"),
     path("leads/export.csv", leads.lead_export, name="leads-export"),
     path("leads/<uuid:pk>/", leads.lead_detail, name="lead"),

@@ -24,8 +24,10 @@ from rest_framework.views import APIView
 
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
+from config.openapi import ERROR_SCHEMA
 from config.parsers import json_loads_safe
 from profiling.services.ingest import events_ingest, events_parse
+from profiling.throttle import events_wait_seconds
 
 
 def _json(data: Any, status: int) -> HttpResponse:
@@ -59,6 +61,13 @@ def events_post(request: HttpRequest) -> HttpResponse:
             )
     accepted = duplicates = 0
     if visitor_id is not None and batch.events:
+        # After the cheap checks (size, JSON, gates, origin), before anything is stored:
+        # a refused batch stores nothing, and the tracker sends it again later.
+        wait = events_wait_seconds(request, visitor_id=visitor_id, count=len(batch.events))
+        if wait is not None:
+            response = _json(error_body(f"Too many events; retry in {wait} seconds."), 429)
+            response["Retry-After"] = str(wait)
+            return response
         # Valid events are stored even when others in the batch are refused.
         result = events_ingest(visitor_id=visitor_id, events=batch.events, received=received)
         accepted, duplicates = result.accepted, result.duplicates
@@ -96,7 +105,12 @@ class PublicEventsApi(APIView):
 
     @extend_schema(
         request={"application/json": {"type": "object"}},
-        responses={202: {"type": "object"}},
+        responses={
+            202: {"type": "object"},
+            # Over the per-visitor or per-address event rate limit: nothing of the batch
+            # was stored; retry after Retry-After seconds.
+            429: ERROR_SCHEMA,
+        },
         auth=[],
     )
     def post(self, request: Any) -> HttpResponse:  # documentation only; dispatch serves

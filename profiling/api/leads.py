@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.csv_export import csv_response
 from config.pagination import Pagination
+from config.roles import SalesMayRead
 from profiling.models import (
     Grade,
 )
@@ -73,6 +74,7 @@ class LeadOutputSerializer(serializers.Serializer):
 
 
 class LeadListApi(APIView):
+    permission_classes = [SalesMayRead]
     # Declared on the view so the OpenAPI document shows the paginated envelope.
     pagination_class = Pagination
 
@@ -104,6 +106,9 @@ def _lead_or_404(pk: str) -> Any:
 
 
 class LeadDetailApi(APIView):
+    # Sales reads a lead; erasing one (DELETE) is for marketers.
+    permission_classes = [SalesMayRead]
+
     class LeadDetailOutputSerializer(LeadOutputSerializer):
         reasons = serializers.ListField(child=serializers.CharField())
         do_not_contact = serializers.BooleanField()
@@ -163,6 +168,8 @@ CSV_COLUMNS = [
 
 
 class LeadExportApi(APIView):
+    permission_classes = [SalesMayRead]
+
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = LeadFilterSerializer(data=request.query_params)

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from config.errors import django_validation_errors, error_body
 from config.fields import SlugRelatedField
+from config.roles import MarketerOnly
 from forms_app.models import Gate
 from profiling.models import (
     RULE_TYPE_CHOICES,
@@ -143,6 +144,8 @@ def _save_rule(rule: ScoringRule | None, data: dict[str, Any], push: bool) -> Sc
 
 
 class ScoringRuleListCreateApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=ScoringRuleOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(ScoringRuleOutputSerializer(rule_list(), many=True).data)
@@ -157,6 +160,8 @@ class ScoringRuleListCreateApi(APIView):
 
 
 class ScoringRuleDetailApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=ScoringRuleOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
         return Response(ScoringRuleOutputSerializer(_rule_or_404(int(pk))).data)
@@ -191,6 +196,8 @@ class ScoringSettingsSerializer(serializers.Serializer):
 
 
 class ScoringSettingsApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=ScoringSettingsSerializer)
     def get(self, request: Request) -> Response:
         return Response(ScoringSettingsSerializer(scoring_settings_get()).data)
@@ -284,6 +291,8 @@ class ScoringWhatIfApi(APIView):
     draft thresholds: how many leads would change grade, and a sample with old and new
     reasons. Changes nothing."""
 
+    permission_classes = [MarketerOnly]
+
     @extend_schema(request=WhatIfInputSerializer, responses=WhatIfOutputSerializer)
     def post(self, request: Request) -> Response:
         serializer = WhatIfInputSerializer(data=request.data)
@@ -311,6 +320,8 @@ class RescoreInputSerializer(serializers.Serializer):
 class ScoringRescoreApi(APIView):
     """`POST`: re-grade every lead now in the background (`push`: deliver the changes).
     `GET`: the latest full rescore's progress (`done` of `total` leads)."""
+
+    permission_classes = [MarketerOnly]
 
     @extend_schema(request=RescoreInputSerializer, responses={202: dict})
     def post(self, request: Request) -> Response:

@@ -29,6 +29,7 @@ from config.errors import error_body
 from config.parsers import json_loads_safe
 from profiling.services.ingest import _parse_time
 from profiling.services.segment import SourceInfo, segment_ingest, source_cache
+from profiling.throttle import segment_wait_seconds
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,11 @@ def _handle(request: HttpRequest, default_type: str | None) -> HttpResponse:
         messages = [
             m for m in messages if len(json.dumps(m, separators=(",", ":"))) <= MAX_MESSAGE_BYTES
         ]
+    wait = segment_wait_seconds(request, count=len(messages)) if messages else None
+    if wait is not None:
+        return _json(
+            error_body(f"Too many events; retry in {wait} seconds."), 429, Retry_After=str(wait)
+        )
     received = timezone.now()
     try:
         result = segment_ingest(

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import django_validation_errors
+from config.roles import MarketerOnly
 from profiling.models import Source
 from profiling.services.segment import source_create, source_delete
 
@@ -29,6 +30,9 @@ class SourceOutputSerializer(serializers.Serializer):
 
 
 class SourceListCreateApi(APIView):
+    # Marketers only, reading too: the list shows every write key.
+    permission_classes = [MarketerOnly]
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         allowed_gates = serializers.ListField(
@@ -65,6 +69,8 @@ def _source_or_404(pk: str) -> Source:
 
 
 class SourceDetailApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=SourceOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
         return Response(SourceOutputSerializer(_source_or_404(pk)).data)

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import Pagination
+from config.roles import MarketerOnly, SalesMayRead
 from profiling.models import Delivery, DeliveryStatus, Grade, WebhookEndpoint
 from profiling.selectors import endpoint_deliveries, endpoint_delivery_stats, endpoint_list
 from profiling.services.delivery import (
@@ -120,6 +121,9 @@ def _endpoint_or_404(pk: str) -> WebhookEndpoint:
 
 
 class WebhookListCreateApi(APIView):
+    # Marketers only, reading too: an endpoint's URL can carry the CRM's credentials.
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=WebhookOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(WebhookOutputSerializer(endpoint_list(), many=True).data)
@@ -137,6 +141,8 @@ class WebhookListCreateApi(APIView):
 
 
 class WebhookDetailApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(responses=WebhookDetailOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
         return Response(WebhookDetailOutputSerializer(_endpoint_or_404(pk)).data)
@@ -175,6 +181,8 @@ class SecretRotateOutputSerializer(WebhookOutputSerializer):
 
 
 class WebhookSecretRotateApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(request=SecretRotateInputSerializer, responses=SecretRotateOutputSerializer)
     def post(self, request: Request, pk: str) -> Response:
         endpoint = _endpoint_or_404(pk)
@@ -189,6 +197,8 @@ class WebhookSecretRotateApi(APIView):
 
 
 class WebhookSecretRetireApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(request=None, responses=WebhookOutputSerializer)
     def post(self, request: Request, pk: str) -> Response:
         endpoint = _endpoint_or_404(pk)
@@ -229,6 +239,8 @@ class DeliveryOutputSerializer(serializers.Serializer):
 
 
 class WebhookDeliveriesApi(APIView):
+    # Sales reads the delivery log (did the hot lead reach the CRM?) and its stats.
+    permission_classes = [SalesMayRead]
     # Declared on the view so the OpenAPI document shows the paginated envelope.
     pagination_class = Pagination
 
@@ -250,6 +262,8 @@ class WebhookDeliveriesApi(APIView):
 
 
 class WebhookStatsApi(APIView):
+    permission_classes = [SalesMayRead]
+
     @extend_schema(responses=WebhookStatsSerializer)
     def get(self, request: Request, pk: str) -> Response:
         endpoint = _endpoint_or_404(pk)
@@ -257,6 +271,8 @@ class WebhookStatsApi(APIView):
 
 
 class WebhookTestEventApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(request=None, responses={201: DeliveryOutputSerializer})
     def post(self, request: Request, pk: str) -> Response:
         # Sends now and answers with the CRM's response (status, first bytes, latency);
@@ -266,6 +282,8 @@ class WebhookTestEventApi(APIView):
 
 
 class DeliveryRedeliverApi(APIView):
+    permission_classes = [MarketerOnly]
+
     @extend_schema(request=None, responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: str) -> Response:
         try:

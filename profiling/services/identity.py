@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -114,14 +115,18 @@ def lead_identify(
     consent_text: str = "",
     source: TouchSource | None = None,
     first_gate_id: int | None = None,
+    consented_at: datetime | None = None,
 ) -> IdentifyResult:
     """Find or create the lead for this email, attach the visitor(s), merge, rescore.
 
     `extra_visitor_ids`: other ids the same person is known by (a Segment userId).
+    `consented_at`: when the opt-in was given, if not now (a submission held for review
+    and released later was agreed to when it was sent).
     """
     email_n = normalise_email(email)
     source = source or TouchSource()
     now = timezone.now()
+    consent_time = consented_at or now
     with transaction.atomic():
         created = False
         # FOR NO KEY UPDATE, not FOR UPDATE: it serialises identifies of one person, but
@@ -140,7 +145,7 @@ def lead_identify(
                         name=name,
                         subscribed=subscribed,
                         consent_text=consent_text if subscribed else "",
-                        consented_at=now if subscribed else None,
+                        consented_at=consent_time if subscribed else None,
                         utm_source=source.utm_source,
                         utm_medium=source.utm_medium,
                         utm_campaign=source.utm_campaign,
@@ -165,11 +170,12 @@ def lead_identify(
                 lead.name = name
                 update_fields.append("name")
             # Opting in again records the newest notice; leaving the box unticked on a
-            # later visit is not an unsubscribe (that is an explicit action).
-            if subscribed:
+            # later visit is not an unsubscribe (that is an explicit action). An older
+            # opt-in released from the quarantine does not replace a newer one.
+            if subscribed and (lead.consented_at is None or consent_time >= lead.consented_at):
                 lead.subscribed = True
                 lead.consent_text = consent_text
-                lead.consented_at = now
+                lead.consented_at = consent_time
                 update_fields += ["subscribed", "consent_text", "consented_at"]
             lead.save(update_fields=update_fields)
         others: set[uuid.UUID] = set()

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from forms_app.models import Submission
+from forms_app.models import QuarantinedSubmission, Submission
 from profiling.models import Delivery, Event, Lead, SandboxMessage, Visitor
 
 
@@ -26,6 +26,8 @@ def lead_erase(*, lead: Lead) -> None:
         Event.objects.filter(lead=lead).update(lead=None, url="", visitor=anonymous)
         Visitor.objects.filter(lead=lead).delete()
         Submission.objects.filter(lead=lead).delete()
+        # Held by the spam guards, not yet a lead: found by the address the person gave.
+        QuarantinedSubmission.objects.filter(email__iexact=lead.email).delete()
         # The sandbox CRM inbox keeps copies of what was pushed about the person.
         SandboxMessage.objects.filter(
             Q(body__icontains=lead.email) | Q(body__icontains=str(lead.pk))

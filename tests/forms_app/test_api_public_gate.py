@@ -15,15 +15,20 @@ import pytest
 from django.test import Client
 
 from forms_app.access import access_token_read
-from forms_app.models import Stage, Submission
-from profiling.models import Lead, Visitor
+from forms_app.models import QuarantinedSubmission, Stage, Submission
+from forms_app.selectors import spam_tally_totals
+from profiling.models import Delivery, GradeChange, Lead, Visitor
 from tests.support.api import assert_error
 from tests.support.factories import (
     DEFAULT_ORIGIN,
+    make_endpoint,
+    make_event,
     make_gate,
     make_lead,
+    make_rule,
     make_visitor,
     random_email,
+    set_thresholds,
 )
 
 pytestmark = pytest.mark.django_db
@@ -414,13 +419,16 @@ def test_hostile_names_are_stored_as_inert_data(api: Client, name: str, auth) ->
     assert detail.json()["name"] == name
 
 
-def test_honeypot_filled_looks_like_success_but_stores_nothing(api: Client) -> None:
+def test_honeypot_filled_looks_like_success_and_is_only_counted(api: Client) -> None:
     gate = make_gate()
     response = _submit(api, gate, _valid(website="http://spam.example"))
     assert response.status_code == 201
     assert set(response.json()) >= {"lead_id", "access_token", "content_url"}
     assert access_token_read(response.json()["access_token"], gate_slug=gate.slug) is None
     _nothing_stored()
+    assert not QuarantinedSubmission.objects.exists()
+    assert _submit(api, gate, _valid(website="x")).status_code == 201
+    assert spam_tally_totals(gate=gate) == {"honeypot": 2, "discarded": 0}
 
 
 def test_epiphany_gate_refuses_submissions(api: Client) -> None:
@@ -503,16 +511,29 @@ def test_submission_with_the_config_token_creates_the_lead(api: Client) -> None:
 
 @pytest.mark.form_token
 @pytest.mark.parametrize(
-    "token",
-    ["missing", "", "forged", "other-gate", "too-fast"],
+    ("token", "reason"),
+    [
+        ("missing", "missing"),
+        ("", "missing"),
+        ("forged", "forged"),
+        ("other-gate", "forged"),
+        ("too-fast", "too_fast"),
+    ],
 )
-def test_bot_submissions_are_accepted_and_dropped(api: Client, settings, token: str) -> None:
+def test_suspect_submissions_look_like_a_success_and_are_held(
+    api: Client, settings, django_capture_on_commit_callbacks, token: str, reason: str
+) -> None:
     from forms_app.spam import form_token_make
 
     settings.LEADGATE_FORM_MIN_FILL_MS = 3000
+    set_thresholds(warm=5, hot=10)
     gate = make_gate()
     other = make_gate()
-    body = _valid()
+    make_rule(gate=gate, points=20)
+    make_endpoint(url="http://127.0.0.1:9/unused", grades=["warm", "hot"])
+    visitor = make_visitor()
+    make_event(visitor=visitor, gate=gate, section_key="section-1")
+    body = _valid(email="autofill@example-fibre.com", visitor_id=str(visitor.id), utm_source="x")
     if token != "missing":
         body["form_token"] = {
             "": "",
@@ -520,18 +541,32 @@ def test_bot_submissions_are_accepted_and_dropped(api: Client, settings, token: 
             "other-gate": _old_token(other),
             "too-fast": form_token_make(gate_slug=gate.slug),
         }[token]
-    response = _submit(api, gate, body)
-    real = _submit(api, gate, _valid(form_token=_old_token(gate)))
+    # Run what commits enqueue (scoring, then pushes), as in production.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _submit(api, gate, body)
+        real = _submit(api, gate, _valid(form_token=_old_token(gate)))
     # The same status and the same shape as a real success: a bot learns nothing ...
     assert response.status_code == real.status_code == 201
     assert set(response.json()) == set(real.json())
     assert len(response.json()["lead_id"]) == len(real.json()["lead_id"])
     assert response.json()["content_url"].startswith(f"http://testserver/g/{gate.slug}?t=")
-    # ... but nothing of it was stored, and its token opens nothing.
+    # ... its token opens nothing and it made no lead: it waits in the quarantine, out of
+    # scoring and pushes (the visitor's events stay anonymous).
     assert access_token_read(response.json()["access_token"], gate_slug=gate.slug) is None
     assert Lead.objects.count() == 1
     assert Submission.objects.count() == 1
     assert not Lead.objects.filter(id=response.json()["lead_id"]).exists()
+    assert not Lead.objects.filter(email="autofill@example-fibre.com").exists()
+    assert Visitor.objects.get(pk=visitor.id).lead_id is None
+    assert not Delivery.objects.exists()
+    assert not GradeChange.objects.exists()
+    held = QuarantinedSubmission.objects.get()
+    assert (held.gate_id, held.reason, held.via) == (gate.id, reason, "api")
+    assert (held.email, held.visitor_id, held.utm_source) == (
+        "autofill@example-fibre.com",
+        visitor.id,
+        "x",
+    )
 
 
 @pytest.mark.form_token

@@ -198,13 +198,17 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
 
     Cheap in the suite: scripts/test.sh installed the venv and wrote the shared install
     stamp, so demo.sh skips pip and only starts the server, migrates, seeds and prints.
+
+    No secret key in the environment and debug off: leadgate would refuse to start, so
+    the run passing shows that demo.sh made (or reused) its own key and exported it.
     """
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
     }
     env.update(
+        DJANGO_DEBUG="0",
         LEADGATE_DEMO_NO_SERVE="1",
         PORT="8123",
         LEADGATE_DEMO_PGDATA=str(pgdata),
@@ -225,6 +229,14 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
         assert "Would start:" in result.stdout
         assert "gunicorn config.wsgi:application" in result.stdout
+        key_file = REPO / ".demo-secret-key"
+        assert f"Secret key         {key_file} (git-ignored" in result.stdout
+        assert len(key_file.read_text().strip()) >= 50
+        assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(key_file)], cwd=REPO, check=False, timeout=30
+        )
+        assert ignored.returncode == 0, "the demo's key must never be committed"
         # The server this run started is gone, and no postgres process uses its data.
         assert (pgdata / "PG_VERSION").exists()
         assert not (pgdata / "postmaster.pid").exists()

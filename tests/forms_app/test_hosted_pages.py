@@ -14,7 +14,16 @@ import pytest
 from django.core.files.base import ContentFile
 
 from forms_app.access import access_token_make
-from forms_app.models import FormField, Gate, GateFile, Section, Stage, Submission
+from forms_app.models import (
+    FormField,
+    Gate,
+    GateFile,
+    QuarantinedSubmission,
+    Section,
+    Stage,
+    Submission,
+)
+from forms_app.selectors import spam_tally_totals
 from profiling.models import Event, Lead, ScoringRule, ScoringSettings, Visitor
 
 pytestmark = pytest.mark.django_db
@@ -254,13 +263,15 @@ def test_valid_fields_are_kept_after_an_error(client: Any, gate: Gate) -> None:
     assert 'aria-invalid="true"' not in html.split('id="id_name"')[1].split(">")[0]
 
 
-def test_honeypot_looks_like_success_and_stores_nothing(client: Any, gate: Gate) -> None:
+def test_honeypot_looks_like_success_and_is_only_counted(client: Any, gate: Gate) -> None:
     response = _post(client, gate, website="http://spam.example")
     assert response.status_code == 303
     assert response["Location"].startswith(f"/g/{gate.slug}?t=")
     assert not Lead.objects.exists()
     assert not Submission.objects.exists()
     assert not Visitor.objects.exists()
+    assert not QuarantinedSubmission.objects.exists()
+    assert spam_tally_totals(gate=gate)["honeypot"] == 1
     # The fake token grants nothing.
     page = client.get(response["Location"])
     assert "data-leadgate-section" not in page.content.decode()
@@ -434,13 +445,17 @@ def test_form_then_map_download_makes_the_lead_hot(
     assert lead.grade == "hot"
 
 
-def test_home_lists_active_gates(client: Any, gate: Gate) -> None:
+def test_home_lists_active_gates(client: Any, gate: Gate, settings: Any) -> None:
     hidden = _gate(is_active=False, title="Hidden gate")
     html = client.get("/").content.decode()
     assert f'href="/g/{gate.slug}"' in html
     assert f'href="/g/{hidden.slug}"' not in html
-    for link in ("/admin/", "/api/docs/", "/sandbox/crm/"):
+    for link in ("/admin/", "/api/docs/"):
         assert f'href="{link}"' in html
+    # The sandbox inbox is linked only when it exists (LEADGATE_SANDBOX).
+    assert 'href="/sandbox/crm/"' not in html
+    settings.LEADGATE_SANDBOX = True
+    assert 'href="/sandbox/crm/"' in client.get("/").content.decode()
 
 
 def test_token_link_in_a_new_browser_adopts_the_leads_visitor(client: Any, gate: Gate) -> None:
@@ -509,31 +524,69 @@ def test_a_person_with_the_rendered_token_gets_the_content(
 
 
 @pytest.mark.form_token
-@pytest.mark.parametrize("kind", ["missing", "forged", "too-fast", "other-gate"])
-def test_bot_posts_are_redirected_like_a_success_and_store_nothing(
-    client: Any, gate: Gate, settings: Any, kind: str
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("missing", "missing"),
+        ("forged", "forged"),
+        ("too-fast", "too_fast"),
+        ("other-gate", "forged"),
+    ],
+)
+def test_suspect_posts_are_redirected_like_a_success_and_held(
+    client: Any, gate: Gate, settings: Any, kind: str, reason: str
 ) -> None:
     from forms_app.spam import form_token_make
 
     settings.LEADGATE_FORM_MIN_FILL_MS = 3000
-    data: dict[str, str] = {}
+    visitor_id = uuid.uuid4()
+    data: dict[str, str] = {"visitor_id": str(visitor_id), "subscribe": "1"}
     if kind == "forged":
         data["form_token"] = _aged_token(gate)[:-2] + "xx"
     elif kind == "too-fast":
         data["form_token"] = form_token_make(gate_slug=gate.slug)
     elif kind == "other-gate":
         data["form_token"] = _aged_token(_gate())
-    response = _post(client, gate, **data)
+    response = _post(client, gate, query="?utm_source=newsletter", **data)
+    assert "lg_vid" not in response.cookies  # as before: a success's shape, no cookies
     real = _post(client, gate, email="real@example-fibre.com", form_token=_aged_token(gate))
     assert response.status_code == real.status_code == 303
     assert response["Location"].startswith(f"/g/{gate.slug}?t=")
     assert not Lead.objects.filter(email="ada@example-fibre.com").exists()
+    assert not Visitor.objects.filter(pk=visitor_id).exists()
     assert Submission.objects.count() == 1
+    held = QuarantinedSubmission.objects.get()
+    assert (held.gate_id, held.reason, held.via) == (gate.id, reason, "form")
+    assert (held.name, held.email, held.subscribed) == (
+        "Ada Lovelace",
+        "ada@example-fibre.com",
+        True,
+    )
+    assert held.visitor_id == visitor_id
+    assert held.page_url == f"http://testserver/g/{gate.slug}?utm_source=newsletter"
     # The fake token unlocks nothing.
     page = client.get(response["Location"])
     client.cookies.clear()
     assert "data-leadgate-section" not in client.get(response["Location"]).content.decode()
     assert page.status_code == 200
+
+
+@pytest.mark.form_token
+def test_a_suspect_post_with_invalid_fields_looks_the_same_and_is_only_counted(
+    client: Any, gate: Gate, settings: Any
+) -> None:
+    from forms_app.spam import form_token_make
+
+    settings.LEADGATE_FORM_MIN_FILL_MS = 3000
+    response = _post(
+        client, gate, email="not-an-email", form_token=form_token_make(gate_slug=gate.slug)
+    )
+    # No field errors: they would tell a bot its token passed.
+    assert response.status_code == 303
+    assert response["Location"].startswith(f"/g/{gate.slug}?t=")
+    assert not QuarantinedSubmission.objects.exists()
+    assert not Lead.objects.exists()
+    assert spam_tally_totals(gate=gate) == {"honeypot": 0, "discarded": 1}
 
 
 @pytest.mark.form_token

@@ -9,7 +9,7 @@ import pytest
 from django.core import signing
 
 from forms_app.access import access_token_make
-from forms_app.spam import SALT, TokenVerdict, form_token_check, form_token_make, token_drops
+from forms_app.spam import SALT, TokenVerdict, form_token_check, form_token_make, token_suspect
 
 
 def _ms() -> int:
@@ -25,14 +25,14 @@ def _fill_time(settings: Any) -> None:
 def test_a_token_older_than_the_fill_time_is_ok() -> None:
     token = form_token_make(gate_slug="ebook", issued_at_ms=_ms() - 2500)
     assert form_token_check(token, gate_slug="ebook") is TokenVerdict.OK
-    assert not token_drops(TokenVerdict.OK)
+    assert not token_suspect(TokenVerdict.OK)
 
 
-def test_a_fresh_token_is_too_fast_and_dropped() -> None:
+def test_a_fresh_token_is_too_fast_and_suspect() -> None:
     token = form_token_make(gate_slug="ebook")
     verdict = form_token_check(token, gate_slug="ebook")
     assert verdict is TokenVerdict.TOO_FAST
-    assert token_drops(verdict)
+    assert token_suspect(verdict)
 
 
 def test_the_fill_time_is_a_setting(settings: Any) -> None:
@@ -64,7 +64,7 @@ def test_a_token_for_another_gate_is_forged() -> None:
 def test_forged_tokens(token: str) -> None:
     verdict = form_token_check(token, gate_slug="ebook")
     assert verdict is TokenVerdict.FORGED
-    assert token_drops(verdict)
+    assert token_suspect(verdict)
 
 
 def test_a_tampered_timestamp_breaks_the_signature() -> None:
@@ -87,30 +87,30 @@ def test_a_token_from_the_future_is_forged() -> None:
     assert form_token_check(token, gate_slug="ebook") is TokenVerdict.FORGED
 
 
-def test_an_expired_token_is_a_real_error_not_a_drop() -> None:
+def test_an_expired_token_is_a_real_error_not_suspect() -> None:
     token = form_token_make(gate_slug="ebook", issued_at_ms=_ms() - 3601 * 1000)
     verdict = form_token_check(token, gate_slug="ebook")
     assert verdict is TokenVerdict.EXPIRED
-    assert not token_drops(verdict)
+    assert not token_suspect(verdict)
 
 
 @pytest.mark.parametrize("token", [None, ""])
-def test_a_missing_token_is_dropped_when_required(settings: Any, token: str | None) -> None:
+def test_a_missing_token_is_suspect_when_required(settings: Any, token: str | None) -> None:
     verdict = form_token_check(token, gate_slug="ebook")
     assert verdict is TokenVerdict.MISSING
     settings.LEADGATE_FORM_TOKEN_REQUIRED = True
-    assert token_drops(verdict)
+    assert token_suspect(verdict)
     settings.LEADGATE_FORM_TOKEN_REQUIRED = False
-    assert not token_drops(verdict)
+    assert not token_suspect(verdict)
     # Turning the requirement off never forgives a forged or too-fast token.
-    assert token_drops(TokenVerdict.FORGED)
-    assert token_drops(TokenVerdict.TOO_FAST)
+    assert token_suspect(TokenVerdict.FORGED)
+    assert token_suspect(TokenVerdict.TOO_FAST)
 
 
 def test_the_defaults_keep_the_contract_and_still_stop_bots() -> None:
     """The contract's submission body has no token: by default a missing one is accepted
     (strict mode is opt-in), while every form we render carries one and a too-fast or
-    forged token is dropped."""
+    forged token is held in the quarantine."""
     from config import settings as project_settings
 
     assert project_settings.LEADGATE_FORM_TOKEN_REQUIRED is False

@@ -216,6 +216,81 @@ def test_wrong_methods(api: Client, auth) -> None:
     assert post(api, f"{HOOKS}{hook.pk}/stats", {}, auth).status_code == 405
 
 
+# --- the SSRF guard on create and update ------------------------------------------------
+
+NOT_PUBLIC = [
+    # cloud metadata (Alibaba) in 100.64.0.0/10, carrier-grade NAT's shared space
+    ("http://100.100.100.200/", "100.100.100.200 is Shared Address Space (100.64.0.0/10"),
+    # 6to4 wrapping 10.0.0.1
+    ("http://[2002:a00:1::]/", "2002:a00:1:: is 6to4 (2002::/16) for 10.0.0.1, which is Private"),
+]
+
+
+def _stored(hook: WebhookEndpoint) -> dict[str, Any]:
+    return dict(WebhookEndpoint.objects.values().get(pk=hook.pk))
+
+
+@pytest.mark.parametrize(("url", "reason"), NOT_PUBLIC)
+def test_create_to_an_address_that_is_not_public_is_refused(
+    api: Client, auth, settings, url: str, reason: str
+) -> None:
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    errors = assert_error(post(api, HOOKS, {"url": url}, auth), 400, "url")
+    assert reason in errors["url"][0]
+    assert list(errors) == ["url"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(("url", "reason"), NOT_PUBLIC)
+def test_update_to_an_address_that_is_not_public_is_refused_and_changes_nothing(
+    api: Client, auth, settings, url: str, reason: str
+) -> None:
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    hook = make_endpoint(url=PUBLIC_IP_URL, grades=["hot"])
+    before = _stored(hook)
+    detail = f"{HOOKS}{hook.pk}"
+    for method, body in (
+        ("patch", {"url": url, "is_active": False}),
+        ("put", {"url": url, "grades": ["warm"], "is_active": False}),
+    ):
+        response = getattr(api, method)(
+            detail, data=json.dumps(body), content_type="application/json", headers=auth
+        )
+        errors = assert_error(response, 400, "url")
+        assert reason in errors["url"][0], method
+    assert _stored(hook) == before
+    assert api.get(detail, headers=auth).json()["url"] == PUBLIC_IP_URL
+
+
+def test_a_public_ipv6_address_and_a_registry_exception_are_accepted(
+    api: Client, auth, settings
+) -> None:
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    created = post(api, HOOKS, {"url": "https://[2606:4700:4700::1111]/hook"}, auth)
+    assert created.status_code == 201, created.content
+    # 192.0.0.9 is globally reachable although the rest of 192.0.0.0/24 is not
+    moved = api.patch(
+        f"{HOOKS}{created.json()['id']}",
+        data=json.dumps({"url": "https://192.0.0.9/hook"}),
+        content_type="application/json",
+        headers=auth,
+    )
+    assert moved.status_code == 200, moved.content
+    assert WebhookEndpoint.objects.get().url == "https://192.0.0.9/hook"
+
+
+def test_a_test_event_to_a_stored_address_that_is_not_public_fails_with_the_reason(
+    api: Client, auth, settings
+) -> None:
+    hook = make_endpoint(url="http://100.100.100.200/hook")  # stored while allowed
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    response = post(api, f"{HOOKS}{hook.pk}/test", None, auth)
+    assert response.status_code == 201
+    item = response.json()
+    assert (item["status"], item["last_status_code"]) == ("failed", None)
+    assert "Shared Address Space" in item["last_error"]
+
+
 # --- delivery log and stats ---------------------------------------------------------------
 
 

@@ -1214,7 +1214,7 @@ def test_the_post_goes_to_the_pinned_address_with_the_original_host(
         delivery = _delivery(f"http://crm.example.com:{receiver.port}/crm/leadgate")
         settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
         # The receiver is on loopback; let the guard pass it for this test only.
-        monkeypatch.setattr(urls_module, "_address_is_private", lambda address: False)
+        monkeypatch.setattr(urls_module, "_address_refusal", lambda address: None)
         asked = _fake_dns(monkeypatch, ["127.0.0.1", "10.9.9.9"])
         outcome = delivery_attempt(delivery_id=delivery.id)
         delivery.refresh_from_db()
@@ -1224,3 +1224,65 @@ def test_the_post_goes_to_the_pinned_address_with_the_original_host(
     assert asked == ["crm.example.com"]
     assert request.headers["host"] == f"crm.example.com:{port}"
     assert request.path == "/crm/leadgate"
+
+
+@pytest.fixture
+def network(monkeypatch: Any) -> list[str]:
+    """Every request the attempt's HTTP client sends, answered 200 without a network:
+    what would have been connected to."""
+    import os
+
+    import httpx
+
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(200, json={"ok": True})
+
+    monkeypatch.setattr(
+        attempt_module, "_client", httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    monkeypatch.setattr(attempt_module, "_client_pid", os.getpid())
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://100.100.100.200/latest/meta-data/", "Shared Address Space (100.64.0.0/10"),
+        ("http://[2002:a00:1::]/hook", "6to4 (2002::/16) for 10.0.0.1, which is Private-Use"),
+        ("http://[64:ff9b::a9fe:a9fe]/hook", "for 169.254.169.254, which is Link Local"),
+        ("http://[::ffff:192.168.1.1]/hook", "for 192.168.1.1, which is Private-Use"),
+        ("http://0x7f.1:8000/hook", "0x7f.1 resolves to 127.0.0.1, which is Loopback"),
+    ],
+)
+def test_an_endpoint_stored_while_allowed_is_refused_at_send_time_without_connecting(
+    network: list[str], settings: Any, url: str, reason: str
+) -> None:
+    delivery = _delivery(url)  # saved while LEADGATE_WEBHOOK_ALLOW_PRIVATE was on
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    assert delivery_attempt(delivery_id=delivery.id) == "retry"
+    delivery.refresh_from_db()
+    assert reason in delivery.last_error
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert network == []
+    # with the setting back on, the same attempt goes out (so the spy above can see one)
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = True
+    delivery.next_attempt_at = None
+    delivery.save(update_fields=["next_attempt_at"])
+    assert delivery_attempt(delivery_id=delivery.id) == "succeeded"
+    assert len(network) == 1
+
+
+def test_a_name_with_one_address_that_is_not_public_is_refused_at_send_time(
+    network: list[str], monkeypatch: Any, settings: Any
+) -> None:
+    delivery = _delivery("https://crm.example.com/hook")
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    _fake_dns(monkeypatch, ["192.0.0.1"])
+    assert delivery_attempt(delivery_id=delivery.id) == "retry"
+    delivery.refresh_from_db()
+    assert "crm.example.com resolves to 192.0.0.1" in delivery.last_error
+    assert "IPv4 Service Continuity Prefix" in delivery.last_error
+    assert network == []

@@ -116,3 +116,26 @@ def test_delivery_change_page_shows_the_log_fields(admin_client: Client) -> None
     assert "1234" in html
     assert "503" in html
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_admin_refuses_a_private_webhook_url_on_save(admin_client: Client, settings: Any) -> None:
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    endpoint = make_endpoint(url="https://93.184.216.34/crm")
+    form = {
+        "url": "http://100.100.100.200/latest/meta-data",
+        "secret": endpoint.secret,
+        "grades": '["hot"]',
+        "is_active": "on",
+        "disabled_reason": "",
+        "previous_secret": "",
+    }
+    response = admin_client.post(f"{CHANGELIST}{endpoint.pk}/change/", form)
+    assert response.status_code == 200  # the form again, with the error
+    assert "Shared Address Space" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://93.184.216.34/crm"
+    # The same form with a public URL saves: the refusal above is the guard, not a typo.
+    form["url"] = "https://93.184.216.35/crm"
+    assert admin_client.post(f"{CHANGELIST}{endpoint.pk}/change/", form).status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://93.184.216.35/crm"

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from profiling import sandbox
 from profiling.models import SandboxMessage, WebhookEndpoint, make_webhook_secret
 from profiling.sandbox import MAX_BODY_BYTES, VerificationError, signature_verify
 from profiling.services.delivery import sign
@@ -44,6 +45,11 @@ def _headers(secret: str, body: bytes, *, msg_id: str = "msg_abc", ts: int | Non
         "HTTP_WEBHOOK_TIMESTAMP": str(ts),
         "HTTP_WEBHOOK_SIGNATURE": sign(secret=secret, msg_id=msg_id, timestamp=ts, body=body),
     }
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_on(settings: Any) -> None:
+    settings.LEADGATE_SANDBOX = True
 
 
 @pytest.fixture
@@ -237,3 +243,27 @@ def test_rotation_the_inbox_accepts_the_new_or_the_old_secret(
     )
     verdicts = dict(SandboxMessage.objects.values_list("webhook_id", "signature_valid"))
     assert verdicts == {"msg_rot0": True, "msg_rot1": True, "msg_rot2": True, "msg_late": False}
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put"])
+def test_off_unless_asked_for(client: Any, staff_client: Any, settings: Any, method: str) -> None:
+    settings.LEADGATE_SANDBOX = False
+    for who in (client, staff_client):
+        if method == "get":
+            response = who.get(INBOX)
+        else:
+            response = getattr(who, method)(INBOX, b"{}", content_type="application/json")
+        assert response.status_code == 404
+    assert not SandboxMessage.objects.exists()
+
+
+def test_keeps_only_the_newest_messages(
+    client: Any, endpoint: WebhookEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox, "KEPT_MESSAGES", 3)
+    for n in range(5):
+        body = _payload(score=n)
+        headers = _headers(endpoint.secret, body, msg_id=f"msg_{n}")
+        assert client.post(INBOX, body, content_type="application/json", **headers).status_code
+    kept = SandboxMessage.objects.order_by("id").values_list("webhook_id", flat=True)
+    assert list(kept) == ["msg_2", "msg_3", "msg_4"]

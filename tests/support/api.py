@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-# Headers Django's security and clickjacking middleware put on every answer; the events
-# beacon's lean paths (config/wsgi.py, config/middleware.py) must keep them.
+# Headers Django's security and clickjacking middleware and django-csp put on every
+# answer; the events beacon's lean paths (config/wsgi.py, config/middleware.py) must keep
+# them.
 SECURITY_HEADERS = (
     "X-Content-Type-Options",
     "Referrer-Policy",
     "Cross-Origin-Opener-Policy",
     "X-Frame-Options",
+    "Content-Security-Policy",
 )
 
 
@@ -37,9 +39,12 @@ def assert_error(response: Any, status: int, *fields: str) -> dict[str, list[str
 
 
 def token_header() -> dict[str, str]:
-    """A staff user with an API token, made without password hashing (fast)."""
+    """A marketer (group member, not staff) with an API token, made without password
+    hashing (fast)."""
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
-    user = User.objects.create(username=f"m-{uuid.uuid4().hex[:12]}", is_staff=True)
+    from tests.support.factories import add_role
+
+    user = add_role(User.objects.create(username=f"m-{uuid.uuid4().hex[:12]}"), "marketer")
     return {"Authorization": f"Token {Token.objects.create(user=user).key}"}

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from config.roles import MARKETER
 from forms_app.models import FormField, Gate, GateFile, Section, Stage
 from profiling.models import (
     Event,
@@ -63,9 +64,17 @@ def make_user(*, username: str | None = None, is_staff: bool = True, **extra: An
     return user
 
 
+def add_role(user: Any, role: str) -> Any:
+    """Put `user` in the role's group ("marketer" or "sales", config/roles.py). The group
+    is made if missing: transactional tests flush the one the migration made."""
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
 def make_marketer(**user_fields: Any) -> Marketer:
-    """A staff user with a DRF API token."""
-    user = make_user(**user_fields)
+    """A user in the marketer group (not staff) with a DRF API token."""
+    user_fields.setdefault("is_staff", False)
+    user = add_role(make_user(**user_fields), MARKETER)
     token, _ = Token.objects.get_or_create(user=user)
     return Marketer(user=user, token=token.key)
 

@@ -162,7 +162,9 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Ans
             answer.retry_after = retry_after_seconds(response.headers.get("retry-after"))
     except UnsafeWebhookUrl as exc:
         answer.error = str(exc)[:RESPONSE_EXCERPT]
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # InvalidURL is not an HTTPError: a URL stored with the private-address setting
+        # on (or through an older version) that httpx cannot parse is a failed attempt.
         answer.error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT]
     answer.latency_ms = int((time.monotonic() - started) * 1000)
     return answer

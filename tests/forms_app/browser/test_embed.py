@@ -7,6 +7,7 @@ and checks what reaches PostgreSQL: leads, submissions, events and their duratio
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -496,6 +497,69 @@ def test_failed_batches_are_retried_with_the_same_event_ids(
         assert Event.objects.filter(id__in=first_ids).count() == len(first_ids)
         page.wait_for_timeout(300)
         assert json.loads(page.evaluate("() => localStorage.getItem('lg_q')") or "[]") == []
+    finally:
+        context.close()
+
+
+def test_a_rate_limited_batch_is_kept_and_sent_after_retry_after(
+    chromium: Any,
+    live_server: Any,
+    host_site: HostSite,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server's real 429 (one event a minute per visitor here): the tracker reads
+    Retry-After across origins, sends nothing before it, then the same events. Both
+    clocks are faked: the browser's by Playwright, the server's rate-limit windows here."""
+    from types import SimpleNamespace
+
+    from config import ratelimit
+
+    settings.LEADGATE_EVENT_LIMIT_PER_VISITOR = 1
+    settings.LEADGATE_EVENT_LIMIT_PER_IP = 0
+    # 30 s into a window: Retry-After is 31 (the window's end and a second), not the
+    # tracker's 60 s fallback when it cannot read the header.
+    server_now = [(time.time() // 60 + 1) * 60 + 30]
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: server_now[0]))
+    gate = _gate(host_site)
+    url = host_site.page(
+        "/limited", host_page(script_src=f"{live_server.url}/static/leadgate.js", slug=gate.slug)
+    )
+    events_url = f"{live_server.url}/api/v1/public/events"
+    posts: list[Any] = []
+    context = chromium.new_context()
+    page = context.new_page()
+    page.on("request", lambda r: posts.append(r) if r.url == events_url else None)
+    page.clock.install()
+
+    def sent(status: int) -> Any:
+        return page.expect_response(lambda r: r.url == events_url and r.status == status)
+
+    try:
+        with sent(202):
+            page.goto(url)  # the page_view: the visitor's one event of this minute
+        _shadow_form(page)  # form_view queued, to be sent a second later
+        with sent(429) as refused:
+            page.clock.run_for(1_500)
+        assert refused.value.headers["retry-after"] == "31"
+        refused_ids = [e["id"] for e in json.loads(refused.value.request.post_data)["events"]]
+        assert refused_ids
+        assert not Event.objects.filter(id__in=refused_ids).exists()
+        # Before Retry-After: nothing is sent (the old backoff retried after a second),
+        # and the events wait in the page's queue.
+        count = len(posts)
+        page.clock.run_for(25_000)
+        page.wait_for_timeout(300)
+        assert len(posts) == count
+        queued = json.loads(page.evaluate("() => localStorage.getItem('lg_q')") or "[]")
+        assert [e["id"] for e in queued][: len(refused_ids)] == refused_ids
+        # After it, in the server's next window: the same events are stored.
+        server_now[0] += 30
+        with sent(202) as accepted:
+            page.clock.run_for(7_000)
+        resent = [e["id"] for e in json.loads(accepted.value.request.post_data)["events"]]
+        assert resent[: len(refused_ids)] == refused_ids
+        assert Event.objects.filter(id__in=refused_ids).count() == len(refused_ids)
     finally:
         context.close()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from forms_app.models import Submission
+from forms_app.models import QuarantinedSubmission, Submission
 from profiling.models import Lead
 from tests.forms_app.browser.conftest import SCREENSHOTS, HostSite
 from tests.support.factories import make_gate
@@ -188,7 +188,7 @@ def test_hosted_gate_passes_the_accessibility_audit_and_works_by_keyboard(
         context.close()
 
 
-def test_a_bot_submitting_faster_than_a_person_is_silently_dropped(
+def test_a_submission_faster_than_a_person_looks_sent_and_is_held_for_review(
     chromium: Any, live_server: Any, settings: Any
 ) -> None:
     settings.LEADGATE_FORM_MIN_FILL_MS = 5000
@@ -203,9 +203,12 @@ def test_a_bot_submitting_faster_than_a_person_is_silently_dropped(
             page.click("button[type=submit]")
         # It looks like it went through (a redirect to the content URL with a token) ...
         assert "?t=" in page.url
-        # ... but nothing was stored and the fake token unlocks nothing.
+        # ... but no lead was made and the fake token unlocks nothing: the submission
+        # waits in the quarantine for a marketer (a person with autofill is not lost).
         assert not Lead.objects.exists()
         assert page.locator("form.lg-form").count() == 1
+        held = QuarantinedSubmission.objects.get()
+        assert (held.email, held.reason, held.via) == ("bot@spam-fibre.example", "too_fast", "form")
     finally:
         context.close()
 

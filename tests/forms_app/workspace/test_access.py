@@ -116,7 +116,7 @@ def test_user_without_role_is_refused(no_role_user: Any) -> None:
     client.force_login(no_role_user)
     response = client.get("/app/")
     assert response.status_code == 403
-    assert "no workspace role" in response.content.decode()
+    assert "no role yet" in response.content.decode()
 
 
 def test_staff_and_marketers_edit(mclient: Client) -> None:

@@ -52,6 +52,33 @@ def test_private_targets_are_refused_by_the_ssrf_guard(mclient: Client, settings
     assert WebhookEndpoint.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://100.100.100.200/", "100.100.100.200 is Shared Address Space (100.64.0.0/10"),
+        ("http://[2002:a00:1::]/", "6to4 (2002::/16) for 10.0.0.1, which is Private-Use"),
+    ],
+)
+def test_addresses_that_are_not_public_are_refused_on_add_and_edit(
+    mclient: Client, settings: Any, url: str, reason: str
+) -> None:
+    settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = False
+    added = mclient.post("/app/webhooks/", {"url": url, "grades": ["hot"]})
+    assert added.status_code == 400
+    assert reason in added.content.decode()
+    assert WebhookEndpoint.objects.count() == 0
+    endpoint = make_endpoint(url="https://93.184.216.34/hook", grades=["hot"])
+    edited = mclient.post(f"/app/webhooks/{endpoint.pk}/", {"url": url, "grades": ["warm"]})
+    assert edited.status_code == 400
+    assert reason in edited.content.decode()
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.grades, endpoint.is_active) == (
+        "https://93.184.216.34/hook",
+        ["hot"],
+        True,
+    )
+
+
 def test_test_event_reaches_the_crm_and_is_logged(mclient: Client, crm_receiver: Any) -> None:
     endpoint = make_endpoint(url=crm_receiver.url)
     response = mclient.post(f"/app/webhooks/{endpoint.pk}/test")
