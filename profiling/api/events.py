@@ -22,6 +22,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
+from config.chunked import chunked_body_read
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
 from config.parsers import json_loads_safe
@@ -39,11 +40,17 @@ def _json(data: Any, status: int) -> HttpResponse:
 
 def events_post(request: HttpRequest) -> HttpResponse:
     limit = settings.LEADGATE_EVENTS_MAX_BYTES
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    # Refuse on the declared length before reading the body into memory.
-    if declared.isdigit() and int(declared) > limit:
-        return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
-    body = request.body
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared:
+        # Refuse on the declared length before reading the body into memory.
+        if declared.isdigit() and int(declared) > limit:
+            return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
+        body = request.body
+    else:
+        # No length: sent chunked (read to its end, at most limit + 1 bytes, where the
+        # server de-chunks: config/chunked.py), or empty.
+        chunked = chunked_body_read(request.META, limit)
+        body = request.body if chunked is None else chunked
     if len(body) > limit:
         return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
     try:
