@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.contract_paths",
+        # Every 4xx the framework and the API's policies answer, in the error shape.
+        "config.openapi.error_responses",
     ],
 }
 

@@ -19,14 +19,17 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from config.chunked import chunked_body_read
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
+from config.openapi import ErrorSerializer, errors
 from config.parsers import json_loads_safe
 from profiling.services.ingest import events_ingest, events_parse
+from profiling.services.ingest.parse import MAX_DURATION_MS, MAX_URL, PUBLIC_EVENT_TYPES
 
 
 def _json(data: Any, status: int) -> HttpResponse:
@@ -92,6 +95,67 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# --- documentation only: the body is parsed by events_parse, not by these ---------------
+class EventInputSerializer(serializers.Serializer):
+    """One event (the tracker's, or a server's)."""
+
+    id = serializers.UUIDField(help_text="Made by the client; a retry sends the same id.")
+    type = serializers.ChoiceField(choices=sorted(PUBLIC_EVENT_TYPES))
+    gate = serializers.CharField(max_length=80, help_text="The gate's slug.")
+    section = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="A section key."
+    )
+    file = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="A file key."
+    )
+    duration_ms = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_DURATION_MS
+    )
+    occurred_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="ISO 8601 with a zone; corrected for skew."
+    )
+    url = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_URL
+    )
+    utm_source = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    utm_medium = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    utm_campaign = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    referrer = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_URL
+    )
+
+
+class EventsBatchInputSerializer(serializers.Serializer):
+    visitor_id = serializers.UUIDField(help_text="The visitor's id, made and kept by the tracker.")
+    sent_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="The client's clock when it sent the batch."
+    )
+    events = serializers.ListField(
+        child=EventInputSerializer(),
+        min_length=1,
+        max_length=settings.LEADGATE_EVENTS_MAX_BATCH,
+    )
+
+
+class EventsAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events stored by this request.")
+    duplicates = serializers.IntegerField(help_text="Events whose id was already stored.")
+
+
+class EventsRefusedSerializer(ErrorSerializer):
+    """Errors keyed by event (`events.3.type`); the batch's valid events are stored and
+    counted (no counts when the body was not a batch at all)."""
+
+    accepted = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField(required=False)
+
+
 class PublicEventsApi(APIView):
     """POST /api/v1/public/events: durable before 202, duplicates counted, per-event errors."""
 
@@ -102,8 +166,19 @@ class PublicEventsApi(APIView):
         return events_endpoint(request)
 
     @extend_schema(
-        request={"application/json": {"type": "object"}},
-        responses={202: {"type": "object"}},
+        request=EventsBatchInputSerializer,
+        responses={
+            202: EventsAcceptedSerializer,
+            400: OpenApiResponse(
+                EventsRefusedSerializer,
+                description="Not JSON, or errors per event; the valid events are stored.",
+            ),
+            **errors(
+                (403, "A gate of the batch does not allow this website (Origin)."),
+                (413, f"The body exceeds {settings.LEADGATE_EVENTS_MAX_BYTES} bytes."),
+                429,
+            ),
+        },
         auth=[],
     )
     def post(self, request: Any) -> HttpResponse:  # documentation only; dispatch serves
