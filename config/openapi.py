@@ -15,6 +15,7 @@ a rate limit) it declares with `extend_schema(responses=...)`, using ERRORS belo
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -47,7 +48,7 @@ class ErrorSerializer(serializers.Serializer):
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": ErrorSerializer.__doc__,
+    "description": inspect.cleandoc(ErrorSerializer.__doc__ or ""),
     "properties": {
         "errors": {
             "type": "object",
