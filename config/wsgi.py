@@ -17,6 +17,8 @@ What the handler would do for the beacon and what this does instead:
   (in the API's error shape, through handler500) and a DisallowedHost Django's 400;
 - the answer: status, headers and the (small, in-memory) body go straight to the server,
   without the handler's resource-closer bookkeeping (the beacon opens no files).
+A body sent chunked (no Content-Length) is read here for every other path, and by the
+beacon's own endpoint for the beacon (config/chunked.py): Django would read it as empty.
 Profiled before this dispatch (py-spy): the handler's signals, middleware wrappers and
 response closing were about a third of the beacon's Python CPU per request.
 """
@@ -33,6 +35,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils.log import log_response
 
+from config.chunked import environ_sized
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -42,16 +46,27 @@ class BeaconFirst:
     """A WSGI app: the beacon's paths through beacon_chain, every other one to `django`."""
 
     def __init__(self, django: WsgiApp) -> None:
+        from django.conf import settings
+
         from config.middleware import BEACON_PATHS, beacon_chain
 
         self.django = django
         self.paths = BEACON_PATHS
         self.beacon = beacon_chain()  # answers every failure as a response, never raises
+        # A chunked body is read into memory up to the cap Django itself puts on bodies
+        # held in memory (Segment's 500 KB fits under it); past it, every endpoint sees a
+        # body too large for it. Django's own default if the setting is None: never
+        # unbounded.
+        self.body_cap: int = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") not in self.paths:
+            if not environ.get("CONTENT_LENGTH"):
+                # Sent chunked, perhaps: Django would read it as empty (config/chunked.py).
+                # The beacon does this itself, only when it has no length (events_post).
+                environ_sized(environ, self.body_cap)
             return self.django(environ, start_response)
         # Django's request_started / request_finished receiver, called directly.
         close_old_connections()
