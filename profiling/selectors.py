@@ -31,6 +31,23 @@ def lead_list(
     return leads.order_by("-created_at", "id")
 
 
+# The columns of a leads CSV export, in order: the same file from the API and the workspace.
+LEAD_CSV_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "subscribed",
+    "score",
+    "grade",
+    "company_domain",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "referrer",
+    "created_at",
+)
+
+
 def lead_get(*, lead_id: uuid.UUID) -> Lead | None:
     """The lead, or the lead it was merged into (its id stays a valid link)."""
     lead = Lead.objects.filter(pk=lead_id, erased_at__isnull=True).first()
