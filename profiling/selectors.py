@@ -174,7 +174,7 @@ def endpoint_delivery_stats(*, endpoint_id: int, window: int = SPEED_WINDOW) -> 
     }
 
 
-# --- the passive profile (issue 5) -------------------------------------------------------
+# --- the passive profile -----------------------------------------------------------------
 VISIT_GAP = timedelta(minutes=30)  # the usual web-analytics session timeout
 STAGE_ORDER = ("epiphany", "interest", "decision")
 MIN_DWELL_MS = 1000  # a section "read" without a duration still counts a little
@@ -210,7 +210,7 @@ def _touch_of(*, at: datetime, touch: dict[str, str], url: str = "") -> dict[str
 
 
 def lead_profile(*, lead: Lead) -> dict[str, Any]:
-    """What leadgate inferred about the person without asking (issue 5).
+    """What leadgate inferred about the person without asking.
 
     - company: the email's domain unless it is free or disposable mail;
     - topics: the topics of the sections read, weighted by dwell time;

@@ -119,7 +119,7 @@ class LeadDetailApi(APIView):
         grade_changes = serializers.SerializerMethodField()
 
         def get_profile(self, lead: Any) -> dict[str, Any]:
-            # Passive enrichment, never asked (issue 5): see selectors.lead_profile.
+            # Passive enrichment, never asked: see selectors.lead_profile.
             profile = lead_profile(lead=lead)
             profile["landing_url"] = lead.landing_url or None
             return profile

@@ -621,7 +621,7 @@ def test_a_form_with_errors_keeps_its_token_so_the_time_spent_counts(
 
 
 def test_the_embed_script_stays_within_its_budget() -> None:
-    """Issue budget: under 6 KB gzipped, no dependencies, served as written (no build)."""
+    """Budget: under 6 KB gzipped, no dependencies, served as written (no build)."""
     from bench.embed_size import BUDGET_GZIP_BYTES, SCRIPT, sizes
 
     measured = sizes()
