@@ -9,16 +9,14 @@ PostgreSQL when it is first imported (config/wsgi.py refuses to start if it was 
 Worker: gevent. Each request is a greenlet in one thread per process, instead of one of a
 few OS threads. The hot path, the events beacon, is answered only after PostgreSQL has
 committed its events (group commit: profiling/services/ingest/group.py), so most of a
-beacon's time is waiting. With gthread (2 workers x 8 threads) the waits held the
-threads, and the threads convoyed on the GIL: after each commit the writer needed the
-GIL back while the requests it had just woken fought over it, so a statement's answer
-took about 2 ms to reach Python under load against 0.5 ms with two clients (commit
-included), and 16 threads capped the beacon at 16 requests in flight. On 2026-12-04,
-`./scripts/bench.sh ingest` gave 1-event beacons at 37% of the trivial view's requests/s
-under gthread and 82% under these settings (78% against the trivial view on gthread,
-which it measures beside them: docs/benchmarks.md has the latest run). Under gevent,
-Django's connections are per greenlet, so the web process borrows them from a pool
-(config/settings.py).
+beacon's time is waiting. Under a threaded worker (gthread) the waits hold the threads,
+and the threads convoy on the GIL: after each commit the writer needs the GIL back while
+the requests it has just woken fight over it, and the thread count caps the beacons in
+flight. Under gevent a waiting beacon holds neither, which more than doubles the 1-event
+beacon's share of the trivial view's requests/s (see docs/benchmarks.md, section
+"Web worker: gevent against gthread"; the section "Event ingest" has the latest run).
+Under gevent, Django's connections are per greenlet, so the web process borrows them
+from a pool (config/settings.py).
 """
 
 from __future__ import annotations
@@ -40,10 +38,9 @@ def post_request(worker: Any, req: object, environ: dict[str, object], resp: obj
     A greenlet reads a keep-alive connection's next request as soon as it has answered;
     when that request is already there (a client or proxy on a fast link sending back to
     back) nothing blocks, the greenlet never yields, and the process's other connections
-    wait. Measured with 4 keep-alive connections on 2 workers, trivial view: without this
-    p90 45 ms and p99 122 ms behind a p50 of 0.3 ms; with it p90 1.0 ms, p99 1.4 ms. It
-    costs the trivial view 5-10% of its requests/s at full load (docs/benchmarks.md shows
-    it beside the same view on gthread).
+    wait: their p90 and p99 grow about a hundredfold. Yielding costs the trivial view a
+    few percent of its requests/s at full load (see docs/benchmarks.md, section
+    "Yielding after each answer under gevent").
     """
     # The worker's own class (`-k` on the command line overrides worker_class above).
     if worker.cfg.worker_class_str == "gevent":

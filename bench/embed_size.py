@@ -1,6 +1,6 @@
 """The embed script's weight: static/leadgate.js raw and compressed, against its budget.
 
-The issue's budget is 6 KB gzipped for the whole embed (form + tracker), no build step.
+The budget is 6 KB gzipped for the whole embed (form + tracker), no build step.
 The baseline is the same file with comments and indentation stripped (what a minifier
 would most cheaply save), measured in the same run, so the section shows how much of the
 served size is comments kept for maintainers.

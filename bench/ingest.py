@@ -9,7 +9,7 @@ Scenarios, each after a short warm-up:
 - the events endpoint with 1-event batches;
 - the events endpoint with 100-event batches.
 
-Goals (issue 5): 1-event requests/s >= 50% of the baseline's; 100-event batches >= 15,000
+Goals: 1-event requests/s >= 50% of the baseline's; 100-event batches >= 15,000
 events/s. After each scenario the stored rows are counted: every 202 was durable.
 """
 
@@ -63,24 +63,20 @@ end
 
 # SCHEDULING. Linux's scheduler autogroups (kernel.sched_autogroup_enabled, on here)
 # share the CPU fairly between sessions first, then between the threads inside each;
-# every PostgreSQL backend is a session of its own. Until 2026-12-03 gunicorn was started
-# in a new session (an autogroup apart from wrk's), and that made the trivial view, the
-# denominator of the goal's ratio, slower. Measured that day with two identical servers
-# driven alternately by the same wrk: the one in wrk's session served 3,755-5,152 req/s,
-# the one in its own 2,647-3,753, and the first was faster in each of six pairs; started
-# with setsid, the first became as slow as the other. The 1-event endpoint, which
-# mostly waits on PostgreSQL, did not move (medians of four rounds 1,982 and 1,980
-# req/s). So the old arrangement flattered the ratio (the 56-63% once recorded in
-# docs/benchmarks.md): gunicorn now shares the benchmark's session, and so wrk's, the
-# arrangement in which the baseline is fastest. BENCH_INGEST_OWN_SESSION=1 restores the
-# old one.
+# every PostgreSQL backend is a session of its own. gunicorn started in a session of its
+# own (an autogroup apart from wrk's) serves the trivial view, the denominator of the
+# goal's ratio, slower, while the 1-event endpoint, which mostly waits on PostgreSQL,
+# does not move: that flatters the ratio (see docs/benchmarks.md, section "Ingest
+# benchmark: one scheduling session"). So gunicorn shares the benchmark's session, and
+# so wrk's, the arrangement in which the baseline is fastest. BENCH_INGEST_OWN_SESSION=1
+# starts it in a session of its own instead.
 OWN_SESSION = os.environ.get("BENCH_INGEST_OWN_SESSION", "0") == "1"
 # The worker class: the production one (gunicorn.conf.py, gevent) unless this names
 # another, e.g. BENCH_INGEST_WORKER_CLASS=gthread (with BENCH_INGEST_THREADS threads) to
-# compare with the threaded worker used until 2026-12-04.
+# compare with the threaded worker (gunicorn.conf.py says why production does not use it).
 WORKER_CLASS = os.environ.get("BENCH_INGEST_WORKER_CLASS", "")
 REFERENCE_NAME = "trivial Django view, threaded worker (reference)"
-REFERENCE_THREADS = 8  # per worker, as production ran gthread until 2026-12-04
+REFERENCE_THREADS = 8  # per worker: the threaded reference (gthread) the report shows
 
 
 def _free_port() -> int:
@@ -282,14 +278,12 @@ def _quiesce(timeout_s: float = 60.0) -> None:
 
     A 100-event round leaves about 300,000 new rows behind: dirty pages for the
     checkpointer and the background writer, and (past the insert threshold) an
-    autovacuum of the events table. Run during the next scenario, that work took CPU from
-    it; and the next scenario was always the trivial view (the rounds go trivial, 1-event,
-    100-event), the baseline every ratio divides by. Measured by hand on 2026-12-02 with
-    the same server: the trivial view right after a 100-event load served 12% fewer
-    requests/s than the next one in one sequence (3,058 against 3,477) and 6% fewer than the
-    one before the load in another (4,245 against 4,537): noisy, but never in the
-    baseline's favour. So every measured run starts from a checkpointed database with
-    no autovacuum running (after the round's warm-up, which writes too).
+    autovacuum of the events table. Run during the next scenario, that work takes CPU from
+    it; and the next scenario is always the trivial view (the rounds go trivial, 1-event,
+    100-event), the baseline every ratio divides by, which then serves fewer requests/s
+    (see docs/benchmarks.md, section "Ingest benchmark: quiet PostgreSQL between
+    scenarios"). So every measured run starts from a checkpointed database with no
+    autovacuum running (after the round's warm-up, which writes too).
     """
     from django.db import connection
 
@@ -329,8 +323,7 @@ def run(quick: bool) -> str:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     # A second server, idle while the first is measured: the same app on the threaded
-    # worker that production used until 2026-12-04 (gthread, 8 threads per worker), for
-    # its trivial view only. Under gevent the trivial view is a little slower
+    # worker (gthread, 8 threads per worker), for its trivial view only. Under gevent the trivial view is a little slower
     # (gunicorn.conf.py's post_request yields after every answer, for fairness), so the
     # goal's ratio is also shown against this, the faster of the two baselines.
     reference = "" if WORKER_CLASS == "gthread" else REFERENCE_NAME
@@ -464,7 +457,7 @@ def run(quick: bool) -> str:
         *(
             [
                 "- Against the trivial view on the threaded worker (gthread, "
-                f"{REFERENCE_THREADS} threads per worker: production's until 2026-12-04, served "
+                f"{REFERENCE_THREADS} threads per worker, served "
                 "by a second gunicorn in the same rounds): 1-event batches at **"
                 f"{ref_paired[len(ref_paired) // 2]:.0%}** (per round: "
                 + ", ".join(f"{x:.0%}" for x in ref_paired)
@@ -494,14 +487,15 @@ def run(quick: bool) -> str:
         "(`services/ingest/group.py`) on the process's own writer connections "
         "(`services/ingest/connections.py`), each answered only after that commit. Under "
         "the gevent worker each request is a greenlet, so a beacon waiting for its commit "
-        "holds no OS thread and no GIL (`gunicorn.conf.py` says why, with the measurements "
-        f"against the threaded worker). wrk keeps {connections} keep-alive connections. "
+        "holds no OS thread and no GIL (`gunicorn.conf.py` says why; the measurements "
+        'against the threaded worker are under "Measurements behind design choices"). '
+        f"wrk keeps {connections} keep-alive connections. "
         "Each gunicorn "
         "worker listens on its own SO_REUSEPORT socket (`--reuse-port`), so the kernel "
         "spreads the connections evenly over the workers. Without it one worker often "
-        "accepted all of wrk's connections at once and served every request on one core; "
-        "that is why earlier runs of the trivial view swung between about 1.7k and 5.6k "
-        "req/s from round to round.",
+        "accepts all of wrk's connections at once and serves every request on one core, "
+        "and the trivial view swings between about 1.7k and 5.6k req/s from round to "
+        "round.",
     ]
     return "\n".join(lines) + "\n"
 

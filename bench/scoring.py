@@ -163,7 +163,7 @@ def _generate(n_leads: int) -> dict[str, Any]:
     return {"leads": n_leads, "events": n_events, "load_s": load_s}
 
 
-# The issue's reference point: a bare `UPDATE ... FROM` over a capped, decayed aggregate
+# The reference point: a bare `UPDATE ... FROM` over a capped, decayed aggregate
 # (no distinct sections, no reasons, no grade changes), rolled back.
 _BARE = """
 WITH agg AS (

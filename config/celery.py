@@ -35,10 +35,10 @@ app.conf.update(
         # Retries are rows with a due time; beat hands the due ones to workers, so a
         # lost broker message delays a delivery by seconds instead of losing it.
         "deliveries-due": {"task": "profiling.tasks.deliveries_sweep", "schedule": 5.0},
-        # Events stored while Redis or the workers were down (issue 5): scored late,
+        # Events stored while Redis or the workers were down: scored late,
         # never lost. Cheap when idle (an index-only look at an empty table).
         "score-pending": {"task": "profiling.tasks.score_pending_sweep", "schedule": 10.0},
-        # Decay (issue 6): with a half-life set, grades cool down with time alone; an
+        # Decay: with a half-life set, grades cool down with time alone; an
         # hourly set-based re-grade records (and pushes) the changes. Half-lives are
         # days, so an hour's lag is far below what a grade can move in that time.
         "scores-decay": {"task": "profiling.tasks.leads_regrade_decayed", "schedule": 3600.0},

@@ -1,8 +1,8 @@
 """The lean path for the public events beacon (`POST /api/v1/public/events`).
 
 It is the product's hottest endpoint: every tracked page view, section read and download
-of every visitor on every site posts to it (issue #5 sets its budget against a trivial
-Django view). It is cross-site, unauthenticated, cookie-less and CSRF-exempt, so of the
+of every visitor on every site posts to it (its budget is set against a trivial Django
+view: see docs/benchmarks.md, section "Event ingest"). It is cross-site, unauthenticated, cookie-less and CSRF-exempt, so of the
 middleware only three can say anything about it: SecurityMiddleware (nosniff, referrer
 and opener policies, HTTPS redirect and HSTS when configured), XFrameOptionsMiddleware
 and django-csp's CSPMiddleware. This middleware, first in MIDDLEWARE, sends the beacon

@@ -8,15 +8,15 @@ from config.api_docs import ApiDocsView
 from profiling.api import events, segment
 
 urlpatterns = [
-    # First: the hottest path of the product (issue 5); Django tries the patterns in
-    # order, and this one used to come after the admin, workspace and Segment routes.
+    # First: the hottest path of the product, and Django tries the patterns in order
+    # (behind the admin, workspace and Segment routes it would pay for their regexes).
     re_path(r"^api/v1/public/events/?$", events.PublicEventsApi.as_view()),
     path("admin/", admin.site.urls),
-    # The marketer's workspace (issue 8): gates, scoring, webhooks, dashboard, leads.
+    # The marketer's workspace: gates, scoring, webhooks, dashboard, leads.
     path("app/", include("forms_app.workspace.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
-    # Segment-compatible ingest at the root, where the SDKs post (issue 5).
+    # Segment-compatible ingest at the root, where the SDKs post.
     re_path(r"^v1/(?:batch|b)/?$", segment.batch),
     re_path(r"^v1/(?:track|t)/?$", segment.track),
     re_path(r"^v1/(?:identify|i)/?$", segment.identify),

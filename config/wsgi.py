@@ -2,8 +2,8 @@
 
 One path is dispatched before Django's handler: the public events beacon
 (`POST /api/v1/public/events`, the product's hottest endpoint, with its budget against a
-trivial Django view in issue #5 and docs/benchmarks.md). Everything else is Django's
-WSGIHandler, unchanged.
+trivial Django view: see docs/benchmarks.md, section "Event ingest"). Everything else is
+Django's WSGIHandler, unchanged.
 
 What the handler would do for the beacon and what this does instead:
 - the request_started/request_finished signals exist to reset the query log and close

@@ -224,7 +224,7 @@ class SpamTally(models.Model):
 
 
 class CampaignCost(models.Model):
-    """What a campaign or channel cost over a period (issue 8: return on spend).
+    """What a campaign or channel cost over a period, for the return on spend report.
 
     Entered by the marketer in the workspace; matched to leads by first-touch
     utm_source (and utm_campaign when given) whose creation falls in [start, end].

@@ -369,7 +369,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    """Segment-compatible sources (issue 5): the write key is made for you."""
+    """Segment-compatible sources: the write key is made for you."""
 
     list_display = ["name", "write_key", "all_gates", "is_active", "created_at"]
     readonly_fields = ["write_key", "created_at"]

@@ -64,7 +64,7 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
-    # Last touch (issue 5): rewritten by every later submission or identify that brings
+    # Last touch: rewritten by every later submission or identify that brings
     # a source; the first touch above is never rewritten.
     last_utm_source = models.CharField(max_length=200, blank=True)
     last_utm_medium = models.CharField(max_length=200, blank=True)
@@ -171,7 +171,7 @@ class Event(models.Model):
 
 
 class ScorePending(models.Model):
-    """A lead with stored events that scoring has not seen yet (issue 5).
+    """A lead with stored events that scoring has not seen yet.
 
     Written in the same transaction as the events, so it is exactly as durable as they
     are: if Redis or the workers are down, the periodic sweep finds the row later and

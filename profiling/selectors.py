@@ -31,6 +31,23 @@ def lead_list(
     return leads.order_by("-created_at", "id")
 
 
+# The columns of a leads CSV export, in order: the same file from the API and the workspace.
+LEAD_CSV_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "subscribed",
+    "score",
+    "grade",
+    "company_domain",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "referrer",
+    "created_at",
+)
+
+
 def lead_get(*, lead_id: uuid.UUID) -> Lead | None:
     """The lead, or the lead it was merged into (its id stays a valid link)."""
     lead = Lead.objects.filter(pk=lead_id, erased_at__isnull=True).first()
@@ -157,7 +174,7 @@ def endpoint_delivery_stats(*, endpoint_id: int, window: int = SPEED_WINDOW) -> 
     }
 
 
-# --- the passive profile (issue 5) -------------------------------------------------------
+# --- the passive profile -----------------------------------------------------------------
 VISIT_GAP = timedelta(minutes=30)  # the usual web-analytics session timeout
 STAGE_ORDER = ("epiphany", "interest", "decision")
 MIN_DWELL_MS = 1000  # a section "read" without a duration still counts a little
@@ -193,7 +210,7 @@ def _touch_of(*, at: datetime, touch: dict[str, str], url: str = "") -> dict[str
 
 
 def lead_profile(*, lead: Lead) -> dict[str, Any]:
-    """What leadgate inferred about the person without asking (issue 5).
+    """What leadgate inferred about the person without asking.
 
     - company: the email's domain unless it is free or disposable mail;
     - topics: the topics of the sections read, weighted by dwell time;

@@ -5,7 +5,8 @@
 #   DATABASE_URL=postgres://... REDIS_URL=redis://... ./scripts/demo.sh
 #                                     # PostgreSQL + Redis + Celery worker and beat
 #
-# Environment: PORT (default 8000), PYTHON (interpreter for a new .venv, default python3),
+# Running it again keeps what you changed (the seed creates only what is missing).
+# Environment: PORT (default 8000, checked before anything else), PYTHON (interpreter for a new .venv, default python3),
 # LEADGATE_DEMO_NO_SERVE=1 (set up and seed, print what would start, then exit),
 # LEADGATE_DEMO_PGDATA (the embedded PostgreSQL's data folder, default .leadgate/pgdata).
 set -euo pipefail
@@ -20,6 +21,47 @@ VENV="${ROOT}/.venv"
 
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
+
+# 0. The port ------------------------------------------------------------------------
+# Checked first, before anything is installed, migrated or seeded: with the port taken the
+# run could only fail at its last step, after changing the database for nothing.
+case "${PORT}" in
+  '' | *[!0-9]*) die "PORT=${PORT} is not a port number; run e.g. PORT=8001 ./scripts/demo.sh" ;;
+esac
+if [ "${PORT}" -lt 1 ] || [ "${PORT}" -gt 65535 ]; then
+  die "PORT=${PORT} is not a port number (1-65535); run e.g. PORT=8001 ./scripts/demo.sh"
+fi
+PORT_PY="${VENV}/bin/python"
+[ -x "${PORT_PY}" ] || PORT_PY="${PYTHON}"
+if command -v "${PORT_PY}" >/dev/null 2>&1; then
+  # Binds as gunicorn will (SO_REUSEADDR: a port left in TIME_WAIT is free); when the
+  # port is taken, prints a free one nearby to suggest.
+  if ! FREE_PORT="$("${PORT_PY}" - "${HOST}" "${PORT}" <<'PY'
+import socket
+import sys
+
+host, port = sys.argv[1], int(sys.argv[2])
+
+
+def free(candidate: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, candidate))
+        except OSError:
+            return False
+    return True
+
+
+if free(port):
+    sys.exit(0)
+print(next((p for p in range(port + 1, min(port + 100, 65535)) if free(p)), 8001))
+sys.exit(1)
+PY
+)"; then
+    die "port ${PORT} on ${HOST} is in use (another leadgate demo, or another server). Stop what listens there, or pick another port: PORT=${FREE_PORT} ./scripts/demo.sh"
+  fi
+fi
 
 # 1. Python environment ---------------------------------------------------------------
 if [ ! -x "${VENV}/bin/python" ]; then
@@ -129,14 +171,17 @@ else
   fi
 fi
 echo "------------------------------------------------------------------------------"
+echo " Marketer workspace ${BASE}/app/   (user demo, password demo)"
 echo " Hosted gate        ${BASE}/g/network-vbook"
-echo " Admin              ${BASE}/admin/   (user demo, password demo)"
-echo " API docs           ${BASE}/api/docs/"
 echo " Sandbox CRM inbox  ${BASE}/sandbox/crm/"
+echo " API docs           ${BASE}/api/docs/"
+echo " Admin              ${BASE}/admin/"
 echo " Secret key         ${KEY_SOURCE}"
 echo "------------------------------------------------------------------------------"
-echo " Try it: open the gate, submit the form, read three sections (warm), download"
-echo " the network map (hot), then watch the signed webhooks in the sandbox inbox."
+echo " Start in the workspace: the gate, its scoring rules and the CRM webhook. Then"
+echo " open the gate, submit the form, read three sections (warm), download the"
+echo " network map (hot), and watch the lead in the workspace and the signed webhooks"
+echo " in the sandbox inbox. Running this script again keeps every change you make."
 echo "=============================================================================="
 echo
 

@@ -18,14 +18,19 @@ from rest_framework.views import APIView
 from config.errors import django_validation_errors, error_body
 from config.fields import WholeItemsListSerializer
 from config.roles import MarketerOnly
-from config.validators import origin_problem
-from forms_app.api.common import base_url
+from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url
 from forms_app.models import FieldType, Gate, Stage
 from forms_app.selectors import gate_get, gate_list
-from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
-
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
+from forms_app.services.gates import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_TOO_LARGE,
+    FieldInput,
+    FileInput,
+    SectionInput,
+    gate_delete,
+    gate_origins_clean,
+    gate_save,
+)
 
 # --- marketer ------------------------------------------------------------------------
 
@@ -65,7 +70,7 @@ class FileSerializer(serializers.Serializer):
                     {"upload": "content_base64 is not base64."}
                 ) from None
             if len(content) > MAX_UPLOAD_BYTES:
-                raise serializers.ValidationError({"upload": "Files are limited to 10 MB."})
+                raise serializers.ValidationError({"upload": UPLOAD_TOO_LARGE})
             # Only the last path component, reduced to safe characters: the name is the
             # client's, and must not steer where the file is stored.
             name = get_valid_filename(upload["name"].replace("\\", "/").rsplit("/", 1)[-1])
@@ -107,10 +112,16 @@ class GateInputSerializer(serializers.Serializer):
     fields = FieldSerializer(many=True, required=False, max_length=10)  # type: ignore[call-arg,assignment]
 
     def validate_allowed_origins(self, value: list[str]) -> list[str]:
-        problems = {str(i): [p] for i, o in enumerate(value) if (p := origin_problem(o))}
-        if problems:
-            raise serializers.ValidationError(problems)
-        return sorted({o.strip().rstrip("/").lower() for o in value})
+        try:
+            return gate_origins_clean(value)
+        except DjangoValidationError as exc:
+            errors = django_validation_errors(exc)
+            if "allowed_origins" in errors:
+                raise serializers.ValidationError(errors["allowed_origins"]) from None
+            # Per entry, under this field: "allowed_origins.<index>" in the error body.
+            raise serializers.ValidationError(
+                {k.removeprefix("allowed_origins."): v for k, v in errors.items()}
+            ) from None
 
 
 class GateOutputSerializer(serializers.Serializer):
@@ -162,14 +173,10 @@ class GateOutputSerializer(serializers.Serializer):
         ]
 
     def get_hosted_url(self, gate: Gate) -> str:
-        return f"{self._base()}/g/{gate.slug}"
+        return gate_hosted_url(gate, base=self._base())
 
     def get_embed_snippet(self, gate: Gate) -> str:
-        base = self._base()
-        return (
-            f'<script src="{base}/static/leadgate.js" data-gate="{gate.slug}" async></script>\n'
-            f'<div data-leadgate-form="{gate.slug}"></div>'
-        )
+        return gate_embed_snippet(gate, base=self._base())
 
 
 def _gate_write(gate: Gate | None, data: dict[str, Any]) -> Gate:

@@ -19,8 +19,8 @@ from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
 from config.openapi import errors
 from config.validators import email_problem
-from forms_app.api.common import base_url
 from forms_app.friction import banned_topic, friction_message
+from forms_app.links import base_url
 from forms_app.models import Gate, QuarantineReason, QuarantineVia, SpamTallyKind, Stage
 from forms_app.selectors import gate_get_active, lead_id_for_visitor
 from forms_app.services.quarantine import quarantine_hold, spam_tally_add
@@ -28,8 +28,6 @@ from forms_app.services.submissions import SubmissionInput, submission_create
 from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_suspect
 from forms_app.stage_policy import fields_for
 from forms_app.throttle import submission_wait_seconds
-
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class PublicApi(APIView):

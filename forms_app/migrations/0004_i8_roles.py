@@ -1,4 +1,4 @@
-"""Issue 8: the workspace's two roles as Django groups.
+"""The workspace's two roles as Django groups.
 
 "marketer" edits gates, scoring, webhooks and sources; "sales" reads leads and reports.
 Superusers and staff users count as marketers (config/roles.py).

@@ -1,4 +1,4 @@
-"""What campaigns and channels cost (issue 8, return on spend)."""
+"""What campaigns and channels cost, for the return on spend report."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files import File
 from django.db import transaction
 
+from config.validators import origin_problem
 from forms_app.friction import banned_topic, friction_message
 from forms_app.models import FormField, Gate, GateFile, Section, Stage
 from forms_app.stage_policy import MAX_CUSTOM_QUESTIONS
@@ -26,6 +27,9 @@ GATE_SCALARS = (
     "min_dwell_ms",
     "is_active",
 )
+MAX_ALLOWED_ORIGINS = 50
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_TOO_LARGE = "Files are limited to 10 MB."
 
 
 @dataclass
@@ -74,6 +78,22 @@ def gate_fields_check(*, stage: str, fields: list[FieldInput]) -> None:
             errors[f"fields.{index}.name"] = [f"{f.name!r} is a built-in field."]
     if errors:
         raise ValidationError(errors)
+
+
+def gate_origins_clean(origins: list[str]) -> list[str]:
+    """The sites allowed to embed a gate, as stored: exact web origins, lower-case, without
+    a trailing slash, sorted and unique. ValidationError keyed `allowed_origins.<index>`
+    for each entry that is not an origin like https://www.example.com."""
+    if len(origins) > MAX_ALLOWED_ORIGINS:
+        raise ValidationError({"allowed_origins": [f"At most {MAX_ALLOWED_ORIGINS} origins."]})
+    problems = {
+        f"allowed_origins.{index}": [problem]
+        for index, origin in enumerate(origins)
+        if (problem := origin_problem(origin))
+    }
+    if problems:
+        raise ValidationError(problems)
+    return sorted({o.strip().rstrip("/").lower() for o in origins})
 
 
 def _sync_children(
@@ -125,6 +145,8 @@ def gate_save(
 ) -> Gate:
     """Create (gate=None) or update a gate. Children lists given replace the old ones."""
     gate = gate or Gate()
+    if "allowed_origins" in data:
+        data = dict(data, allowed_origins=gate_origins_clean(list(data["allowed_origins"])))
     for attr in GATE_SCALARS:
         if attr in data:
             setattr(gate, attr, data[attr])
@@ -141,6 +163,8 @@ def gate_save(
     if fields:
         _check_unique(fields, "name", "fields")
     for index, f in enumerate(files or []):
+        if f.upload is not None and (f.upload.size or 0) > MAX_UPLOAD_BYTES:
+            raise ValidationError({f"files.{index}.upload": [UPLOAD_TOO_LARGE]})
         if not f.url and f.upload is None:
             existing = gate.pk and GateFile.objects.filter(gate=gate, key=f.key).exists()
             if not existing:

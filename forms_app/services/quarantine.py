@@ -1,6 +1,6 @@
 """The spam quarantine: submissions the guards doubted, kept until a marketer decides.
 
-A too-fast or forged form token (forms_app/spam.py) no longer loses the submission: the
+A too-fast or forged form token (forms_app/spam.py) does not lose the submission: the
 visitor gets the same answer as a success, and the submission waits here with no lead,
 no score and no push. Release runs the normal submission path as if it had been accepted
 when it was sent; delete forgets it. Both are idempotent: a double click, or two

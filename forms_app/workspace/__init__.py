@@ -1,4 +1,4 @@
-"""The marketer's workspace (issue 8): server-rendered pages under /app/.
+"""The marketer's workspace: server-rendered pages under /app/.
 
 Capture/builder and reporting code on top of both apps: it calls forms_app's and
 profiling's services for every write and never writes models itself (except the

@@ -38,31 +38,10 @@ def validation_messages(exc: ValidationError) -> dict[str, list[str]]:
     return {"__all__": [str(m) for m in exc.messages]}
 
 
-def flatten_api_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF serializer errors (nested dicts/lists) as {"a.0.b": [messages]}."""
-    out: dict[str, list[str]] = {}
-    if isinstance(errors, Mapping):
-        for key, value in errors.items():
-            name = "__all__" if key == "non_field_errors" else str(key)
-            out.update(flatten_api_errors(value, f"{prefix}.{name}" if prefix else name))
-    elif isinstance(errors, list):
-        if all(isinstance(e, str) for e in errors):
-            out.setdefault(prefix or "__all__", []).extend(str(e) for e in errors)
-        else:
-            for index, value in enumerate(errors):
-                if value:
-                    out.update(
-                        flatten_api_errors(value, f"{prefix}.{index}" if prefix else str(index))
-                    )
-    else:
-        out.setdefault(prefix or "__all__", []).append(str(errors))
-    return out
-
-
 def add_errors(
     form: forms.Form, errors: Mapping[str, list[str]], aliases: Mapping[str, str] | None = None
 ) -> None:
-    """Show service/serializer errors inline on the form's fields (else at its top)."""
+    """Show a service's errors inline on the form's fields (else at its top)."""
     for key, messages in errors.items():
         field = (aliases or {}).get(key, key)
         target = field if field in form.fields else None

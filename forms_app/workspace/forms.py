@@ -1,6 +1,7 @@
-"""Workspace forms: they shape HTML input only. Every rule about what is allowed lives
-in the services (gate_save and its friction guard, scoring_rule_save, ...) or in the
-marketer API's input serializers, which the views run and whose errors they show inline."""
+"""Workspace forms: they shape HTML input into what the services take. Every rule about
+what is allowed lives in the services (gate_save and its friction guard, scoring_rule_save,
+webhook_endpoint_save, ...), which the views call and whose errors they show inline; where
+a form checks early (origins, upload size), it asks the service's own rule."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from config.validators import origin_problem
-from forms_app.models import KEY_VALIDATOR, FieldType, Stage
+from forms_app.models import KEY_VALIDATOR, FieldType, Gate, Stage
+from forms_app.services.gates import MAX_UPLOAD_BYTES, UPLOAD_TOO_LARGE, gate_origins_clean
 from profiling.models import RULE_TYPE_CHOICES, Grade, ProfileCondition
 
 TEXTAREA_SMALL = forms.Textarea(attrs={"rows": 2})
@@ -63,13 +64,11 @@ class GateForm(forms.Form):
         return str(self.cleaned_data["slug"]).strip().lower()
 
     def clean_allowed_origins(self) -> list[str]:
-        origins = _lines(self.cleaned_data.get("allowed_origins", ""))
-        if len(origins) > 50:
-            raise ValidationError("At most 50 origins.")
-        problems = [p for o in origins if (p := origin_problem(o))]
-        if problems:
-            raise ValidationError(problems)
-        return sorted({o.rstrip("/").lower() for o in origins})
+        try:
+            return gate_origins_clean(_lines(self.cleaned_data.get("allowed_origins", "")))
+        except ValidationError as exc:
+            # One textarea: every entry's problem is shown under it.
+            raise ValidationError(exc.messages) from None
 
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -119,11 +118,10 @@ class FileForm(forms.Form):
     upload = forms.FileField(required=False)
 
     def clean_upload(self) -> Any:
-        from forms_app.api.gates import MAX_UPLOAD_BYTES
-
+        # gate_save refuses it too; checked here so it shows with the row's other errors.
         upload = self.cleaned_data.get("upload")
         if upload and upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError("Files are limited to 10 MB.")
+            raise ValidationError(UPLOAD_TOO_LARGE)
         return upload
 
 
@@ -195,18 +193,27 @@ class RuleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["gate"].choices = [("", "any gate"), *gates]  # type: ignore[attr-defined]
 
-    def api_data(self) -> dict[str, Any]:
-        """The marketer API's input shape, validated by its serializer (one set of rules)."""
+    def clean_gate(self) -> Gate | None:
+        slug = self.cleaned_data.get("gate")
+        if not slug:
+            return None
+        gate = Gate.objects.filter(slug=slug).first()
+        if gate is None:  # deleted since the page was drawn
+            raise ValidationError("Select a valid choice. That gate no longer exists.")
+        return gate
+
+    def rule_data(self) -> dict[str, Any]:
+        """The rule's fields as scoring_rule_save takes them (the model's names)."""
         d = self.cleaned_data
         ms = d.get("min_duration_s")
         return {
             "name": d["name"],
             "event_type": d["event_type"],
-            "gate": d.get("gate") or None,
-            "section": d.get("section") or None,
-            "file": d.get("file") or None,
+            "gate": d.get("gate"),
+            "section_key": d.get("section") or "",
+            "file_key": d.get("file") or "",
             "event_name": d.get("event_name") or "",
-            "profile_condition": d.get("profile_condition") or None,
+            "profile_condition": d.get("profile_condition") or "",
             "points": d["points"],
             "max_points": d.get("max_points"),
             "min_duration_ms": int(ms * 1000) if ms is not None else None,

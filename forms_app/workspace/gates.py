@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from forms_app.api.gates import GateOutputSerializer
 from forms_app.forms import HONEYPOT
 from forms_app.forms import GateForm as VisitorForm
+from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url
 from forms_app.models import Gate, Stage
 from forms_app.selectors import gate_get
 from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
@@ -217,9 +217,9 @@ def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase
         "block_errors": block_errors,
     }
     if gate is not None:
-        output = GateOutputSerializer(context={"request": request})
-        context["snippet"] = output.get_embed_snippet(gate)
-        context["hosted_url"] = output.get_hosted_url(gate)
+        base = base_url(request)
+        context["snippet"] = gate_embed_snippet(gate, base=base)
+        context["hosted_url"] = gate_hosted_url(gate, base=base)
         context["section_snippet"] = (
             f'<section data-leadgate-section="{gate.sections.first().key}">…</section>'  # type: ignore[union-attr]
             if gate.sections.exists()

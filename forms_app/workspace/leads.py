@@ -18,9 +18,8 @@ from forms_app.models import Gate, Submission
 from forms_app.workspace import reports
 from forms_app.workspace.access import viewer_required
 from forms_app.workspace.common import page
-from profiling.api.leads import CSV_COLUMNS
 from profiling.models import Delivery, Grade
-from profiling.selectors import lead_get, lead_profile, lead_timeline
+from profiling.selectors import LEAD_CSV_COLUMNS, lead_get, lead_profile, lead_timeline
 
 PAGE_SIZE = 50
 SEARCH_TIMEOUT_MS = 3000
@@ -132,8 +131,10 @@ def lead_export(request: HttpRequest) -> HttpResponseBase:
     """The filtered list as CSV: streamed (constant memory at a million rows), formula
     injection neutralised (config.csv_export)."""
     form = LeadFilterForm(request.GET or None)
-    leads = reports.lead_search(form.filters()).values_list(*CSV_COLUMNS)
-    return csv_response(CSV_COLUMNS, leads.iterator(chunk_size=2000), filename="leadgate-leads.csv")
+    leads = reports.lead_search(form.filters()).values_list(*LEAD_CSV_COLUMNS)
+    return csv_response(
+        LEAD_CSV_COLUMNS, leads.iterator(chunk_size=2000), filename="leadgate-leads.csv"
+    )
 
 
 @viewer_required

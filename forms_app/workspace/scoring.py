@@ -4,7 +4,8 @@
 rules with this one added, changed or removed; or the draft thresholds) and shows how
 many leads would change grade, with a sample, changing nothing. "Save" writes through
 scoring_rule_save / scoring_settings_update, which re-grade every lead in the background.
-Input is validated by the marketer API's own serializers: one set of rules for both.
+The rules about what a rule may combine are the model's, checked by the scoring services
+(scoring_rule_check for a preview, scoring_rule_save on save), as for the marketer API.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from django.views.decorators.http import require_http_methods
 
 from forms_app.models import Gate
 from forms_app.workspace.access import marketer_required
-from forms_app.workspace.common import add_errors, flatten_api_errors, page, validation_messages
+from forms_app.workspace.common import add_errors, page, validation_messages
 from forms_app.workspace.forms import RuleForm, ThresholdsForm
-from profiling.api.scoring import ScoringRuleInputSerializer
 from profiling.models import ScoringRule
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.selectors import rule_list
-from profiling.services.rules import scoring_rule_delete, scoring_rule_save, scoring_settings_update
+from profiling.services.rules import (
+    scoring_rule_check,
+    scoring_rule_delete,
+    scoring_rule_save,
+    scoring_settings_update,
+)
 from profiling.services.scoring import rule_spec, scoring_settings_get
 from profiling.services.whatif import WhatIfResult, scoring_what_if
 
@@ -110,18 +115,17 @@ def scoring_home(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _draft(rule: ScoringRule | None, data: dict[str, Any] | None) -> list[RuleSpec]:
-    """The active rules with `rule` replaced by (or, new, joined by) the draft `data`;
-    data None: the rule removed."""
+def _draft(rule: ScoringRule | None, draft: ScoringRule | None) -> list[RuleSpec]:
+    """The active rules with `rule` replaced by (or, new, joined by) `draft`, a checked
+    but unsaved rule; draft None: the rule removed."""
     specs = [
         rule_spec(r)
         for r in ScoringRule.objects.filter(is_active=True).order_by("id")
         if rule is None or r.pk != rule.pk
     ]
-    if data is not None and data.get("is_active", True):
-        draft = ScoringRule(pk=rule.pk if rule else 0)
-        for attr, value in data.items():
-            setattr(draft, attr, value)
+    if draft is not None and draft.is_active:
+        if draft.pk is None:
+            draft.pk = 0  # a new rule: an id no saved rule has
         specs.append(rule_spec(draft))
     return specs
 
@@ -151,24 +155,20 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
                 section="scoring",
             )
         if form.is_valid():
-            serializer = ScoringRuleInputSerializer(data=form.api_data())
-            if serializer.is_valid():
-                data = dict(serializer.validated_data)
+            data = form.rule_data()
+            try:
                 if action == "save":
-                    try:
-                        saved = scoring_rule_save(rule=rule, data=data)
-                    except ValidationError as exc:
-                        add_errors(form, validation_messages(exc), RULE_ALIASES)
-                    else:
-                        messages.success(
-                            request,
-                            f"Saved rule “{saved.name}”. Every lead is being re-graded in the background.",
-                        )
-                        return redirect("workspace:scoring")
-                else:
-                    whatif = scoring_what_if(rules=_draft(rule, data), sample_size=WHATIF_SAMPLE)
+                    saved = scoring_rule_save(rule=rule, data=data)
+                    messages.success(
+                        request,
+                        f"Saved rule “{saved.name}”. Every lead is being re-graded in the background.",
+                    )
+                    return redirect("workspace:scoring")
+                draft = scoring_rule_check(rule=rule, data=data)
+            except ValidationError as exc:
+                add_errors(form, validation_messages(exc), RULE_ALIASES)
             else:
-                add_errors(form, flatten_api_errors(serializer.errors), RULE_ALIASES)
+                whatif = scoring_what_if(rules=_draft(rule, draft), sample_size=WHATIF_SAMPLE)
         if form.errors:
             status = 400
     else:

@@ -1,23 +1,23 @@
 """CRM webhook endpoints: create, edit, send a test event, rotate the signing secret,
 the delivery log with redeliver, and speed to lead. Writes through
-profiling.services.endpoints and profiling.services.delivery; input validated by the
-marketer API's serializer (including the SSRF guard on the URL)."""
+profiling.services.endpoints and profiling.services.delivery; the endpoint service checks
+what an endpoint may be (the SSRF guard on the URL included) and its errors are shown
+inline."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forms_app.workspace.access import marketer_required
-from forms_app.workspace.common import add_errors, flatten_api_errors, page
+from forms_app.workspace.common import add_errors, page, validation_messages
 from forms_app.workspace.forms import WebhookForm
-from profiling.api.webhooks import WebhookInputSerializer
 from profiling.models import Delivery, WebhookEndpoint
 from profiling.selectors import endpoint_deliveries, endpoint_delivery_stats, endpoint_list
 from profiling.services.delivery import delivery_redeliver, delivery_send_test
@@ -41,14 +41,15 @@ def _endpoint(pk: int) -> WebhookEndpoint:
     return endpoint
 
 
-def _validated(form: WebhookForm, *, partial: bool) -> dict[str, Any] | None:
+def _save(form: WebhookForm, endpoint: WebhookEndpoint | None = None) -> WebhookEndpoint | None:
+    """The endpoint saved from the form, or None with the errors on the form."""
     if not form.is_valid():
         return None
-    serializer = WebhookInputSerializer(data=dict(form.cleaned_data), partial=partial)
-    if not serializer.is_valid():
-        add_errors(form, flatten_api_errors(serializer.errors))
+    try:
+        return webhook_endpoint_save(endpoint=endpoint, data=dict(form.cleaned_data))
+    except ValidationError as exc:
+        add_errors(form, validation_messages(exc))
         return None
-    return dict(serializer.validated_data)
 
 
 @marketer_required
@@ -58,9 +59,8 @@ def webhook_list(request: HttpRequest) -> HttpResponseBase:
     form = WebhookForm(initial={"grades": ["hot"], "is_active": True})
     if request.method == "POST":
         form = WebhookForm(request.POST)
-        data = _validated(form, partial=False)
-        if data is not None:
-            endpoint = webhook_endpoint_save(data=data)
+        endpoint = _save(form)
+        if endpoint is not None:
             request.session[SESSION_SECRET] = {"id": endpoint.pk, "secret": endpoint.secret}
             messages.success(
                 request,
@@ -86,9 +86,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
     if request.method == "POST":
         form = WebhookForm(request.POST)
-        data = _validated(form, partial=False)
-        if data is not None:
-            webhook_endpoint_save(endpoint=endpoint, data=data)
+        if _save(form, endpoint) is not None:
             messages.success(request, "Webhook saved.")
             return redirect("workspace:webhook", pk=endpoint.pk)
         status = 400

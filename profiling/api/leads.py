@@ -22,6 +22,7 @@ from profiling.models import (
     Grade,
 )
 from profiling.selectors import (
+    LEAD_CSV_COLUMNS,
     lead_get,
     lead_list,
     lead_profile,
@@ -118,7 +119,7 @@ class LeadDetailApi(APIView):
         grade_changes = serializers.SerializerMethodField()
 
         def get_profile(self, lead: Any) -> dict[str, Any]:
-            # Passive enrichment, never asked (issue 5): see selectors.lead_profile.
+            # Passive enrichment, never asked: see selectors.lead_profile.
             profile = lead_profile(lead=lead)
             profile["landing_url"] = lead.landing_url or None
             return profile
@@ -151,22 +152,6 @@ class LeadDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-CSV_COLUMNS = [
-    "id",
-    "name",
-    "email",
-    "subscribed",
-    "score",
-    "grade",
-    "company_domain",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "referrer",
-    "created_at",
-]
-
-
 class LeadExportApi(APIView):
     permission_classes = [SalesMayRead]
 
@@ -174,5 +159,5 @@ class LeadExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = LeadFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        leads = lead_list(**filters.validated_data).values_list(*CSV_COLUMNS)
-        return csv_response(CSV_COLUMNS, leads.iterator(chunk_size=2000), filename="leads.csv")
+        leads = lead_list(**filters.validated_data).values_list(*LEAD_CSV_COLUMNS)
+        return csv_response(LEAD_CSV_COLUMNS, leads.iterator(chunk_size=2000), filename="leads.csv")

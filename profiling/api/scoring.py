@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import django_validation_errors, error_body
+from config.errors import django_validation_errors
 from config.fields import SlugRelatedField
 from config.roles import MarketerOnly
 from forms_app.models import Gate
@@ -206,14 +206,10 @@ class ScoringSettingsApi(APIView):
         push = _push_param(request)
         serializer = ScoringSettingsSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        current = scoring_settings_get()
-        warm = serializer.validated_data.get("warm_threshold", current.warm_threshold)
-        hot = serializer.validated_data.get("hot_threshold", current.hot_threshold)
-        if warm >= hot:
-            return Response(
-                error_body({"warm_threshold": ["Must be lower than hot_threshold."]}), status=400
-            )
-        row = scoring_settings_update(data=dict(serializer.validated_data), push=push)
+        try:
+            row = scoring_settings_update(data=dict(serializer.validated_data), push=push)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(django_validation_errors(exc)) from None
         return Response(ScoringSettingsSerializer(row).data)
 
     @extend_schema(request=ScoringSettingsSerializer, responses=ScoringSettingsSerializer)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -16,39 +15,32 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import django_validation_errors
 from config.openapi import errors
 from config.pagination import Pagination
 from config.roles import MarketerOnly, SalesMayRead
 from profiling.models import Delivery, DeliveryStatus, Grade, WebhookEndpoint
 from profiling.selectors import endpoint_deliveries, endpoint_delivery_stats, endpoint_list
-from profiling.services.delivery import (
-    UnsafeWebhookUrl,
-    delivery_redeliver,
-    delivery_send_test,
-    schema_text,
-    webhook_url_check,
-)
+from profiling.services.delivery import delivery_redeliver, delivery_send_test, schema_text
 from profiling.services.endpoints import (
     webhook_endpoint_delete,
     webhook_endpoint_save,
+    webhook_secret_problem,
     webhook_secret_retire_previous,
     webhook_secret_rotate,
 )
 
 
 def _secret_check(value: str) -> str:
-    if not value.startswith("whsec_"):
-        raise serializers.ValidationError('Must be "whsec_" followed by base64.')
-    try:
-        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        raise serializers.ValidationError("The part after whsec_ is not base64.") from None
-    if not 24 <= len(key) <= 64:
-        raise serializers.ValidationError("The key must be 24 to 64 bytes (Standard Webhooks).")
+    if problem := webhook_secret_problem(value):
+        raise serializers.ValidationError(problem)
     return value
 
 
 class WebhookInputSerializer(serializers.Serializer):
+    """The request's shape; what an endpoint may be is webhook_endpoint_save's to check
+    (the SSRF guard on the URL included), for the workspace too."""
+
     url = serializers.URLField(max_length=1000)
     secret = serializers.CharField(max_length=200, required=False, write_only=True)
     grades = serializers.ListField(
@@ -59,19 +51,15 @@ class WebhookInputSerializer(serializers.Serializer):
     )
     is_active = serializers.BooleanField(required=False)
 
-    def validate_url(self, value: str) -> str:
-        try:
-            webhook_url_check(value)
-        except UnsafeWebhookUrl as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        return value
-
     def validate_secret(self, value: str) -> str:
         return _secret_check(value)
 
-    def validate_grades(self, value: list[str]) -> list[str]:
-        order = [Grade.COLD, Grade.WARM, Grade.HOT]
-        return [g for g in order if g in set(value)]
+
+def _endpoint_save(endpoint: WebhookEndpoint | None, data: dict[str, Any]) -> WebhookEndpoint:
+    try:
+        return webhook_endpoint_save(endpoint=endpoint, data=data)
+    except DjangoValidationError as exc:
+        raise ValidationError(django_validation_errors(exc)) from None
 
 
 class WebhookOutputSerializer(serializers.Serializer):
@@ -133,7 +121,7 @@ class WebhookListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = WebhookInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = webhook_endpoint_save(data=dict(serializer.validated_data))
+        endpoint = _endpoint_save(None, dict(serializer.validated_data))
         data = dict(WebhookOutputSerializer(endpoint).data)
         # Write-only everywhere else: shown once, on create, so the marketer can give it
         # to the CRM (the same practice as Svix and Stripe).
@@ -152,7 +140,7 @@ class WebhookDetailApi(APIView):
         endpoint = _endpoint_or_404(pk)
         serializer = WebhookInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        endpoint = webhook_endpoint_save(endpoint=endpoint, data=dict(serializer.validated_data))
+        endpoint = _endpoint_save(endpoint, dict(serializer.validated_data))
         return Response(WebhookOutputSerializer(endpoint).data)
 
     @extend_schema(request=WebhookInputSerializer, responses=WebhookOutputSerializer)
@@ -189,10 +177,12 @@ class WebhookSecretRotateApi(APIView):
         endpoint = _endpoint_or_404(pk)
         serializer = SecretRotateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        secret = serializer.validated_data.get("secret")
-        if secret and secret in {endpoint.secret, endpoint.previous_secret}:
-            raise ValidationError({"secret": ["This secret is already in use; pick a new one."]})
-        endpoint = webhook_secret_rotate(endpoint_id=endpoint.pk, secret=secret)
+        try:
+            endpoint = webhook_secret_rotate(
+                endpoint_id=endpoint.pk, secret=serializer.validated_data.get("secret")
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(django_validation_errors(exc)) from None
         # The new secret is shown once, here, like on create.
         return Response(SecretRotateOutputSerializer(endpoint).data)
 

@@ -1,6 +1,6 @@
 """Turning a visitor into a lead (form submissions, Segment identify) and merging leads.
 
-Identity rules (issue 5):
+Identity rules:
 - A visitor becomes known by a submission or an identify; its earlier anonymous events
   become the lead's and are replayed into scoring.
 - A second device that submits the same email joins the same lead (one lead per email).

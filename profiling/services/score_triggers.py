@@ -79,8 +79,10 @@ class _HotRuleCache:
 
 
 hot_rules_cache = _HotRuleCache()
-post_save.connect(hot_rules_cache.clear, sender=ScoringRule, dispatch_uid="i5-hot-rules-save")
-post_delete.connect(hot_rules_cache.clear, sender=ScoringRule, dispatch_uid="i5-hot-rules-del")
+post_save.connect(hot_rules_cache.clear, sender=ScoringRule, dispatch_uid="hot-rules-cache-save")
+post_delete.connect(
+    hot_rules_cache.clear, sender=ScoringRule, dispatch_uid="hot-rules-cache-delete"
+)
 
 
 def event_is_hot(

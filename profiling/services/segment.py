@@ -90,9 +90,11 @@ class _SourceCache:
 
 
 source_cache = _SourceCache()
-post_save.connect(source_cache.clear, sender=Source, dispatch_uid="i5-source-save")
-post_delete.connect(source_cache.clear, sender=Source, dispatch_uid="i5-source-delete")
-m2m_changed.connect(source_cache.clear, sender=Source.gates.through, dispatch_uid="i5-source-m2m")
+post_save.connect(source_cache.clear, sender=Source, dispatch_uid="source-cache-save")
+post_delete.connect(source_cache.clear, sender=Source, dispatch_uid="source-cache-delete")
+m2m_changed.connect(
+    source_cache.clear, sender=Source.gates.through, dispatch_uid="source-cache-gates"
+)
 
 
 @dataclass

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -109,14 +111,99 @@ def test_demo_seeds_the_model_case_and_is_idempotent(media_root: Path) -> None:
         assert "/sandbox/crm/" in output
         assert "/admin/" in output
         assert "/api/docs/" in output
+        # The marketer's way in comes first.
+        opened = output.split("Open:", 1)[1]
+        assert opened.split()[:3] == ["marketer", "workspace", "http://127.0.0.1:8000/app/"]
+    assert "Created   user, gate, thresholds" in first
+    assert "Created" not in second
 
 
 def test_base_url_moves_the_single_sandbox_endpoint() -> None:
     _run()
+    origins = Gate.objects.get(slug="network-vbook").allowed_origins
     _run("--base-url", "http://localhost:9000/")
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.url == "http://localhost:9000/sandbox/crm/"
-    assert "http://localhost:9000" in Gate.objects.get(slug="network-vbook").allowed_origins
+    # The gate's origins are the marketer's once the gate exists (its own origin, the
+    # hosted page's, is always allowed: config/cors.py).
+    assert Gate.objects.get(slug="network-vbook").allowed_origins == origins
+
+
+def test_a_second_run_keeps_what_a_marketer_changed(media_root: Path) -> None:
+    """Edited through the services the workspace calls, between two runs: every edit
+    survives, nothing is duplicated, and the summary says what was kept."""
+    from forms_app.services.gates import gate_save
+    from profiling.services.endpoints import webhook_endpoint_save
+    from profiling.services.rules import scoring_rule_save, scoring_settings_update
+
+    _run()
+    gate = Gate.objects.get(slug="network-vbook")
+    gate_save(
+        gate=gate,
+        data={
+            "allowed_origins": ["https://www.brightline.example"],
+            "headline": "Our own headline",
+            "description": "Our own words.",
+        },
+    )
+    read = ScoringRule.objects.get(name="Read e-book sections")
+    scoring_rule_save(rule=read, data={"points": 25, "max_points": 75})
+    scoring_settings_update(data={"warm_threshold": 40, "hot_threshold": 120})
+    sandbox = WebhookEndpoint.objects.get()
+    webhook_endpoint_save(
+        endpoint=sandbox, data={"url": "https://93.184.216.34/hooks/leadgate", "grades": ["hot"]}
+    )
+    user = get_user_model().objects.get(username="demo")
+    user.set_password("a-marketer-choice")
+    user.save()
+
+    second = _run()
+
+    gate.refresh_from_db()
+    assert gate.allowed_origins == ["https://www.brightline.example"]
+    assert (gate.headline, gate.description) == ("Our own headline", "Our own words.")
+    read.refresh_from_db()
+    assert (read.points, read.max_points) == (25, 75)
+    assert ScoringRule.objects.count() == 2
+    s = ScoringSettings.objects.get(pk=1)
+    assert (s.warm_threshold, s.hot_threshold) == (40, 120)
+    sandbox.refresh_from_db()
+    assert (sandbox.url, sandbox.grades) == ("https://93.184.216.34/hooks/leadgate", ["hot"])
+    # The sandbox inbox's webhook was missing (its URL now names the CRM): made again.
+    assert WebhookEndpoint.objects.filter(url="http://127.0.0.1:8000/sandbox/crm/").count() == 1
+    user.refresh_from_db()
+    assert user.check_password("a-marketer-choice")
+    assert "warm at 40, hot at 120" in second
+    assert "Kept      user, gate, thresholds, rule" in second
+    assert "password 'demo'" not in second
+
+
+def test_a_second_run_keeps_a_switched_off_webhook_and_revives_one_leadgate_disabled() -> None:
+    _run()
+    endpoint = WebhookEndpoint.objects.get()
+    endpoint.is_active = False
+    endpoint.grades = ["hot"]
+    endpoint.save()
+    _run()
+    endpoint.refresh_from_db()
+    assert (endpoint.is_active, endpoint.grades) == (False, ["hot"])
+
+    # Switched off by leadgate after failures (the demo server was down): on again.
+    endpoint.disabled_reason = "Failing for 3 days."
+    endpoint.save()
+    _run()
+    endpoint.refresh_from_db()
+    assert (endpoint.is_active, endpoint.disabled_reason, endpoint.grades) == (True, "", ["hot"])
+
+
+def test_a_map_whose_stored_bytes_are_gone_is_written_again(media_root: Path) -> None:
+    _run()
+    map_file = GateFile.objects.get(key="network-map")
+    Path(map_file.upload.path).unlink()
+    assert "written again" in _run()
+    map_file.refresh_from_db()
+    with map_file.upload.open("rb") as handle:
+        assert handle.read() == network_map_pdf()
 
 
 def test_demo_warns_when_private_webhooks_are_not_allowed(settings: Any) -> None:
@@ -191,6 +278,49 @@ def pgdata() -> Iterator[Path]:
     shutil.rmtree(parent, ignore_errors=True)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _script_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
+    }
+    env.update(extra)
+    return env
+
+
+def test_demo_script_reports_a_port_in_use_before_it_changes_anything(pgdata: Path) -> None:
+    """With the port taken, demo.sh says so and how to pick another, and stops before it
+    starts a database, migrates or seeds."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(REPO / "scripts" / "demo.sh")],
+            env=_script_env(
+                LEADGATE_DEMO_NO_SERVE="1", PORT=str(port), LEADGATE_DEMO_PGDATA=str(pgdata)
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    suggested = re.search(r"PORT=(\d+) \./scripts/demo\.sh", result.stderr)
+    assert suggested is not None, result.stderr
+    assert int(suggested.group(1)) != port
+    for step in ("embedded PostgreSQL", "Migrating", "Seeding"):
+        assert step not in result.stdout
+    assert not pgdata.exists()
+
+
 def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -> None:
     """With no DATABASE_URL, scripts/demo.sh starts the embedded PostgreSQL (data in
     LEADGATE_DEMO_PGDATA), migrates and seeds it, says so in its banner, and with
@@ -202,15 +332,12 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
     No secret key in the environment and debug off: leadgate would refuse to start, so
     the run passing shows that demo.sh made (or reused) its own key and exported it.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
-    }
+    env = _script_env()
+    port = _free_port()
     env.update(
         DJANGO_DEBUG="0",
         LEADGATE_DEMO_NO_SERVE="1",
-        PORT="8123",
+        PORT=str(port),
         LEADGATE_DEMO_PGDATA=str(pgdata),
         LEADGATE_MEDIA_ROOT=str(tmp_path / "media"),
     )
@@ -226,7 +353,9 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-6000:]
         assert f"EMBEDDED MODE: embedded PostgreSQL, data in {pgdata}" in result.stdout
         assert "Stopping the embedded PostgreSQL" in result.stdout
-        assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
+        assert f"http://127.0.0.1:{port}/g/network-vbook" in result.stdout
+        banner = result.stdout.split("-" * 78, 1)[1]
+        assert banner.split()[:3] == ["Marketer", "workspace", f"http://127.0.0.1:{port}/app/"]
         assert "Would start:" in result.stdout
         assert "gunicorn config.wsgi:application" in result.stdout
         key_file = REPO / ".demo-secret-key"

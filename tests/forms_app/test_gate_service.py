@@ -224,3 +224,41 @@ def test_gate_delete_removes_children() -> None:
     assert not Gate.objects.filter(pk=pk).exists()
     assert not Section.objects.filter(gate_id=pk).exists()
     assert not GateFile.objects.filter(gate_id=pk).exists()
+
+
+def test_allowed_origins_are_checked_and_stored_normalised() -> None:
+    gate = gate_save(
+        data={
+            "slug": random_slug(),
+            "title": "Origins",
+            "allowed_origins": [
+                "https://WWW.Example.com/",
+                " https://b.example.com",
+                "https://b.example.com",
+            ],
+        }
+    )
+    assert gate.allowed_origins == ["https://b.example.com", "https://www.example.com"]
+    with pytest.raises(ValidationError) as refused:
+        gate_save(gate=gate, data={"allowed_origins": ["https://ok.example.com", "example.com/x"]})
+    assert list(refused.value.message_dict) == ["allowed_origins.1"]
+    assert "is not an origin like https://www.example.com" in refused.value.messages[0]
+    with pytest.raises(ValidationError, match="At most 50 origins"):
+        gate_save(
+            gate=gate,
+            data={"allowed_origins": [f"https://s{i}.example.com" for i in range(51)]},
+        )
+    gate.refresh_from_db()
+    assert gate.allowed_origins == ["https://b.example.com", "https://www.example.com"]
+
+
+def test_uploads_over_the_limit_are_refused_by_the_service() -> None:
+    from django.core.files.base import ContentFile
+
+    from forms_app.services.gates import MAX_UPLOAD_BYTES
+
+    big = ContentFile(b"x" * (MAX_UPLOAD_BYTES + 1), name="big.pdf")
+    with pytest.raises(ValidationError) as refused:
+        _create(files=[FileInput("map", "Map", upload=big)])
+    assert refused.value.message_dict == {"files.0.upload": ["Files are limited to 10 MB."]}
+    assert not GateFile.objects.filter(key="map").exists()

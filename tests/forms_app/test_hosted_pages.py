@@ -458,6 +458,19 @@ def test_home_lists_active_gates(client: Any, gate: Gate, settings: Any) -> None
     assert 'href="/sandbox/crm/"' in client.get("/").content.decode()
 
 
+def test_home_leads_marketers_to_the_workspace(client: Any, settings: Any) -> None:
+    """The root page's "For marketers" list starts with the workspace (/app/); the admin
+    is a footnote for administrators, not a marketer's way in."""
+    settings.LEADGATE_SANDBOX = True
+    html = client.get("/").content.decode()
+    marketers = html.split('id="tools-title"', 1)[1].split("</ul>", 1)[0]
+    links = re.findall(r'href="([^"]+)"', marketers)
+    assert links[0] == "/app/"
+    assert "/admin/" not in links
+    assert 'href="/admin/"' in html  # still reachable, below the list
+    assert client.get(links[0]).status_code == 302  # the workspace's sign-in
+
+
 def test_token_link_in_a_new_browser_adopts_the_leads_visitor(client: Any, gate: Gate) -> None:
     token, _, visitor_id = _token_for(gate)
     response = client.get(f"/g/{gate.slug}", {"t": token})
@@ -621,7 +634,7 @@ def test_a_form_with_errors_keeps_its_token_so_the_time_spent_counts(
 
 
 def test_the_embed_script_stays_within_its_budget() -> None:
-    """Issue budget: under 6 KB gzipped, no dependencies, served as written (no build)."""
+    """Budget: under 6 KB gzipped, no dependencies, served as written (no build)."""
     from bench.embed_size import BUDGET_GZIP_BYTES, SCRIPT, sizes
 
     measured = sizes()

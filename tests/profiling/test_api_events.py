@@ -331,7 +331,7 @@ def test_anonymous_events_are_attached_when_the_visitor_submits(
     assert Event.objects.filter(lead=lead).count() == 2
 
 
-# --- issue 5: the lean path (cached gates, touch fields, method handling) ----------------
+# --- the lean path (cached gates, touch fields, method handling) -------------------------
 
 
 def test_a_deactivated_gate_is_refused_at_once_despite_the_cache(api: Client) -> None:

@@ -694,7 +694,7 @@ def test_lead_detail(api: Client, auth) -> None:
         e["type"] for e in data["timeline"]
     ] == ["section_view", "download"]
     texts = {e["text"] for e in data["timeline"]}
-    # Readable (issue 5): titles, not keys.
+    # Readable: titles, not keys.
     assert f"Read “Section 1” in “{gate.title}” (12 s)" in texts
     assert f"Downloaded “Network Map” from “{gate.title}”" in texts
     assert send(api, "get", f"{LEADS}{lead.id}/", auth=auth).status_code == 200

@@ -1040,7 +1040,7 @@ def test_deliveries_are_published_ahead_of_background_work() -> None:
     from tests.conftest import require_services
 
     require_services()
-    queue = f"i7-priority-{uuid.uuid4().hex[:8]}"
+    queue = f"priority-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     app.conf.task_always_eager = False
     try:

@@ -70,7 +70,7 @@ class BeatWorker(CeleryWorkerProcess):
 def worker_factory(tmp_path: Path) -> Iterator[Callable[..., BeatWorker]]:
     require_services()
     started: list[BeatWorker] = []
-    queue = f"leadgate-i7-faults-{uuid.uuid4().hex[:8]}"
+    queue = f"leadgate-faults-{uuid.uuid4().hex[:8]}"
 
     def start(*, redis_url: str | None = None, **env: str) -> BeatWorker:
         worker = BeatWorker(

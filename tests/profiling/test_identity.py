@@ -171,7 +171,7 @@ def test_concurrent_first_submissions_of_one_email_make_one_lead() -> None:
     assert Visitor.objects.filter(lead_id=results[0]).count() == workers
 
 
-# --- second devices, replay and merges (issue 5) ----------------------------------------
+# --- second devices, replay and merges --------------------------------------------------
 
 
 @pytest.mark.django_db

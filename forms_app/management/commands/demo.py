@@ -1,7 +1,13 @@
 """`python manage.py demo`: seed the model case, the fibre company's e-book.
 
-Idempotent: a second run updates what the first made (same gate, rules, endpoint and
-secret, same user) instead of duplicating it.
+Safe to run again: it creates only what is missing (the gate with its sections and map,
+the two scoring rules, the thresholds, the sandbox webhook, the demo user) and leaves
+what exists as it is, so whatever a marketer changed in the workspace survives: allowed
+origins, texts, sections, rules, thresholds, webhooks, the user's password. Only what
+belongs to this server is brought up to date: the sandbox webhook posts to this server's
+own inbox, so its URL follows --base-url, and one that leadgate switched off after
+failures (the demo server was down) is switched on again; a map whose stored bytes are
+gone is written again.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -20,12 +27,15 @@ from forms_app import demo_content
 from forms_app.models import Gate, GateFile
 from forms_app.services.gates import FileInput, SectionInput, gate_save
 from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
+from profiling.services.endpoints import webhook_endpoint_save
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # printed on purpose: a local demo login
 SANDBOX_PATH = "/sandbox/crm/"
 READ_RULE = "Read e-book sections"
 MAP_RULE = "Downloaded the network map"
+WARM_THRESHOLD = 30
+HOT_THRESHOLD = 80
 
 
 def _stored_bytes(gate_file: GateFile | None) -> bytes | None:
@@ -39,7 +49,10 @@ def _stored_bytes(gate_file: GateFile | None) -> bytes | None:
 
 
 class Command(BaseCommand):
-    help = "Seed the demo: the network-vbook gate, scoring rules, a sandbox webhook, a user."
+    help = (
+        "Seed the demo: the network-vbook gate, scoring rules, a sandbox webhook, a user. "
+        "Creates only what is missing; never changes what a marketer edited."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -54,95 +67,96 @@ class Command(BaseCommand):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise CommandError(f"--base-url {base_url!r} is not like http://127.0.0.1:8000")
 
+        self.created: list[str] = []
+        self.kept: list[str] = []
         with transaction.atomic():
             user, token = self._user()
-            gate, map_written = self._gate(base_url)
+            gate, map_state = self._gate(base_url)
             self._scoring(gate)
             endpoint = self._endpoint(base_url)
-        self._summary(base_url, user, token, gate, map_written, endpoint)
+        self._summary(base_url, user, token, gate, map_state, endpoint)
+
+    def _note(self, created: bool, what: str) -> None:
+        (self.created if created else self.kept).append(what)
 
     # --- pieces ---------------------------------------------------------------------
 
     def _user(self) -> tuple[Any, Token]:
         user_model = get_user_model()
-        user, _ = user_model.objects.get_or_create(
-            username=DEMO_USER, defaults={"email": "demo@example.com"}
-        )
-        user.is_staff = True
-        user.is_superuser = True
-        user.is_active = True
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+        user = user_model.objects.filter(username=DEMO_USER).first()
+        self._note(user is None, "user")
+        if user is None:
+            user = user_model.objects.create_superuser(
+                username=DEMO_USER, email="demo@example.com", password=DEMO_PASSWORD
+            )
         token, _ = Token.objects.get_or_create(user=user)
         return user, token
 
-    def _gate(self, base_url: str) -> tuple[Gate, bool]:
+    def _gate(self, base_url: str) -> tuple[Gate, str]:
         gate = Gate.objects.filter(slug=demo_content.GATE_SLUG).first()
         pdf = demo_content.network_map_pdf()
-        existing_file = (
-            GateFile.objects.filter(gate=gate, key=demo_content.MAP_FILE_KEY).first()
-            if gate
-            else None
-        )
-        up_to_date = _stored_bytes(existing_file) == pdf
-        if existing_file is not None and existing_file.upload and not up_to_date:
-            existing_file.upload.delete(save=False)  # replaced below; no orphan files
-        origins = sorted({"http://localhost:8000", "http://127.0.0.1:8000", base_url.lower()})
-        data = dict(demo_content.GATE, allowed_origins=origins)
-        gate = gate_save(
-            gate=gate,
-            data=data,
-            sections=[
-                SectionInput(key=s.key, title=s.title, body=s.body, topics=list(s.topics))
-                for s in demo_content.SECTIONS
-            ],
-            files=[
-                FileInput(
-                    key=demo_content.MAP_FILE_KEY,
-                    title=demo_content.MAP_FILE_TITLE,
-                    upload=None
-                    if up_to_date
-                    else SimpleUploadedFile(
-                        demo_content.MAP_FILE_NAME, pdf, content_type="application/pdf"
-                    ),
-                )
-            ],
-            fields=[],
-        )
-        return gate, not up_to_date
+        if gate is None:
+            origins = sorted({"http://localhost:8000", "http://127.0.0.1:8000", base_url.lower()})
+            gate = gate_save(
+                data=dict(demo_content.GATE, allowed_origins=origins),
+                sections=[
+                    SectionInput(key=s.key, title=s.title, body=s.body, topics=list(s.topics))
+                    for s in demo_content.SECTIONS
+                ],
+                files=[
+                    FileInput(
+                        key=demo_content.MAP_FILE_KEY,
+                        title=demo_content.MAP_FILE_TITLE,
+                        upload=SimpleUploadedFile(
+                            demo_content.MAP_FILE_NAME, pdf, content_type="application/pdf"
+                        ),
+                    )
+                ],
+                fields=[],
+            )
+            self._note(True, "gate")
+            return gate, "written"
+        self._note(False, "gate")
+        map_file = GateFile.objects.filter(gate=gate, key=demo_content.MAP_FILE_KEY).first()
+        if map_file is None:
+            return gate, "not on the gate (removed there; left so)"
+        stored = _stored_bytes(map_file)
+        if map_file.upload and stored is None:
+            # The row names a file whose bytes are gone (a media folder wiped): downloads
+            # would fail, and nothing of the marketer's is lost by writing it again.
+            map_file.upload.save(demo_content.MAP_FILE_NAME, ContentFile(pdf), save=True)
+            return gate, "written again (its stored copy was missing)"
+        if stored == pdf:
+            return gate, "already up to date"
+        return gate, "kept as changed on the gate"
 
     def _scoring(self, gate: Gate) -> None:
-        ScoringSettings.objects.update_or_create(
-            pk=1, defaults={"warm_threshold": 30, "hot_threshold": 80}
+        _, created = ScoringSettings.objects.get_or_create(
+            pk=1, defaults={"warm_threshold": WARM_THRESHOLD, "hot_threshold": HOT_THRESHOLD}
         )
-        ScoringRule.objects.update_or_create(
+        self._note(created, "thresholds")
+        _, created = ScoringRule.objects.get_or_create(
             name=READ_RULE,
             defaults={
                 "event_type": "section_view",
                 "gate": gate,
-                "section_key": "",
-                "file_key": "",
                 "points": 10,
                 "max_points": 60,
                 "min_duration_ms": 5000,
-                "makes_hot": False,
-                "is_active": True,
             },
         )
-        ScoringRule.objects.update_or_create(
+        self._note(created, f"rule “{READ_RULE}”")
+        _, created = ScoringRule.objects.get_or_create(
             name=MAP_RULE,
             defaults={
                 "event_type": "download",
                 "gate": gate,
-                "section_key": "",
                 "file_key": demo_content.MAP_FILE_KEY,
                 "points": 50,
-                "max_points": None,
-                "min_duration_ms": None,
                 "makes_hot": True,
-                "is_active": True,
             },
         )
+        self._note(created, f"rule “{MAP_RULE}”")
 
     def _endpoint(self, base_url: str) -> WebhookEndpoint:
         url = base_url + SANDBOX_PATH
@@ -151,13 +165,21 @@ class Command(BaseCommand):
             or WebhookEndpoint.objects.filter(url__endswith=SANDBOX_PATH).order_by("id").first()
         )
         if endpoint is None:
-            endpoint = WebhookEndpoint(url=url)
-        # Keep the secret across runs: a CRM set up with it keeps verifying.
-        endpoint.url = url
-        endpoint.grades = ["warm", "hot"]
-        endpoint.is_active = True
-        endpoint.disabled_reason = ""
-        endpoint.save()
+            # Straight to the model: the sandbox inbox is on this very server, a loopback
+            # address the SSRF guard refuses unless LEADGATE_WEBHOOK_ALLOW_PRIVATE is set
+            # (the summary says so when it is not).
+            endpoint = WebhookEndpoint.objects.create(url=url, grades=["warm", "hot"])
+            self._note(True, "sandbox webhook")
+            return endpoint
+        self._note(False, "sandbox webhook")
+        if endpoint.url != url:
+            # The inbox is this server's own: its address is where this server runs.
+            endpoint.url = url
+            endpoint.save(update_fields=["url"])
+        if endpoint.disabled_reason:
+            # Switched off by leadgate after failures (the demo server was down), not by
+            # the marketer: on again, with the failure streak forgotten.
+            endpoint = webhook_endpoint_save(endpoint=endpoint, data={"is_active": True})
         return endpoint
 
     def _summary(
@@ -166,30 +188,39 @@ class Command(BaseCommand):
         user: Any,
         token: Token,
         gate: Gate,
-        map_written: bool,
+        map_state: str,
         endpoint: WebhookEndpoint,
     ) -> None:
         ok = self.style.SUCCESS
         out = self.stdout.write
+        thresholds = ScoringSettings.objects.get(pk=1)
+        # The printed login is the demo's only while nobody has changed the password.
+        default_password = user.check_password(DEMO_PASSWORD)
+        password = f"password {DEMO_PASSWORD!r}" if default_password else "password as you set it"
+        login = f"{DEMO_USER} / {DEMO_PASSWORD}" if default_password else f"user {DEMO_USER}"
         out(ok("leadgate demo is ready."))
         out("")
+        if self.created:
+            out(f"  Created   {', '.join(self.created)}")
+        if self.kept:
+            out(f"  Kept      {', '.join(self.kept)} (as they were: the seed never changes them)")
         out(f"  Gate      {gate.title}  ({gate.sections.count()} sections, stage {gate.stage})")
+        out(f"  File      {demo_content.MAP_FILE_TITLE}: {map_state}")
         out(
-            f"  File      {demo_content.MAP_FILE_TITLE}: "
-            + ("written" if map_written else "already up to date")
+            f"  Scoring   warm at {thresholds.warm_threshold}, hot at {thresholds.hot_threshold}; "
+            f"{ScoringRule.objects.filter(is_active=True).count()} active rules"
         )
-        out("  Scoring   warm at 30, hot at 80; 10 points per section read (max 60),")
-        out("            downloading the network map makes the lead hot")
-        out(f"  Webhook   {endpoint.url}  (grades: warm, hot)")
-        out(f"  Login     user {user.username!r}, password {DEMO_PASSWORD!r} (staff, superuser)")
+        out(f"  Webhook   {endpoint.url}  (grades: {', '.join(endpoint.grades) or 'none'})")
+        out(f"  Login     user {user.username!r}, {password}")
         out(f"  API token {token.key}")
         out(f"            curl -H 'Authorization: Token {token.key}' {base_url}/api/v1/leads/")
         out("")
         out("  Open:")
+        out(f"    marketer workspace {base_url}/app/  ({login})")
         out(f"    hosted gate        {base_url}/g/{gate.slug}")
-        out(f"    admin              {base_url}/admin/  (demo / demo)")
-        out(f"    API docs           {base_url}/api/docs/")
         out(f"    sandbox CRM inbox  {base_url}{SANDBOX_PATH}")
+        out(f"    API docs           {base_url}/api/docs/")
+        out(f"    admin              {base_url}/admin/")
         out("")
         if not settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE:
             out(
