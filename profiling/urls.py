@@ -3,9 +3,17 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from profiling import sandbox
-from profiling.api import leads, scoring, sources, webhooks
+from profiling.api import leads, scoring, sdk_config, sources, webhooks
 
 urlpatterns = [
+    # What the browser SDKs fetch from leadgate as their CDN / config host, at the paths
+    # they build themselves (analytics.js: {cdnURL}/v1/projects/..; RudderStack:
+    # {configUrl}/sourceConfig/).
+    re_path(
+        rf"^v1/projects/(?P<write_key>{sdk_config.WRITE_KEY_PATTERN})/settings$",
+        sdk_config.SegmentSettingsApi.as_view(),
+    ),
+    re_path(r"^sourceConfig/?$", sdk_config.RudderStackSourceConfigApi.as_view()),
     re_path(r"^api/v1/sources/?$", sources.SourceListCreateApi.as_view()),
     re_path(r"^api/v1/sources/(?P<pk>[0-9]{1,18})/?$", sources.SourceDetailApi.as_view()),
     re_path(r"^api/v1/scoring-rules/?$", scoring.ScoringRuleListCreateApi.as_view()),

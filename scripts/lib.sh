@@ -27,3 +27,23 @@ ensure_venv() {
         echo "$want" >"$stamp"
     fi
 }
+
+# ensure_node_modules ROOT: `npm ci` into ROOT/node_modules when it is missing or
+# package-lock.json changed since the last successful install (the browser tests serve
+# the analytics SDKs' bundles from there). The stamp lives inside node_modules, which
+# `npm ci` empties first, so a half-done install is never taken for a finished one.
+# Returns 2 when npm itself is missing.
+ensure_node_modules() {
+    local root="$1" want stamp
+    [ -f "$root/package-lock.json" ] || return 0
+    stamp="$root/node_modules/.leadgate-installed"
+    want="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is missing: install Node.js 20 with npm (Debian: apt-get install nodejs npm)" >&2
+        return 2
+    fi
+    printf '==> npm ci (package-lock.json changed or node_modules is missing)\n' >&2
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    echo "$want" >"$stamp"
+}

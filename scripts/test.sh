@@ -55,6 +55,22 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# --- 2c. npm packages for the analytics SDK browser tests (tests/profiling/browser) -------
+# The SDKs' own bundles, pinned by package-lock.json. Under CI a missing npm is a failure,
+# never a reason to skip those tests.
+step "npm packages (package-lock.json)"
+ensure_node_modules "$ROOT"
+case $? in
+0) ;;
+2)
+    case "${CI:-}" in
+    1 | true | TRUE | yes) die "CI=true and npm is missing: the analytics SDK browser tests cannot run" ;;
+    *) echo "test.sh: npm is missing; the analytics SDK browser tests will be skipped" >&2 ;;
+    esac
+    ;;
+*) die "npm ci failed (see above)" ;;
+esac
+
 # --- 3. checks ----------------------------------------------------------------------------
 failures=()
 run() { # run <label> <command...>

@@ -134,6 +134,8 @@ def _const(data: dict[str, Any]) -> Body:
 GATE_API_BODY = {"slug": "walk-new", "title": "Walk", "stage": "interest"}
 RULE_API_BODY = {"name": "walk", "event_type": "section_view", "points": 5}
 SETTINGS_BODY = {"warm_threshold": 20, "hot_threshold": 70, "half_life_days": 0}
+# The walk's source: a known key, so the SDK settings are walked answering 200.
+WALK_WRITE_KEY = "wk_walk-source"
 HOOK_URL = "http://127.0.0.1:9/walk"  # nothing listens: a test send fails fast, and is logged
 
 
@@ -209,6 +211,11 @@ POLICY: dict[str, Entry] = {
     "^v1/(?:identify|i)/?$": Entry({"POST": PUBLIC}, paths=("/v1/identify", "/v1/i")),
     "^v1/(?:page|p)/?$": Entry({"POST": PUBLIC}, paths=("/v1/page", "/v1/p")),
     "^v1/(?:alias|a)/?$": Entry({"POST": PUBLIC}, paths=("/v1/alias", "/v1/a")),
+    # What the browser SDKs fetch first (their settings): the write key is the whole check.
+    "^v1/projects/(?P<write_key>[A-Za-z0-9_-]{1,100})/settings$": Entry(
+        {"GET": PUBLIC}, {"write_key": "write_key"}
+    ),
+    "^sourceConfig/?$": Entry({"GET": PUBLIC}, query=f"writeKey={WALK_WRITE_KEY}"),
     "^schemas/(?P<name>[a-z_.]+\\.v[0-9]+\\.json)$": Entry({"GET": PUBLIC}, {"name": "schema"}),
     "api/schema/": Entry({"GET": PUBLIC}),
     "api/docs/": Entry({"GET": PUBLIC}),
@@ -460,6 +467,8 @@ def world(settings: Any) -> World:
         endpoint=endpoint, lead=lead, payload={"type": "lead.grade_changed"}, status="failed"
     )
     source = source_create(name="Website", allowed_gates=None)
+    source.write_key = WALK_WRITE_KEY
+    source.save(update_fields=["write_key"])
     cost = CampaignCost.objects.create(
         utm_source="linkedin",
         period_start=date(2026, 1, 1),
@@ -484,6 +493,7 @@ def world(settings: Any) -> World:
         "endpoint": str(endpoint.pk),
         "delivery": str(delivery.pk),
         "source": str(source.pk),
+        "write_key": source.write_key,
         "cost": str(cost.pk),
         "schema": "lead.grade_changed.v1.json",
     }

@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import threading
 import zlib
 from collections.abc import Callable
@@ -21,8 +22,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import error_body
@@ -36,6 +38,20 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 500 * 1024  # decompressed (contract)
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_MESSAGES = 2500  # Segment's own limit per batch
+MAX_WRITE_KEY = 100  # Source.write_key's column
+# What the browser SDKs send beyond the CORS-safelisted headers, so the preflight must
+# allow it or the browser drops the request unsent: the write key as Basic auth
+# (analytics.js, RudderStack), JSON bodies (RudderStack), gzip (server SDKs), and
+# RudderStack's base64 `AnonymousId` and `SentAt` on every event. Retries add more
+# (analytics.js `X-Retry-Count`, RudderStack `Rsa-Retry-*` and `Rsa-Since-*`), and a new
+# SDK release may add others: the preflight also allows whatever well-formed header names
+# it is asked for. That opens nothing: these endpoints take any origin and no cookies, and
+# a script that is not a browser can send any header anyway.
+SDK_REQUEST_HEADERS = "Authorization, Content-Type, Content-Encoding, AnonymousId, SentAt"
+_HEADER_NAMES = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*")
+MAX_REQUESTED_HEADERS = 1000  # characters of Access-Control-Request-Headers echoed back
+# Chromium caps it at 2 hours, Firefox at 24: one preflight per SDK page per couple of hours.
+PREFLIGHT_MAX_AGE = "86400"
 
 _inflight = 0
 _inflight_lock = threading.Lock()
@@ -53,16 +69,43 @@ def _json(data: Any, status: int, **headers: str) -> HttpResponse:
     return response
 
 
-def _write_key(request: HttpRequest, payload: dict[str, Any]) -> str | None:
+def basic_auth_write_key(request: HttpRequest) -> str | None:
+    """The write key of `Authorization: Basic base64(key + ":")`, or None: the SDKs send
+    it so (RudderStack also on its config request)."""
     header = request.headers.get("Authorization", "")
-    if header[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return decoded.split(":", 1)[0] or None
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    key = decoded.split(":", 1)[0]
+    return key if 0 < len(key) <= MAX_WRITE_KEY else None
+
+
+def _write_key(request: HttpRequest, payload: dict[str, Any]) -> str | None:
+    if request.headers.get("Authorization", "")[:6].lower() == "basic ":
+        return basic_auth_write_key(request)
     key = payload.get("writeKey") or payload.get("api_key")
-    return key if isinstance(key, str) and 0 < len(key) <= 100 else None
+    return key if isinstance(key, str) and 0 < len(key) <= MAX_WRITE_KEY else None
+
+
+def cors_preflight(
+    response: HttpResponseBase, request: HttpRequest, methods: str
+) -> HttpResponseBase:
+    """Answer a browser SDK's preflight: any origin, the headers the SDKs send and those
+    the browser asks for (see SDK_REQUEST_HEADERS)."""
+    allowed = SDK_REQUEST_HEADERS
+    requested = request.META.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").strip()
+    if requested and len(requested) <= MAX_REQUESTED_HEADERS and _HEADER_NAMES.fullmatch(requested):
+        allowed = f"{allowed}, {requested}"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = methods
+    response["Access-Control-Allow-Headers"] = allowed
+    response["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    # The answer depends on what was asked: no cache may give one preflight's to another.
+    patch_vary_headers(response, ["Access-Control-Request-Headers"])
+    return response
 
 
 def _body(request: HttpRequest) -> bytes | HttpResponse:
@@ -91,8 +134,7 @@ def _body(request: HttpRequest) -> bytes | HttpResponse:
 def _handle(request: HttpRequest, default_type: str | None) -> HttpResponse:
     if request.method == "OPTIONS":
         response = _json({}, 200)
-        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Content-Encoding"
+        cors_preflight(response, request, "POST, OPTIONS")
         return response
     if request.method != "POST":
         return _json(error_body("Use POST."), 405, Allow="POST, OPTIONS")
