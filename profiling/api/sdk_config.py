@@ -31,14 +31,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import error_body
-from config.openapi import ERROR_SCHEMA
+from config.openapi import errors
 from profiling.api.segment import MAX_WRITE_KEY, basic_auth_write_key, cors_preflight
 from profiling.services.segment import SourceInfo, source_cache
 
@@ -121,7 +121,10 @@ class SegmentSettingsApi(SdkConfigApi):
             "What `@segment/analytics-next` fetches from its `cdnURL` before it sends: "
             "the Segment.io destination pointing at this server's `/v1` ingest."
         ),
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(ERROR_SCHEMA)},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            **errors((404, "No active source has this write key.")),
+        },
         auth=[],
     )
     def get(self, request: Request, write_key: str) -> Response:
@@ -141,7 +144,10 @@ class RudderStackSourceConfigApi(SdkConfigApi):
             'HTTP Basic (`base64(key + ":")`) or as the `writeKey` query parameter.'
         ),
         parameters=[OpenApiParameter("writeKey", str, required=False)],
-        responses={200: OpenApiTypes.OBJECT, 401: OpenApiResponse(ERROR_SCHEMA)},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            **errors((401, "No write key, or one no active source has.")),
+        },
         auth=[],
     )
     def get(self, request: Request) -> Response:
