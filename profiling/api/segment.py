@@ -27,8 +27,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import error_body
 from config.parsers import json_loads_safe
+from profiling.caches import SourceInfo, cache_clock, source_cache
 from profiling.services.ingest import _parse_time
-from profiling.services.segment import SourceInfo, segment_ingest, source_cache
+from profiling.services.segment import segment_ingest
 from profiling.throttle import segment_wait_seconds
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,12 @@ def _handle(request: HttpRequest, default_type: str | None) -> HttpResponse:
     if not isinstance(payload, dict):
         return _json(error_body("Expected a JSON object."), 400)
     key = _write_key(request, payload)
+    since = cache_clock()
     source: SourceInfo | None = source_cache.get(key) if key else None
+    if source is None and key:
+        # Unknown here: read it again, so a source made a moment ago in another process
+        # is not refused (the Segment clients never retry a 4xx).
+        source = source_cache.get(key, fresh_since=since)
     if source is None:
         return _json(error_body("Unknown or missing write key."), 401)
     if default_type is None:
