@@ -61,9 +61,11 @@ def _write_key(request: HttpRequest, payload: dict[str, Any]) -> str | None:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return decoded.split(":", 1)[0] or None
-    key = payload.get("writeKey") or payload.get("api_key")
-    return key if isinstance(key, str) and 0 < len(key) <= 100 else None
+        key: Any = decoded.split(":", 1)[0]
+    else:
+        key = payload.get("writeKey") or payload.get("api_key")
+    # A key no source can have (too long, or a NUL PostgreSQL cannot compare) is unknown.
+    return key if isinstance(key, str) and 0 < len(key) <= 100 and "\x00" not in key else None
 
 
 def _body(request: HttpRequest) -> bytes | HttpResponse:
