@@ -6,9 +6,8 @@ raised in one pipeline: one round trip to Redis however many limits a request ch
 which matters on the public events beacon (the product's hottest path). INCRBY is
 atomic, so concurrent workers count each hit once.
 
-The counters live in the Redis of the default cache, under its key prefix, through one
-client per process: Django's cache object is made per thread (per greenlet under the
-gevent worker), and each would open its own connections. Without Redis (the embedded
+The counters live in the Redis of the default cache, under its key prefix, through the
+process's one client (config/shared_redis.py). Without Redis (the embedded
 demo) the local-memory cache counts instead.
 
 A cache outage must not take the public endpoints down: on error the hit passes.
@@ -17,23 +16,16 @@ A cache outage must not take the public endpoints down: on error the hit passes.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from config.shared_redis import default_cache_redis as _redis
+
 log = logging.getLogger(__name__)
-
-REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
-# A rate limit is worth less than the request: never wait long for Redis.
-REDIS_TIMEOUT_S = 0.5
-
-_clients: dict[str, Any] = {}
-_clients_lock = threading.Lock()
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -43,32 +35,6 @@ def client_ip(request: HttpRequest) -> str:
             # The right-most address is the one our own proxy saw.
             return forwarded.split(",")[-1].strip()[:64]
     return str(request.META.get("REMOTE_ADDR", ""))[:64]
-
-
-def _redis() -> tuple[Any, str] | None:
-    """The process's Redis client for the default cache's server and its key prefix, or
-    None when the default cache is not Redis."""
-    config = settings.CACHES["default"]
-    if config.get("BACKEND") != REDIS_CACHE_BACKEND:
-        return None
-    location = config["LOCATION"]
-    if isinstance(location, list | tuple):
-        location = location[0]  # the primary: counters are written
-    prefix = config.get("KEY_PREFIX", "")
-    client = _clients.get(location)
-    if client is None:
-        import redis
-
-        with _clients_lock:
-            client = _clients.get(location)
-            if client is None:
-                client = redis.Redis.from_url(
-                    location,
-                    socket_timeout=REDIS_TIMEOUT_S,
-                    socket_connect_timeout=REDIS_TIMEOUT_S,
-                )
-                _clients[location] = client
-    return client, f"{prefix}:" if prefix else ""
 
 
 def _counts_add(keys: Sequence[str], amount: int, ttl_s: int) -> list[int]:

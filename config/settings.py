@@ -300,6 +300,11 @@ LEADGATE_EVENTS_MAX_BATCH = 100
 LEADGATE_EVENT_LIMIT_PER_VISITOR = env_int("LEADGATE_EVENT_LIMIT_PER_VISITOR", default=600)
 LEADGATE_EVENT_LIMIT_PER_IP = env_int("LEADGATE_EVENT_LIMIT_PER_IP", default=6000)
 LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
+# How often a process reads the shared stamp that tells it cached gates, sources and rules
+# changed elsewhere (config/stamped_cache.py; one Redis GET by the first request due). An
+# addition is never refused meanwhile (a miss reads the database); a removal (a file, an
+# origin, a deactivated gate) is honoured by other processes within this. 0: every request.
+LEADGATE_CACHE_CHECK_MS = env_int("LEADGATE_CACHE_CHECK_MS", default=500)
 # The ingest statements run as server-side prepared statements (parsed and planned once
 # per connection; see profiling/services/ingest/prepared.py). Set to 0 behind a
 # transaction-mode pooler that cannot track protocol-level prepared statements.

@@ -12,3 +12,8 @@ class ProfilingConfig(AppConfig):
         # Register the tasks in every process (web too), so services can enqueue them
         # by name without importing the tasks module (which imports the services).
         from profiling import tasks  # noqa: F401
+        from profiling.caches import invalidation_connect
+
+        # Here rather than on import: connected once per process, whichever module loads
+        # first, and before the first request.
+        invalidation_connect()

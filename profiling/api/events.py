@@ -6,7 +6,8 @@ The hottest path of the product, so it is lean on purpose (see docs/benchmarks.m
   renderers. Nothing of that is needed here: no auth, one JSON answer, and the body is
   read raw anyway (so `text/plain` beacons from navigator.sendBeacon work, and the
   64 KiB limit is checked before parsing).
-- Gates come from a short-lived per-process cache (services.ingest.gate_keys_cache).
+- Gates come from a per-process cache that every write drops (profiling/caches.py); an
+  event or origin it would refuse is checked against the database first.
 - No Celery call per request: known leads are marked for scoring in the same
   transaction as their events (services.score_triggers).
 """
@@ -28,7 +29,8 @@ from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
 from config.openapi import ErrorSerializer, errors
 from config.parsers import json_loads_safe
-from profiling.services.ingest import events_ingest, events_parse
+from profiling.caches import GateKeys, since_received
+from profiling.services.ingest import ParsedBatch, events_ingest, events_parse, gate_keys_fresh
 from profiling.services.ingest.parse import MAX_DURATION_MS, MAX_URL, PUBLIC_EVENT_TYPES
 from profiling.throttle import events_wait_seconds
 
@@ -40,6 +42,10 @@ def _json(data: Any, status: int) -> HttpResponse:
         status=status,
         content_type="application/json",
     )
+
+
+def _origin_refused(request: HttpRequest, batch: ParsedBatch) -> list[GateKeys]:
+    return [g for g in batch.gates.values() if not origin_allowed(request, g.allowed_origins)]
 
 
 def events_post(request: HttpRequest) -> HttpResponse:
@@ -63,10 +69,19 @@ def events_post(request: HttpRequest) -> HttpResponse:
         return _json(error_body("The body is not valid JSON."), 400)
     received = timezone.now()
     visitor_id, batch = events_parse(payload, received=received)
-    for gate in batch.gates.values():
-        if not origin_allowed(request, gate.allowed_origins):
+    refused = _origin_refused(request, batch)
+    if refused:
+        # Refused by the cached gates: read them again (and the batch with them), so an
+        # origin allowed a moment ago in another process is not refused.
+        since = since_received(received)
+        for gate in refused:
+            gate_keys_fresh(gate.slug, since=since)
+        visitor_id, batch = events_parse(payload, received=received)
+        refused = _origin_refused(request, batch)
+        if refused:
             return _json(
-                error_body(f"This website is not allowed to send events for {gate.slug}."), 403
+                error_body(f"This website is not allowed to send events for {refused[0].slug}."),
+                403,
             )
     accepted = duplicates = 0
     if visitor_id is not None and batch.events:

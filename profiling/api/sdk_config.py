@@ -40,7 +40,7 @@ from rest_framework.views import APIView
 from config.errors import error_body
 from config.openapi import errors
 from profiling.api.segment import MAX_WRITE_KEY, basic_auth_write_key, cors_preflight
-from profiling.services.segment import SourceInfo, source_cache
+from profiling.caches import SourceInfo, source_lookup
 
 # The settings change only when leadgate's address does; a short browser cache saves a
 # request per page view without keeping a deleted source alive for long (its events are
@@ -128,7 +128,7 @@ class SegmentSettingsApi(SdkConfigApi):
         auth=[],
     )
     def get(self, request: Request, write_key: str) -> Response:
-        source = source_cache.get(write_key)
+        source = source_lookup(write_key)
         if source is None:
             return Response(error_body("Unknown write key."), status=404)
         protocol, api_host = _ingest_host(request._request)
@@ -152,7 +152,7 @@ class RudderStackSourceConfigApi(SdkConfigApi):
     )
     def get(self, request: Request) -> Response:
         key = basic_auth_write_key(request._request) or request.query_params.get("writeKey", "")
-        source = source_cache.get(key) if _WRITE_KEY.fullmatch(key) else None
+        source = source_lookup(key) if _WRITE_KEY.fullmatch(key) else None
         if source is None:
             return Response(error_body("Unknown or missing write key."), status=401)
         return Response(rudderstack_source_config(source=source))

@@ -29,8 +29,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import error_body
 from config.parsers import json_loads_safe
+from profiling.caches import source_lookup
 from profiling.services.ingest import _parse_time
-from profiling.services.segment import SourceInfo, segment_ingest, source_cache
+from profiling.services.segment import segment_ingest
 from profiling.throttle import segment_wait_seconds
 
 log = logging.getLogger(__name__)
@@ -79,15 +80,22 @@ def basic_auth_write_key(request: HttpRequest) -> str | None:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    key = decoded.split(":", 1)[0]
-    return key if 0 < len(key) <= MAX_WRITE_KEY else None
+    return _usable_key(decoded.split(":", 1)[0])
 
 
 def _write_key(request: HttpRequest, payload: dict[str, Any]) -> str | None:
     if request.headers.get("Authorization", "")[:6].lower() == "basic ":
         return basic_auth_write_key(request)
-    key = payload.get("writeKey") or payload.get("api_key")
-    return key if isinstance(key, str) and 0 < len(key) <= MAX_WRITE_KEY else None
+    return _usable_key(payload.get("writeKey") or payload.get("api_key"))
+
+
+def _usable_key(key: Any) -> str | None:
+    # A key no source can have (too long, or a NUL PostgreSQL cannot compare) is unknown.
+    return (
+        key
+        if isinstance(key, str) and 0 < len(key) <= MAX_WRITE_KEY and "\x00" not in key
+        else None
+    )
 
 
 def cors_preflight(
@@ -148,7 +156,7 @@ def _handle(request: HttpRequest, default_type: str | None) -> HttpResponse:
     if not isinstance(payload, dict):
         return _json(error_body("Expected a JSON object."), 400)
     key = _write_key(request, payload)
-    source: SourceInfo | None = source_cache.get(key) if key else None
+    source = source_lookup(key) if key else None
     if source is None:
         return _json(error_body("Unknown or missing write key."), 401)
     if default_type is None:

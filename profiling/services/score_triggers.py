@@ -12,6 +12,8 @@ once and nothing may be lost when Redis or the workers are down. So:
   for the row lock that a concurrent batch's upsert holds until it commits.
 - An accepted event that matches an active `makes_hot` rule enqueues the score task
   at once, whatever the row says (a queued task might have been lost with the broker).
+  The rules are cached per process (profiling/caches.py); a batch that no cached rule
+  matches checks the shared stamp first, so a rule made a moment ago anywhere triggers.
 - Beat's sweep enqueues the score task for rows older than a grace period: rows whose
   enqueue failed (broker down) or whose message was lost. Scoring is idempotent, so a
   duplicate enqueue costs a rescore, never a double count.
@@ -20,8 +22,6 @@ once and nothing may be lost when Redis or the workers are down. So:
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -29,13 +29,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from profiling.models import ScorePending, ScoringRule
+from profiling.models import ScorePending
 from profiling.queue import enqueue_after_commit, enqueue_now
 from profiling.scoring_engine import EventFact, RuleSpec
-from profiling.services.scoring import rule_spec
 
 log = logging.getLogger(__name__)
 
@@ -45,44 +43,7 @@ SCORE_TASK = "profiling.tasks.score_lead"
 # ingest load background scoring queues hundreds of milliseconds deep, and a hot lead's
 # score must not wait behind it (measured: p99 0.5 s of queueing in bench/delivery.py).
 HOT_SCORE_PRIORITY = 0
-HOT_RULES_TTL_S = 5.0
 SWEEP_GRACE = timedelta(seconds=30)
-
-
-class _HotRuleCache:
-    """Active makes_hot rules, cached per process for a few seconds.
-
-    Rule edits in this process clear it at once (signals below); other processes see an
-    edit within HOT_RULES_TTL_S. A missed hot trigger in that window is not lost either:
-    the event still marks its lead pending and the queued or swept task scores it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: tuple[RuleSpec, ...] = ()
-        self._loaded_at = float("-inf")
-
-    def get(self) -> tuple[RuleSpec, ...]:
-        now = time.monotonic()
-        if now - self._loaded_at < HOT_RULES_TTL_S:
-            return self._rules
-        rules = tuple(
-            rule_spec(r) for r in ScoringRule.objects.filter(is_active=True, makes_hot=True)
-        )
-        with self._lock:
-            self._rules, self._loaded_at = rules, now
-        return rules
-
-    def clear(self, **_: Any) -> None:
-        with self._lock:
-            self._loaded_at = float("-inf")
-
-
-hot_rules_cache = _HotRuleCache()
-post_save.connect(hot_rules_cache.clear, sender=ScoringRule, dispatch_uid="hot-rules-cache-save")
-post_delete.connect(
-    hot_rules_cache.clear, sender=ScoringRule, dispatch_uid="hot-rules-cache-delete"
-)
 
 
 def event_is_hot(

@@ -14,8 +14,6 @@ replay the others.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,8 +22,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from profiling.caches import SourceInfo, since_received, source_cache
 from profiling.models import EventType, Source, Visitor
 from profiling.services.identity import TouchSource, lead_identify, leads_merge
 from profiling.services.ingest import (
@@ -36,6 +34,7 @@ from profiling.services.ingest import (
     _parse_time,
     clean_str,
     events_store,
+    gate_keys_fresh,
     gate_keys_load,
     occurred_at_correct,
 )
@@ -43,58 +42,9 @@ from profiling.services.ingest import (
 # Non-UUID ids (Segment allows any string) map to stable UUIDs in this namespace.
 ID_NAMESPACE = uuid.UUID("6f1d1c4e-5b9e-4f4a-9c51-2f0f3c9b7a11")
 MAX_ID_LEN = 200
-SOURCE_CACHE_TTL_S = 5.0
 
 SECTION_VIEWED = "Section Viewed"
 FILE_DOWNLOADED = "File Downloaded"
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    id: int
-    all_gates: bool
-    gate_ids: frozenset[int]
-
-
-class _SourceCache:
-    """Write key -> source, per process, for a few seconds (edits here clear it)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, SourceInfo | None]] = {}
-
-    def get(self, key: str) -> SourceInfo | None:
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and now - entry[0] < SOURCE_CACHE_TTL_S:
-            return entry[1]
-        row = Source.objects.filter(write_key=key, is_active=True).first()
-        info = (
-            None
-            if row is None
-            else SourceInfo(
-                id=row.id,
-                all_gates=row.all_gates,
-                gate_ids=frozenset(row.gates.values_list("id", flat=True)),
-            )
-        )
-        with self._lock:
-            if len(self._entries) > 5000:
-                self._entries.clear()
-            self._entries[key] = (now, info)
-        return info
-
-    def clear(self, **_: Any) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-source_cache = _SourceCache()
-post_save.connect(source_cache.clear, sender=Source, dispatch_uid="source-cache-save")
-post_delete.connect(source_cache.clear, sender=Source, dispatch_uid="source-cache-delete")
-m2m_changed.connect(
-    source_cache.clear, sender=Source.gates.through, dispatch_uid="source-cache-gates"
-)
 
 
 @dataclass
@@ -148,16 +98,42 @@ def _touch(msg: dict[str, Any]) -> dict[str, str]:
     return touch
 
 
+def _allowed(source: SourceInfo, gate: GateKeys) -> bool:
+    return source.all_gates or gate.id in source.gate_ids
+
+
 def _gate(
-    props: dict[str, Any], source: SourceInfo, required: bool
+    props: dict[str, Any],
+    source: SourceInfo,
+    *,
+    required: bool,
+    received: datetime,
+    section: str | None = None,
+    file_key: str | None = None,
 ) -> tuple[GateKeys | None, str | None]:
+    """The message's gate, or why the message is dropped. `section` and `file_key`: what
+    the message names, so that a gate lacking them in the cache is read again."""
     slug = props.get("gate")
     if slug is None or slug == "":
         return None, ("needs properties.gate" if required else None)
-    gate = gate_keys_load({slug}).get(slug) if isinstance(slug, str) else None
+    if not isinstance(slug, str):
+        return None, "unknown gate"
+    gate = gate_keys_load({slug}).get(slug)
+    if (
+        gate is None
+        or not _allowed(source, gate)
+        or (section is not None and section not in gate.sections)
+        or (file_key is not None and file_key not in gate.files)
+    ):
+        # About to drop the message because of cached rows: read them again (once per
+        # batch: what was read since the batch arrived is not read again).
+        since = since_received(received)
+        gate = gate_keys_fresh(slug, since=since)
+        if gate is not None and not _allowed(source, gate):
+            source = source_cache.get(source.write_key, fresh_since=since) or source
     if gate is None:
         return None, "unknown gate"
-    if not source.all_gates and gate.id not in source.gate_ids:
+    if not _allowed(source, gate):
         return None, "gate not allowed for this source"
     return gate, None
 
@@ -180,7 +156,7 @@ def message_to_event(
     common: dict[str, Any] = {"id": event_id, "occurred_at": occurred_at, "url": url}
     touch = _touch(msg) or None
     if kind in ("page", "screen"):
-        gate, why = _gate(props, source, required=False)
+        gate, why = _gate(props, source, required=False, received=received)
         if why:
             return None, why
         return NewEvent(
@@ -196,8 +172,14 @@ def message_to_event(
     if not name:
         return None, "track needs an event name"
     if name == SECTION_VIEWED:
-        gate, why = _gate(props, source, required=True)
         section = props.get("section")
+        gate, why = _gate(
+            props,
+            source,
+            required=True,
+            received=received,
+            section=section if isinstance(section, str) else None,
+        )
         if gate is None:
             return None, why
         if not isinstance(section, str) or section not in gate.sections:
@@ -216,8 +198,14 @@ def message_to_event(
             **common,
         ), None
     if name == FILE_DOWNLOADED:
-        gate, why = _gate(props, source, required=True)
         file_key = props.get("file")
+        gate, why = _gate(
+            props,
+            source,
+            required=True,
+            received=received,
+            file_key=file_key if isinstance(file_key, str) else None,
+        )
         if gate is None:
             return None, why
         if not isinstance(file_key, str) or file_key not in gate.files:
@@ -225,7 +213,7 @@ def message_to_event(
         return NewEvent(
             type=EventType.DOWNLOAD, gate_id=gate.id, file_key=file_key, touch=touch, **common
         ), None
-    gate, why = _gate(props, source, required=False)
+    gate, why = _gate(props, source, required=False, received=received)
     if why:
         return None, why
     return NewEvent(

@@ -351,17 +351,33 @@ def test_a_new_section_is_known_at_once_despite_the_cache(api: Client) -> None:
     assert _post(api, _batch([_ev(gate, section="new-part")])).status_code == 202
 
 
-def test_other_processes_see_gate_edits_within_the_ttl(api: Client, monkeypatch) -> None:
+def test_a_write_that_fires_no_signal_is_seen_within_the_ttl(api: Client, monkeypatch) -> None:
     from forms_app.models import Gate
-    from profiling.services.ingest import parse as ingest
+    from profiling.caches import CACHE_TTL_S, gate_keys_cache
 
     gate = make_gate()
     assert _post(api, _batch([_ev(gate)])).status_code == 202
-    # An edit made by another process fires no signal here (a raw UPDATE neither).
+    # A raw UPDATE fires no signal and moves no stamp: only the TTL catches it.
     Gate.objects.filter(pk=gate.pk).update(is_active=False)
     assert _post(api, _batch([_ev(gate)])).status_code == 202  # still cached
-    clock = ingest.time.monotonic() + ingest.GATE_CACHE_TTL_S + 1
-    monkeypatch.setattr(ingest.time, "monotonic", lambda: clock)
+    assert gate_keys_cache.ttl_s == CACHE_TTL_S
+    monkeypatch.setattr(gate_keys_cache, "ttl_s", 0.0)  # as if CACHE_TTL_S had passed
+    assert_error(_post(api, _batch([_ev(gate)])), 400, "events.0.gate")
+
+
+def test_a_gate_deactivated_by_another_process_is_refused_once_the_stamp_is_read(
+    api: Client, monkeypatch
+) -> None:
+    from config.stamped_cache import STAMP_KEY, _stamp_write, shared_stamp
+    from forms_app.models import Gate
+
+    monkeypatch.setattr(shared_stamp, "max_age_s", 0.0)  # read the stamp on every request
+    gate = make_gate()
+    assert _post(api, _batch([_ev(gate)])).status_code == 202
+    # Another process's write: no signal here; it sets a new stamp when it commits.
+    Gate.objects.filter(pk=gate.pk).update(is_active=False)
+    assert _post(api, _batch([_ev(gate)])).status_code == 202  # the stamp has not moved
+    _stamp_write(STAMP_KEY, "another-process-committed")
     assert_error(_post(api, _batch([_ev(gate)])), 400, "events.0.gate")
 
 

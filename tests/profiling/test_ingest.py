@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -532,77 +531,51 @@ def test_an_id_in_another_spelling_is_the_same_event(spelling) -> None:
     assert Event.objects.filter(id=event_id).count() == 1
 
 
-# --- the per-process gate cache (parse._GateKeysCache) ----------------------------------
+# --- the cached gates (profiling/caches.py) on the parse path ------------------------------
 
 
-def _keys(slug: str, version: int):
-    from profiling.services.ingest import GateKeys
-
-    return GateKeys(
-        id=version, slug=slug, allowed_origins=(), sections=frozenset(), files=frozenset()
-    )
-
-
-def test_an_expired_gate_is_reloaded_once_while_other_threads_keep_the_old_value(
-    monkeypatch,
+def test_a_cached_gate_costs_no_query_and_a_miss_one_per_batch(
+    django_assert_num_queries,
 ) -> None:
-    import threading
-    import time as real_time
+    from forms_app.models import GateFile, Section
 
-    from profiling.services.ingest import parse
-
-    cache = parse._GateKeysCache()
-    calls: list[set[str]] = []
-    release = threading.Event()
-
-    def slow_query(slugs: set[str]):
-        calls.append(set(slugs))
-        if len(calls) > 1:
-            release.wait(5)  # the reload is in flight until the test lets it finish
-        return {s: _keys(s, len(calls)) for s in slugs}
-
-    monkeypatch.setattr(parse, "_gate_keys_query", slow_query)
-    assert cache.get_many({"guide"})["guide"].id == 1
-    now = real_time.monotonic() + parse.GATE_CACHE_TTL_S + 1
-    monkeypatch.setattr(parse.time, "monotonic", lambda: now)
-    reloaded: list[int] = []
-    reloader = threading.Thread(
-        target=lambda: reloaded.append(cache.get_many({"guide"})["guide"].id)
+    gate = make_gate(sections=["intro"], files=["network-map"])
+    _, first = _parse([_ev(gate, section="intro")])  # loads the gate
+    assert first.errors == {}
+    with django_assert_num_queries(0):
+        _, batch = _parse([_ev(gate, section="intro")])
+    assert batch.errors == {}
+    # Made without a signal (as if by another process whose stamp this one has not read):
+    # the cached gate lacks them, and the events that name them are checked against the
+    # database, once for the whole batch, before anything is refused.
+    Section.objects.bulk_create([Section(gate=gate, key="pricing", title="Pricing", position=1)])
+    GateFile.objects.bulk_create(
+        [GateFile(gate=gate, key="price-list", title="Prices", url="https://x.example/p.pdf")]
     )
-    reloader.start()
-    deadline = real_time.monotonic() + 5
-    while len(calls) < 2 and real_time.monotonic() < deadline:
-        real_time.sleep(0.005)
-    assert len(calls) == 2  # the reload started
-    # Meanwhile every other request gets the old value at once, without a query.
-    seen = [cache.get_many({"guide"})["guide"].id for _ in range(20)]
-    assert seen == [1] * 20
-    release.set()
-    reloader.join(5)
-    assert reloaded == [2]
-    assert len(calls) == 2
-    assert cache.get_many({"guide"})["guide"].id == 2
+    events = [
+        _ev(gate, type="section_view", section="pricing"),
+        _ev(gate, type="download", file="price-list"),
+        _ev(gate, type="download", file="no-such-file"),
+        _ev(gate, type="section_view", section="no-such-section"),
+    ]
+    with django_assert_num_queries(1):
+        _, batch = _parse(events)
+    assert [e.section_key or e.file_key for e in batch.events] == ["pricing", "price-list"]
+    assert set(batch.errors) == {"events.2.file", "events.3.section"}
+    # Now cached with them: no query.
+    with django_assert_num_queries(0):
+        _, batch = _parse(events[:2])
+    assert len(batch.events) == 2
 
 
-def test_a_failed_gate_reload_is_retried_by_the_next_request(monkeypatch) -> None:
-    import time as real_time
+def test_an_unknown_gate_is_read_again_before_it_is_refused(django_assert_num_queries) -> None:
+    from forms_app.models import Gate
 
-    from profiling.services.ingest import parse
-
-    cache = parse._GateKeysCache()
-    answers: list[Any] = [lambda s: {x: _keys(x, 1) for x in s}, RuntimeError("db down")]
-
-    def query(slugs: set[str]):
-        answer = answers.pop(0) if answers else (lambda s: {x: _keys(x, 3) for x in s})
-        if isinstance(answer, Exception):
-            raise answer
-        return answer(slugs)
-
-    monkeypatch.setattr(parse, "_gate_keys_query", query)
-    assert cache.get_many({"guide"})["guide"].id == 1
-    now = real_time.monotonic() + parse.GATE_CACHE_TTL_S + 1
-    monkeypatch.setattr(parse.time, "monotonic", lambda: now)
-    with pytest.raises(RuntimeError, match="db down"):
-        cache.get_many({"guide"})
-    # Not left "fresh" with the old value for another TTL: the next request reloads.
-    assert cache.get_many({"guide"})["guide"].id == 3
+    slug = "made-elsewhere"
+    _, batch = _parse([{"id": str(uuid.uuid4()), "type": "page_view", "gate": slug}])
+    assert set(batch.errors) == {"events.0.gate"}  # cached as unknown
+    Gate.objects.bulk_create([Gate(slug=slug, title="Made elsewhere", stage="interest")])
+    with django_assert_num_queries(1):
+        _, batch = _parse([{"id": str(uuid.uuid4()), "type": "page_view", "gate": slug}])
+    assert batch.errors == {}
+    assert batch.events[0].gate_id == Gate.objects.get(slug=slug).id

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from profiling.models import Event, Lead, ScorePending
-from profiling.services.score_triggers import hot_rules_cache, score_pending_sweep
+from profiling.services.score_triggers import score_pending_sweep
 from tests.support.factories import make_gate, make_lead, make_rule, make_visitor, set_thresholds
 
 
@@ -44,7 +44,6 @@ def test_one_enqueue_per_burst_and_hot_triggers_at_once(
     gate = make_gate()
     make_rule(gate=gate, points=10)
     make_rule(event_type="download", gate=gate, points=50, makes_hot=True)
-    hot_rules_cache.clear()
     lead = make_lead()
     visitor = make_visitor(lead=lead)
     api = Client()
@@ -128,7 +127,6 @@ def test_broker_down_still_202_and_the_sweep_scores_when_workers_are_back(
     gate = make_gate()
     make_rule(gate=gate, points=10)
     make_rule(event_type="download", gate=gate, points=50, makes_hot=True)
-    hot_rules_cache.clear()
     lead = make_lead()
     visitor = make_visitor(lead=lead)
     events = [_ev(gate, section=f"section-{i}") for i in (1, 2, 3)]
@@ -211,7 +209,6 @@ def test_a_hot_trigger_is_scored_ahead_of_background_scoring(
     gate = make_gate()
     make_rule(gate=gate, points=10)
     make_rule(event_type="download", gate=gate, points=50, makes_hot=True)
-    hot_rules_cache.clear()
     lead = make_lead()
     visitor = make_visitor(lead=lead)
     api = Client()

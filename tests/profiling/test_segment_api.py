@@ -93,6 +93,12 @@ def test_missing_or_unknown_key_is_401(headers: dict[str, Any]) -> None:
     assert "__all__" in response.json()["errors"]
 
 
+@pytest.mark.parametrize("key", ["wk\x00nul", "k" * 101])
+def test_a_key_no_source_can_have_is_401_not_a_500(key: str) -> None:
+    assert _post("/v1/batch", {"batch": []}, key=key).status_code == 401  # Basic auth
+    assert _post("/v1/batch", {"batch": [], "writeKey": key}).status_code == 401
+
+
 def test_inactive_source_is_401(source: Source) -> None:
     source.is_active = False
     source.save()

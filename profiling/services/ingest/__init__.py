@@ -7,7 +7,6 @@ product; see docs/benchmarks.md for why it is written the way it is.
 from __future__ import annotations
 
 from profiling.services.ingest.parse import (
-    GATE_CACHE_TTL_S,
     MAX_DURATION_MS,
     MAX_EVENT_AGE,
     MAX_URL,
@@ -19,7 +18,7 @@ from profiling.services.ingest.parse import (
     _parse_time,
     clean_str,
     events_parse,
-    gate_keys_cache,
+    gate_keys_fresh,
     gate_keys_load,
     occurred_at_correct,
     parse_uuid,
@@ -28,7 +27,6 @@ from profiling.services.ingest.parse import (
 from profiling.services.ingest.store import StoreResult, events_ingest, events_store
 
 __all__ = [
-    "GATE_CACHE_TTL_S",
     "MAX_DURATION_MS",
     "MAX_EVENT_AGE",
     "MAX_URL",
@@ -43,7 +41,7 @@ __all__ = [
     "events_ingest",
     "events_parse",
     "events_store",
-    "gate_keys_cache",
+    "gate_keys_fresh",
     "gate_keys_load",
     "occurred_at_correct",
     "parse_uuid",

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models.signals import post_delete, post_save
 from django.utils.dateparse import parse_datetime
 
-from forms_app.models import Gate, GateFile, Section
+from profiling.caches import GateKeys, cache_clock, gate_keys_cache
 from profiling.models import EventType
 
 PUBLIC_EVENT_TYPES = frozenset(
@@ -22,15 +19,6 @@ PUBLIC_EVENT_TYPES = frozenset(
 MAX_EVENT_AGE = timedelta(days=7)
 MAX_DURATION_MS = 24 * 3600 * 1000
 MAX_URL = 2000
-
-
-@dataclass(frozen=True)
-class GateKeys:
-    id: int
-    slug: str
-    allowed_origins: tuple[str, ...]
-    sections: frozenset[str]
-    files: frozenset[str]
 
 
 # Not frozen: a frozen dataclass's __init__ goes through object.__setattr__ per field,
@@ -74,104 +62,26 @@ class IngestResult:
     lead_id: uuid.UUID | None
 
 
-GATE_CACHE_TTL_S = 5.0
-GATE_CACHE_MAX = 5000
-
-
-class _GateKeysCache:
-    """Gates by slug (None = unknown or inactive), cached per process for a few seconds.
-
-    The public endpoints look gates up on every request; two queries per request
-    (gate + prefetches) cost more than the INSERT that makes the batch durable. Edits in
-    this process clear the cache at once (signals below); other processes see an edit
-    within GATE_CACHE_TTL_S. Unknown slugs are cached too (so junk cannot make every
-    request query), and the size is capped so that junk cannot grow memory either.
-
-    One refresh per expiry: the first request that finds an entry expired reloads it,
-    and requests arriving during that reload keep the old value. Without this every
-    request thread of the process reloaded the same gate at once each time its entry
-    expired (measured under bench/ingest.py's load: about 5% of a worker's CPU).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, GateKeys | None]] = {}
-
-    def _claim(self, slug: str, now: float) -> bool:
-        """Is this thread the one to reload the expired `slug`? If so, its entry is
-        marked fresh (old value) for everyone else while the reload runs."""
-        with self._lock:
-            entry = self._entries.get(slug)
-            if entry is None:
-                return True
-            if now - entry[0] < GATE_CACHE_TTL_S:
-                return False  # another thread claimed it first
-            self._entries[slug] = (now, entry[1])
-            return True
-
-    def get_many(self, slugs: set[str]) -> dict[str, GateKeys]:
-        now = time.monotonic()
-        found: dict[str, GateKeys] = {}
-        missing: set[str] = set()
-        for slug in slugs:
-            entry = self._entries.get(slug)
-            if entry is None or (now - entry[0] >= GATE_CACHE_TTL_S and self._claim(slug, now)):
-                missing.add(slug)
-            elif entry[1] is not None:
-                found[slug] = entry[1]
-        if missing:
-            try:
-                loaded = _gate_keys_query(missing)
-            except BaseException:
-                # The reload failed: expire what this thread claimed, so the next request
-                # tries again instead of serving the old value for another TTL.
-                with self._lock:
-                    for slug in missing:
-                        entry = self._entries.get(slug)
-                        if entry is not None:
-                            self._entries[slug] = (now - GATE_CACHE_TTL_S, entry[1])
-                raise
-            with self._lock:
-                if len(self._entries) + len(missing) > GATE_CACHE_MAX:
-                    self._entries.clear()
-                for slug in missing:
-                    self._entries[slug] = (now, loaded.get(slug))
-            found.update(loaded)
-        return found
-
-    def clear(self, **_: Any) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-gate_keys_cache = _GateKeysCache()
-for _model in (Gate, Section, GateFile):
-    post_save.connect(gate_keys_cache.clear, sender=_model, dispatch_uid=f"i5-gk-s-{_model}")
-    post_delete.connect(gate_keys_cache.clear, sender=_model, dispatch_uid=f"i5-gk-d-{_model}")
-
-
-def _gate_keys_query(slugs: set[str]) -> dict[str, GateKeys]:
-    gates = {
-        g.slug: g
-        for g in Gate.objects.filter(slug__in=slugs, is_active=True).prefetch_related(
-            "sections", "files"
-        )
-    }
-    return {
-        slug: GateKeys(
-            id=g.id,
-            slug=slug,
-            allowed_origins=tuple(g.allowed_origins or ()),
-            sections=frozenset(s.key for s in g.sections.all()),
-            files=frozenset(f.key for f in g.files.all()),
-        )
-        for slug, g in gates.items()
-    }
-
-
 def gate_keys_load(slugs: set[str]) -> dict[str, GateKeys]:
-    """Active gates by slug with their section and file keys (cached, see above)."""
+    """Active gates by slug with their section and file keys (cached: profiling/caches.py)."""
     return gate_keys_cache.get_many({s for s in slugs if text_ok(s)})
+
+
+def gate_keys_fresh(slug: str, *, since: float) -> GateKeys | None:
+    """The active gate `slug` as read since `since` (of caches.cache_clock()): from the
+    database unless it was read since then. For a caller about to refuse an event because
+    of the cached gate: a gate, section, file or origin added a moment ago in another
+    process is accepted, never lost to a 400 that the tracker does not retry."""
+    if len(slug) > 80 or not text_ok(slug):
+        return None
+    return gate_keys_cache.get(slug, fresh_since=since)
+
+
+def _gate_fresh(batch: ParsedBatch, slug: str, since: float) -> GateKeys | None:
+    gate = gate_keys_fresh(slug, since=since)
+    if gate is not None:
+        batch.gates[slug] = gate
+    return gate
 
 
 def text_ok(value: str) -> bool:
@@ -297,6 +207,9 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         for e in raw_events
         if isinstance(e, dict) and isinstance(e.get("gate"), str) and len(e["gate"]) <= 80
     }
+    # Before the first lookup: a reload after a miss then sees every write committed
+    # before this request.
+    since = cache_clock()
     batch.gates = gate_keys_load(slugs)
     seen: set[uuid.UUID] = set()
     for index, raw in enumerate(raw_events):
@@ -313,6 +226,8 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             errors["type"] = "Must be one of: " + ", ".join(sorted(PUBLIC_EVENT_TYPES)) + "."
         slug = raw.get("gate")
         gate = batch.gates.get(slug) if isinstance(slug, str) else None
+        if gate is None and isinstance(slug, str):
+            gate = _gate_fresh(batch, slug, since)
         if gate is None:
             errors["gate"] = "Unknown or inactive gate."
         section = raw.get("section") or ""
@@ -320,13 +235,17 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         if not isinstance(section, str) or not text_ok(section):
             errors["section"] = "Must be a section key."
         elif gate is not None and section and section not in gate.sections:
-            errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
+            gate = _gate_fresh(batch, gate.slug, since) or gate
+            if section not in gate.sections:
+                errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
         elif etype == EventType.SECTION_VIEW and not section:
             errors["section"] = "A section_view needs a section key."
         if not isinstance(file_key, str) or not text_ok(file_key):
             errors["file"] = "Must be a file key."
         elif gate is not None and file_key and file_key not in gate.files:
-            errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
+            gate = _gate_fresh(batch, gate.slug, since) or gate
+            if file_key not in gate.files:
+                errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
         elif etype == EventType.DOWNLOAD and not file_key:
             errors["file"] = "A download needs a file key."
         duration = raw.get("duration_ms")

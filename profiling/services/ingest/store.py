@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from profiling.caches import hot_rules, hot_rules_if_changed
 from profiling.models import Event
 from profiling.queue import enqueue_after_commit
 from profiling.scoring_engine import RuleSpec
@@ -29,7 +30,6 @@ from profiling.services.score_triggers import (
     HOT_SCORE_PRIORITY,
     SCORE_TASK,
     event_is_hot,
-    hot_rules_cache,
     score_pending_mark,
 )
 
@@ -46,6 +46,22 @@ def _is_hot(e: NewEvent, *, received: datetime, rules: Sequence[RuleSpec]) -> bo
         received=received,
         rules=rules,
     )
+
+
+def _hot_leads(
+    known: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    by_id: dict[uuid.UUID, NewEvent],
+    received: datetime,
+    rules: Sequence[RuleSpec],
+) -> set[uuid.UUID]:
+    """The leads of the (event id, lead) pairs whose event matches a makes-hot rule."""
+    if not rules:
+        return set()
+    return {lead for eid, lead in known if _is_hot(by_id[eid], received=received, rules=rules)}
+
+
+def _any_hot(events: Sequence[NewEvent], received: datetime, rules: Sequence[RuleSpec]) -> bool:
+    return bool(rules) and any(_is_hot(e, received=received, rules=rules) for e in events)
 
 
 # One INSERT ... SELECT FROM json_to_recordset(one JSON document). The SQL
@@ -122,14 +138,14 @@ def events_store(
         known = [(eid, lead) for eid, lead in new_rows if lead is not None]
         if known:
             by_id = {e.id: e for _, e in items}
-            rules = hot_rules_cache.get()
-            hot: set[uuid.UUID] = set()
-            for eid, lead in known:
-                e = by_id[eid]
-                if rules and _is_hot(e, received=received, rules=rules):
-                    hot.add(lead)
+            lead_ids = {lead for _, lead in known}
+            rules = hot_rules()
+            hot = _hot_leads(known, by_id, received, rules)
+            # Some lead not hot: a makes-hot rule made a moment ago may say otherwise.
+            if hot != lead_ids and (changed := hot_rules_if_changed(rules, received=received)):
+                hot = _hot_leads(known, by_id, received, changed)
             score_pending_mark(
-                lead_ids={lead for _, lead in known if lead is not None},
+                lead_ids=lead_ids,
                 hot_lead_ids=hot,
                 now=received,
             )
@@ -237,10 +253,12 @@ def _ingested(
     """After the batch is durable: a known lead's new events nudge scoring."""
     accepted = len(new_ids)
     if lead_id is not None and accepted:
-        rules = hot_rules_cache.get()
-        hot = bool(rules) and any(
-            _is_hot(e, received=received, rules=rules) for e in events if e.id_text in new_ids
-        )
+        stored = [e for e in events if e.id_text in new_ids]
+        rules = hot_rules()
+        hot = _any_hot(stored, received, rules)
+        # Not hot: a makes-hot rule made a moment ago in another process may say otherwise.
+        if not hot and (changed := hot_rules_if_changed(rules, received=received)):
+            hot = _any_hot(stored, received, changed)
         # Only the batch that created the mark enqueues (see score_triggers); a hot
         # trigger always does. Outside a transaction on_commit runs at once.
         if hot:
