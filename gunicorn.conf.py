@@ -8,7 +8,7 @@ PostgreSQL when it is first imported (config/wsgi.py refuses to start if it was 
 
 Worker: gevent. Each request is a greenlet in one thread per process, instead of one of a
 few OS threads. The hot path, the events beacon, is answered only after PostgreSQL has
-committed its events (group commit: profiling/services/ingest/group.py), so most of a
+committed its events (group commit: profiling/ingest_writer/group.py), so most of a
 beacon's time is waiting. With gthread (2 workers x 8 threads) the waits held the
 threads, and the threads convoyed on the GIL: after each commit the writer needed the
 GIL back while the requests it had just woken fought over it, so a statement's answer

@@ -1,24 +1,9 @@
 """The WSGI entry point (gunicorn config.wsgi:application).
 
-One path is dispatched before Django's handler: the public events beacon
-(`POST /api/v1/public/events`, the product's hottest endpoint, with its budget against a
-trivial Django view in issue #5 and docs/benchmarks.md). Everything else is Django's
-WSGIHandler, unchanged.
-
-What the handler would do for the beacon and what this does instead:
-- the request_started/request_finished signals exist to reset the query log and close
-  stale database connections (CONN_MAX_AGE, broken connections): their receiver,
-  close_old_connections, is called here directly, before and after the request;
-- the middleware chain: the beacon is cross-site, unauthenticated, cookie-less and
-  CSRF-exempt, so only the security headers and the host check apply. They are Django's
-  own classes (config.middleware.beacon_chain), exactly as on the middleware path that
-  runserver, the test client and ASGI take;
-- exceptions: the chain wraps each layer as the handler does, so a crash is Django's 500
-  (in the API's error shape, through handler500) and a DisallowedHost Django's 400;
-- the answer: status, headers and the (small, in-memory) body go straight to the server,
-  without the handler's resource-closer bookkeeping (the beacon opens no files).
-Profiled before this dispatch (py-spy): the handler's signals, middleware wrappers and
-response closing were about a third of the beacon's Python CPU per request.
+Django's WSGI handler, with the events beacon's early dispatch in front of it when
+LEADGATE_BEACON_EARLY_DISPATCH is on (the default): profiling/beacon.py serves
+`POST /api/v1/public/events` before the handler, through the middleware that applies to
+a cross-site beacon only. docs/benchmarks.md measures what that buys.
 """
 
 from __future__ import annotations
@@ -27,49 +12,10 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-# None of these reads settings on import; get_wsgi_application() below does.
-from django.core.handlers.wsgi import WSGIRequest
+# Reads no settings on import; get_wsgi_application() below does.
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
-from django.utils.log import log_response
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-class BeaconFirst:
-    """A WSGI app: the beacon's paths through beacon_chain, every other one to `django`."""
-
-    def __init__(self, django: WsgiApp) -> None:
-        from config.middleware import BEACON_PATHS, beacon_chain
-
-        self.django = django
-        self.paths = BEACON_PATHS
-        self.beacon = beacon_chain()  # answers every failure as a response, never raises
-
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") not in self.paths:
-            return self.django(environ, start_response)
-        # Django's request_started / request_finished receiver, called directly.
-        close_old_connections()
-        try:
-            request = WSGIRequest(environ)
-            response = self.beacon(request)
-            if response.status_code >= 400:  # as the handler's get_response logs them
-                log_response(
-                    "%s: %s",
-                    response.reason_phrase,
-                    request.path,
-                    response=response,
-                    request=request,
-                )
-            start_response(f"{response.status_code} {response.reason_phrase}", [*response.items()])
-            return [response.content]
-        finally:
-            close_old_connections()
 
 
 def green_worker_check() -> None:
@@ -95,7 +41,18 @@ def green_worker_check() -> None:
         )
 
 
-# get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so the
-# benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
-application = BeaconFirst(get_wsgi_application())
+def _application() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    # get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so
+    # the benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
+    django_app = get_wsgi_application()
+    from django.conf import settings
+
+    if not settings.LEADGATE_BEACON_EARLY_DISPATCH:
+        return django_app
+    from profiling.beacon import BeaconFirst  # needs the apps loaded: after the setup
+
+    return BeaconFirst(django_app)
+
+
+application = _application()
 green_worker_check()

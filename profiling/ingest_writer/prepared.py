@@ -131,8 +131,3 @@ def prepared_row(name: str, sql: str, params: Sequence[str | None]) -> tuple[str
             found = cursor.fetchone()
         return () if found is None else tuple(None if v is None else str(v) for v in found)
     return statement_row(pg, name, sql, params)
-
-
-def uuid_list(text: str | None) -> list[str]:
-    """A column made by `array_to_string(array_agg(uuid), ',')`: its ids (NULL: none)."""
-    return text.split(",") if text else []
