@@ -137,7 +137,7 @@ def events_write(
     first = batches[0]
     received = max(b.received for b in batches)
     rows: list[dict[str, Any]] = first.rows
-    owner: dict[str, tuple[int, str | None]] = {}  # event id -> (batch, visitor) storing it
+    owner: dict[str, tuple[int, str]] = {}  # event id -> (batch, visitor) storing it
     if len(batches) > 1:
         rows = []
         for index, b in enumerate(batches):
@@ -164,7 +164,7 @@ def events_write(
     for event_id in _ids(new_ids):
         index, event_visitor = owner[event_id]
         written[index].new_ids.add(event_id)
-        lead = leads.get(event_visitor or "")
+        lead = leads.get(event_visitor)
         if lead in unmarked:
             unmarked.discard(lead)
             written[index].marked.add(lead)
