@@ -1,9 +1,9 @@
 """The one statement that makes events durable, and the score-pending mark it shares.
 
 Every ingest path runs EVENTS_SQL: the beacon (one batch, or several batches grouped into
-one commit: profiling/ingest_writer/group.py), Segment batches (many visitors) and
-callers already inside a transaction (a server-side download, a test). Adding a column
-to events means editing event_row and this statement, nothing else.
+one commit: profiling/ingest_writer/group.py), Segment batches (many visitors), the
+server-side download of a gated file, and callers already inside a transaction (then as
+part of it). Adding a column to events means editing event_row and this statement.
 
 One statement, data-modifying CTEs: the visitors are upserted (DO UPDATE, not DO
 NOTHING: it takes the row lock identify takes, so an identify committing meanwhile
