@@ -15,3 +15,19 @@ class SlugRelatedField(serializers.SlugRelatedField):
         if isinstance(data, str) and "\x00" in data:
             self.fail("does_not_exist", slug_name=self.slug_field, value="(contains NUL)")
         return super().to_internal_value(data)
+
+
+class WholeItemsListSerializer(serializers.ListSerializer):
+    """A nested list whose items are each validated as complete, even in a PATCH.
+
+    DRF passes the root's `partial` down to nested serializers, so under PATCH an item
+    missing a required key (`{"sections": [{"title": "no key"}]}`) would pass validation
+    and reach the service half-made. A list given in a PATCH replaces the stored one
+    whole, so each of its items must be whole: validate it with a standalone copy of the
+    child, which is its own (non-partial) root.
+    """
+
+    def run_child_validation(self, data: Any) -> Any:
+        child = self.child
+        assert isinstance(child, serializers.BaseSerializer)
+        return type(child)(context=self.context).run_validation(data)

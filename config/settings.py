@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.roles.openapi_roles",  # before contract_paths: it matches the views' paths
         "config.openapi.contract_paths",
+        # Every 4xx the framework and the API's policies answer, in the error shape.
+        "config.openapi.error_responses",
     ],
 }
 

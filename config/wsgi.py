@@ -1,9 +1,12 @@
 """The WSGI entry point (gunicorn config.wsgi:application).
 
-Django's WSGI handler, with the events beacon's early dispatch in front of it when
-LEADGATE_BEACON_EARLY_DISPATCH is on (the default): profiling/beacon.py serves
-`POST /api/v1/public/events` before the handler, through the middleware that applies to
-a cross-site beacon only. docs/benchmarks.md measures what that buys.
+Django's WSGI handler, with two things in front of it:
+- a body sent chunked (no Content-Length) is read and sized first (config/chunked.py):
+  Django would read it as empty;
+- with LEADGATE_BEACON_EARLY_DISPATCH on (the default), profiling/beacon.py serves
+  `POST /api/v1/public/events` before all of that, through the middleware that applies
+  to a cross-site beacon only (the endpoint reads a chunked body itself, under its own
+  smaller cap). docs/benchmarks.md measures what the dispatch buys.
 """
 
 from __future__ import annotations
@@ -15,7 +18,28 @@ from typing import Any
 # Reads no settings on import; get_wsgi_application() below does.
 from django.core.wsgi import get_wsgi_application
 
+from config.chunked import environ_sized
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def bodies_sized(app: WsgiApp) -> WsgiApp:
+    """`app`, its chunked request bodies read and sized first (config/chunked.py)."""
+    from django.conf import settings
+
+    # Read into memory up to the cap Django itself puts on bodies held in memory
+    # (Segment's 500 KB fits under it); past it, every endpoint sees a body too large for
+    # it. Django's own default if the setting is None: never unbounded.
+    cap: int = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
+
+    def sized(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("CONTENT_LENGTH"):
+            environ_sized(environ, cap)
+        return app(environ, start_response)
+
+    return sized
 
 
 def green_worker_check() -> None:
@@ -41,10 +65,10 @@ def green_worker_check() -> None:
         )
 
 
-def _application() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+def _application() -> WsgiApp:
     # get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so
     # the benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
-    django_app = get_wsgi_application()
+    django_app = bodies_sized(get_wsgi_application())
     from django.conf import settings
 
     if not settings.LEADGATE_BEACON_EARLY_DISPATCH:

@@ -30,8 +30,6 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.log import log_response
 
-from profiling.api.events import events_endpoint
-
 # The paths profiling/urls.py routes to the events endpoint (with or without the slash).
 BEACON_PATHS = frozenset({"/api/v1/public/events", "/api/v1/public/events/"})
 
@@ -62,6 +60,9 @@ def beacon_chain() -> Callable[[HttpRequest], HttpResponse]:
     that has no nonce and no per-view policy, as the beacon's never has: built here once
     instead of per request (CSPMiddleware rebuilds it each time).
     """
+    # Here, not at the top: config/openapi.py reads BEACON_PATHS, and the view imports it.
+    from profiling.api.events import events_endpoint
+
     wrap = convert_exception_to_response
     chain = cast(
         # A synchronous chain of a sync view that answers HttpResponse (in-memory JSON):

@@ -185,3 +185,88 @@ def test_a_hot_trigger_through_the_production_server_reaches_scoring_at_once(
         message=lambda: celery_worker_process.log_tail() + production_server.log_text(),
     )
     assert Event.objects.get(id=event["id"]).lead_id == lead.id
+
+
+def _chunked(data: bytes, size: int = 4096) -> Iterator[bytes]:
+    """A generator body: httpx sends it with Transfer-Encoding: chunked, no Content-Length."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_chunked_bodies_are_read_like_any_other(production_server: Server) -> None:
+    """Segment SDKs and proxies may send bodies chunked: gunicorn de-chunks them and the
+    events, submission and Segment endpoints read them to their end, under their caps."""
+    from forms_app.models import Stage
+    from profiling.models import Source
+
+    gate = make_gate(allowed_origins=[], stage=Stage.INTEREST, sections=["part-1"])
+    source = Source.objects.create(name="chunked")
+    visitor, events = _batch(gate.slug, 100)
+    message_id = str(uuid.uuid4())
+    message = {
+        "type": "track",
+        "event": "Section Viewed",
+        "anonymousId": str(uuid.uuid4()),
+        "messageId": message_id,
+        "properties": {"gate": gate.slug, "section": "part-1"},
+    }
+    submission = {"name": "Ada Chunked", "email": "ada@chunked.example.com", "subscribe": True}
+    with httpx.Client(base_url=production_server.url, timeout=30) as client:
+        answer = client.post(
+            "/api/v1/public/events",
+            content=_chunked(events),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.request.headers["transfer-encoding"] == "chunked"
+        assert "content-length" not in answer.request.headers
+        assert answer.status_code == 202, answer.text
+        assert answer.json() == {"accepted": 100, "duplicates": 0}
+        assert Event.objects.filter(visitor_id=visitor).count() == 100
+
+        answer = client.post(
+            "/v1/batch",
+            content=_chunked(json.dumps({"batch": [message]}).encode(), 50),
+            headers={"Content-Type": "text/plain"},
+            auth=(source.write_key, ""),
+        )
+        assert (answer.status_code, answer.json()) == (200, {"success": True}), answer.text
+        assert Event.objects.filter(id=message_id).exists()
+
+        answer = client.post(
+            f"/api/v1/public/gates/{gate.slug}/submissions",
+            content=_chunked(json.dumps(submission).encode(), 10),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 201, answer.text
+        assert Lead.objects.filter(email="ada@chunked.example.com").exists()
+    assert "Traceback" not in production_server.log_text()
+
+
+def test_oversized_chunked_bodies_are_refused_on_the_caps(production_server: Server) -> None:
+    """Read to one byte past the cap and answered at once (not a hang, not a 500); the
+    connection then serves the next request (gunicorn discards the rest of the body)."""
+    from profiling.models import Source
+
+    gate = make_gate(allowed_origins=[])
+    source = Source.objects.create(name="chunked")
+    cases = [
+        ("/api/v1/public/events", 64 * 1024 + 1, 413),
+        ("/api/v1/public/events", 5 * 1024 * 1024, 413),
+        ("/v1/batch", 500 * 1024 + 1, 400),
+        ("/v1/batch", 5 * 1024 * 1024, 400),
+        (f"/api/v1/public/gates/{gate.slug}/submissions", 5 * 1024 * 1024, 413),
+    ]
+    with httpx.Client(base_url=production_server.url, timeout=30) as client:
+        for path, size, status in cases:
+            answer = client.post(
+                path,
+                content=_chunked(b" " * size, 64 * 1024),
+                headers={"Content-Type": "application/json"},
+                auth=(source.write_key, ""),
+            )
+            assert answer.status_code == status, (path, size, answer.text)
+            assert answer.json()["errors"], (path, size)
+            assert client.get(f"/api/v1/public/gates/{gate.slug}").status_code == 200
+    assert not Event.objects.exists()
+    assert not Lead.objects.exists()
+    assert "Traceback" not in production_server.log_text()

@@ -216,14 +216,13 @@ def test_a_lost_database_connection_fails_one_request_and_the_next_one_reconnect
 def test_without_the_early_dispatch_the_beacon_takes_djangos_whole_chain(settings) -> None:
     """LEADGATE_BEACON_EARLY_DISPATCH=0 (read at start-up): the plain handler, whose
     middleware no longer holds the beacon's shortcut, serves it with the same answer."""
-    from django.core.handlers.wsgi import WSGIHandler
-
     from config.wsgi import _application
 
     settings.LEADGATE_BEACON_EARLY_DISPATCH = False
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("profiling.")]
     plain = _application()
-    assert type(plain) is WSGIHandler
+    assert not isinstance(plain, BeaconFirst)
+    assert isinstance(application, BeaconFirst)
     gate = make_gate()
     beacon = call(plain, URL, batch(gate, events=2), headers={"Origin": DEFAULT_ORIGIN})
     assert beacon.status == 202, beacon.body

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.lockout import lockout_response
-from config.openapi import ERROR_SCHEMA
+from config.openapi import errors
 
 MAX_USERNAME = 150  # Django's User.username
 MAX_PASSWORD = 1024
@@ -46,7 +46,10 @@ class TokenCreateApi(APIView):
     @extend_schema(
         request=TokenCreateInputSerializer,
         # 429: too many wrong passwords for this username from this address.
-        responses={200: TokenOutputSerializer, 400: ERROR_SCHEMA, 429: ERROR_SCHEMA},
+        responses={
+            200: TokenOutputSerializer,
+            **errors((400, "Wrong username or password, or a missing field."), 429),
+        },
         auth=[],
     )
     def post(self, request: Request) -> Any:

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import django_validation_errors, error_body
+from config.fields import WholeItemsListSerializer
 from config.roles import MarketerOnly
 from config.validators import origin_problem
 from forms_app.api.common import base_url
@@ -30,6 +31,9 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class SectionSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = WholeItemsListSerializer
+
     key = serializers.CharField(max_length=80)
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
@@ -39,6 +43,9 @@ class SectionSerializer(serializers.Serializer):
 
 
 class FileSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = WholeItemsListSerializer
+
     class UploadSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         content_base64 = serializers.CharField()
@@ -69,6 +76,9 @@ class FileSerializer(serializers.Serializer):
 
 
 class FieldSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = WholeItemsListSerializer
+
     name = serializers.CharField(max_length=60)
     type = serializers.ChoiceField(choices=FieldType.choices, default=FieldType.TEXT)
     label = serializers.CharField(max_length=200)  # type: ignore[assignment]

@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
+from config.openapi import errors
 from config.validators import email_problem
 from forms_app.api.common import base_url
 from forms_app.friction import banned_topic, friction_message
@@ -102,7 +104,21 @@ class PublicGateApi(PublicApi):
         sections = serializers.ListField(child=serializers.DictField())
         files = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(responses=PublicGateOutputSerializer, auth=[])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "visitor_id",
+                OpenApiTypes.UUID,
+                description="The tracker's visitor id: questions already answered are not "
+                "asked again.",
+            )
+        ],
+        responses={
+            200: PublicGateOutputSerializer,
+            **errors((403, "This website is not allowed to use this gate (Origin).")),
+        },
+        auth=[],
+    )
     def get(self, request: Request, slug: str) -> Response:
         gate = self.gate_or_error(request, slug)
         if isinstance(gate, Response):
@@ -188,7 +204,12 @@ class PublicSubmissionApi(PublicApi):
         content_url = serializers.CharField()
 
     @extend_schema(
-        request=SubmissionInputSerializer, responses={201: SubmissionOutputSerializer}, auth=[]
+        request=SubmissionInputSerializer,
+        responses={
+            201: SubmissionOutputSerializer,
+            **errors((403, "This website is not allowed to use this gate (Origin)."), 429),
+        },
+        auth=[],
     )
     def post(self, request: Request, slug: str) -> Response:
         gate = self.gate_or_error(request, slug)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import django_validation_errors, error_body
+from config.openapi import errors
 from config.pagination import Pagination
 from config.roles import MarketerOnly
 from forms_app.models import Gate, QuarantineReason
@@ -17,11 +18,8 @@ from forms_app.selectors import quarantine_list
 from forms_app.services.quarantine import quarantine_delete, quarantine_release
 
 # Statuses every operation here can answer, in the contract's error shape.
-REFUSED = {
-    401: OpenApiResponse(description="Not logged in (no or a bad token)."),
-    403: OpenApiResponse(description="Not a marketer."),
-}
-GONE = OpenApiResponse(description="No held submission with this id (released or deleted).")
+REFUSED = errors(401, (403, "Not a marketer."))
+GONE = errors((404, "No held submission with this id (released or deleted)."))
 
 
 class QuarantinedOutputSerializer(serializers.Serializer):
@@ -58,7 +56,7 @@ class QuarantineListApi(APIView):
         ],
         responses={
             200: QuarantinedOutputSerializer(many=True),
-            400: OpenApiResponse(description="An unknown gate or reason."),
+            **errors((400, "An unknown gate or reason.")),
             **REFUSED,
         },
     )
@@ -88,8 +86,8 @@ class QuarantineReleaseApi(APIView):
         request=None,
         responses={
             200: ReleaseOutputSerializer,
-            400: OpenApiResponse(description="The gate takes no submissions any more."),
-            404: GONE,
+            **errors((400, "The gate takes no submissions any more.")),
+            **GONE,
             **REFUSED,
         },
     )
@@ -111,7 +109,7 @@ class QuarantineReleaseApi(APIView):
 class QuarantineDetailApi(APIView):
     permission_classes = [MarketerOnly]
 
-    @extend_schema(request=None, responses={204: None, 404: GONE, **REFUSED})
+    @extend_schema(request=None, responses={204: None, **GONE, **REFUSED})
     def delete(self, request: Request, pk: int) -> Response:
         if not quarantine_delete(item_id=pk):
             return Response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files import File
 from django.db import transaction
 
@@ -76,10 +76,14 @@ def gate_fields_check(*, stage: str, fields: list[FieldInput]) -> None:
         raise ValidationError(errors)
 
 
-def _sync_children(gate: Gate, model: Any, key_attr: str, items: list[dict[str, Any]]) -> None:
+def _sync_children(
+    gate: Gate, model: Any, key_attr: str, label: str, items: list[dict[str, Any]]
+) -> None:
     """Make the gate's children exactly `items`: update by key, create new, delete gone.
 
     Updating in place keeps ids stable, so existing links and events keep their meaning.
+    A model check that fails names the item's path (`sections.1.key`), as the
+    serializer's own errors do.
     """
     existing = {getattr(obj, key_attr): obj for obj in model.objects.filter(gate=gate)}
     wanted = {item[key_attr] for item in items}
@@ -90,7 +94,15 @@ def _sync_children(gate: Gate, model: Any, key_attr: str, items: list[dict[str, 
             if value is not None or attr != "upload":
                 setattr(obj, attr, value)
         obj.position = position
-        obj.full_clean(exclude=["gate"])
+        try:
+            obj.full_clean(exclude=["gate"])
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    f"{label}.{position}" + ("" if key == NON_FIELD_ERRORS else f".{key}"): errors
+                    for key, errors in exc.message_dict.items()
+                }
+            ) from None
         obj.save()
 
 
@@ -141,6 +153,7 @@ def gate_save(
                 gate,
                 Section,
                 "key",
+                "sections",
                 [
                     {"key": s.key, "title": s.title, "body": s.body, "topics": s.topics}
                     for s in sections
@@ -151,6 +164,7 @@ def gate_save(
                 gate,
                 GateFile,
                 "key",
+                "files",
                 [{"key": f.key, "title": f.title, "url": f.url, "upload": f.upload} for f in files],
             )
         if fields is not None:
@@ -158,6 +172,7 @@ def gate_save(
                 gate,
                 FormField,
                 "name",
+                "fields",
                 [
                     {"name": f.name, "label": f.label, "type": f.type, "choices": f.choices}
                     for f in fields

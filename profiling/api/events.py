@@ -19,14 +19,17 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
+from config.chunked import chunked_body_read
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
-from config.openapi import ERROR_SCHEMA
+from config.openapi import ErrorSerializer, errors
 from config.parsers import json_loads_safe
 from profiling.services.ingest import events_ingest, events_parse
+from profiling.services.ingest.parse import MAX_DURATION_MS, MAX_URL, PUBLIC_EVENT_TYPES
 from profiling.throttle import events_wait_seconds
 
 
@@ -41,11 +44,17 @@ def _json(data: Any, status: int) -> HttpResponse:
 
 def events_post(request: HttpRequest) -> HttpResponse:
     limit = settings.LEADGATE_EVENTS_MAX_BYTES
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    # Refuse on the declared length before reading the body into memory.
-    if declared.isdigit() and int(declared) > limit:
-        return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
-    body = request.body
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared:
+        # Refuse on the declared length before reading the body into memory.
+        if declared.isdigit() and int(declared) > limit:
+            return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
+        body = request.body
+    else:
+        # No length: sent chunked (read to its end, at most limit + 1 bytes, where the
+        # server de-chunks: config/chunked.py), or empty.
+        chunked = chunked_body_read(request.META, limit)
+        body = request.body if chunked is None else chunked
     if len(body) > limit:
         return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
     try:
@@ -93,6 +102,67 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# --- documentation only: the body is parsed by events_parse, not by these ---------------
+class EventInputSerializer(serializers.Serializer):
+    """One event (the tracker's, or a server's)."""
+
+    id = serializers.UUIDField(help_text="Made by the client; a retry sends the same id.")
+    type = serializers.ChoiceField(choices=sorted(PUBLIC_EVENT_TYPES))
+    gate = serializers.CharField(max_length=80, help_text="The gate's slug.")
+    section = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="A section key."
+    )
+    file = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="A file key."
+    )
+    duration_ms = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_DURATION_MS
+    )
+    occurred_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="ISO 8601 with a zone; corrected for skew."
+    )
+    url = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_URL
+    )
+    utm_source = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    utm_medium = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    utm_campaign = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    referrer = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_URL
+    )
+
+
+class EventsBatchInputSerializer(serializers.Serializer):
+    visitor_id = serializers.UUIDField(help_text="The visitor's id, made and kept by the tracker.")
+    sent_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="The client's clock when it sent the batch."
+    )
+    events = serializers.ListField(
+        child=EventInputSerializer(),
+        min_length=1,
+        max_length=settings.LEADGATE_EVENTS_MAX_BATCH,
+    )
+
+
+class EventsAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events stored by this request.")
+    duplicates = serializers.IntegerField(help_text="Events whose id was already stored.")
+
+
+class EventsRefusedSerializer(ErrorSerializer):
+    """Errors keyed by event (`events.3.type`); the batch's valid events are stored and
+    counted (no counts when the body was not a batch at all)."""
+
+    accepted = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField(required=False)
+
+
 class PublicEventsApi(APIView):
     """POST /api/v1/public/events: durable before 202, duplicates counted, per-event errors."""
 
@@ -103,12 +173,18 @@ class PublicEventsApi(APIView):
         return events_endpoint(request)
 
     @extend_schema(
-        request={"application/json": {"type": "object"}},
+        request=EventsBatchInputSerializer,
         responses={
-            202: {"type": "object"},
-            # Over the per-visitor or per-address event rate limit: nothing of the batch
-            # was stored; retry after Retry-After seconds.
-            429: ERROR_SCHEMA,
+            202: EventsAcceptedSerializer,
+            400: OpenApiResponse(
+                EventsRefusedSerializer,
+                description="Not JSON, or errors per event; the valid events are stored.",
+            ),
+            **errors(
+                (403, "A gate of the batch does not allow this website (Origin)."),
+                (413, f"The body exceeds {settings.LEADGATE_EVENTS_MAX_BYTES} bytes."),
+                429,
+            ),
         },
         auth=[],
     )

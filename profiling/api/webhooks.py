@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import errors
 from config.pagination import Pagination
 from config.roles import MarketerOnly, SalesMayRead
 from profiling.models import Delivery, DeliveryStatus, Grade, WebhookEndpoint
@@ -199,7 +200,13 @@ class WebhookSecretRotateApi(APIView):
 class WebhookSecretRetireApi(APIView):
     permission_classes = [MarketerOnly]
 
-    @extend_schema(request=None, responses=WebhookOutputSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: WebhookOutputSerializer,
+            **errors((400, "No rotation under way: there is no previous secret to retire.")),
+        },
+    )
     def post(self, request: Request, pk: str) -> Response:
         endpoint = _endpoint_or_404(pk)
         if not endpoint.previous_secret:

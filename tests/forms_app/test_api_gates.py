@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forms_app.models import FormField, Gate, GateFile, Section
 from tests.support.api import assert_error
@@ -42,6 +44,12 @@ def _body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def settings_media(settings: Any, tmp_path: Any) -> None:
+    """Generated uploads land in a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path
 
 
 def _snapshot(slug: str) -> dict[str, Any]:
@@ -279,7 +287,7 @@ BAD_FIELDS = [
     ({"sections": "a,b"}, "sections.__all__"),
     ({"sections": [1]}, "sections.0.__all__"),
     ({"sections": [{"title": "no key"}]}, "sections.0.key"),
-    ({"sections": [{"key": "Bad Key", "title": "t"}]}, "key"),
+    ({"sections": [{"key": "Bad Key", "title": "t"}]}, "sections.0.key"),
     ({"sections": [{"key": "a\x00", "title": "t"}]}, "sections.0.key"),
     ({"sections": [{"key": "a", "title": "t", "topics": "fibre"}]}, "sections.0.topics"),
     ({"sections": [{"key": "a", "title": "t", "topics": ["x\x00"]}]}, "sections.0.topics.0"),
@@ -307,7 +315,7 @@ BAD_FIELDS = [
         "fields.0.choices",
     ),
     ({"fields": [{"name": "q", "label": "Pick", "choices": ["a\x00", "b"]}]}, "fields.0.choices.0"),
-    ({"fields": [{"name": "Bad Name", "label": "Tell us more"}]}, "name"),
+    ({"fields": [{"name": "Bad Name", "label": "Tell us more"}]}, "fields.0.name"),
     ({"fields": [{"name": "email", "label": "Tell us more"}]}, "fields.0.name"),
     (
         {"fields": [{"name": "q", "label": "Tell us more"}, {"name": "q", "label": "More?"}]},
@@ -423,6 +431,167 @@ def test_rejected_update_keeps_gate_and_children(api: Client, auth, body: dict) 
     assert_error(_send(api, "patch", f"{LIST}{gate.slug}", body, auth), 400)
     assert_error(_send(api, "put", f"{LIST}{gate.slug}", {"slug": gate.slug, **body}, auth), 400)
     assert _snapshot(gate.slug) == before
+
+
+# Each nested item is validated whole on PATCH too: DRF hands the root's `partial` down to
+# nested serializers, so these once reached the service half-made (TypeError, KeyError: 500).
+NESTED_SHAPES = [
+    ({"sections": [{"title": "no key"}]}, "sections.0.key"),
+    ({"sections": [{"key": "a"}]}, "sections.0.title"),
+    ({"sections": [{}]}, "sections.0.key"),
+    ({"sections": [{"key": "a", "title": "A"}, {"body": "only a body"}]}, "sections.1.title"),
+    ({"sections": [None]}, "sections.0"),
+    ({"sections": None}, "sections"),
+    ({"sections": "a,b"}, "sections.__all__"),
+    ({"sections": [1]}, "sections.0.__all__"),
+    ({"sections": [{"key": None, "title": "x"}]}, "sections.0.key"),
+    ({"sections": [{"key": ["a"], "title": "x"}]}, "sections.0.key"),
+    ({"sections": [{"key": "a", "title": "x", "topics": None}]}, "sections.0.topics"),
+    ({"sections": [{"key": "a", "title": "x", "topics": 3}]}, "sections.0.topics"),
+    ({"files": [{"title": "no key", "url": "https://a.example.com/x.pdf"}]}, "files.0.key"),
+    ({"files": [{"key": "network-map"}]}, "files.0.title"),
+    ({"files": [{}]}, "files.0.key"),
+    ({"files": [{"key": "f", "title": "F", "upload": {}}]}, "files.0.upload.name"),
+    (
+        {"files": [{"key": "f", "title": "F", "upload": {"name": "f.pdf"}}]},
+        "files.0.upload.content_base64",
+    ),
+    (
+        {"files": [{"key": "f", "title": "F", "upload": {"content_base64": "aGk="}}]},
+        "files.0.upload.name",
+    ),
+    ({"files": [{"key": "f", "title": "F", "upload": None}]}, "files.0.upload"),
+    ({"files": [{"key": "f", "title": "F", "url": None}]}, "files.0.url"),
+    ({"files": [{"key": "f", "title": "F", "url": 5}]}, "files.0.url"),
+    ({"files": None}, "files"),
+    ({"files": {"key": "f"}}, "files.__all__"),
+    ({"fields": [{"name": "sites"}]}, "fields.0.label"),
+    ({"fields": [{"label": "How many sites?"}]}, "fields.0.name"),
+    ({"fields": [{}]}, "fields.0.name"),
+    ({"fields": [{"name": "q", "label": "Pick", "type": None}]}, "fields.0.type"),
+    ({"fields": [{"name": "q", "label": "Pick", "type": "choice"}]}, "fields.0.choices"),
+    ({"fields": [{"name": "q", "label": "Pick", "choices": None}]}, "fields.0.choices"),
+    ({"fields": [{"name": "q", "label": ["Pick"]}]}, "fields.0.label"),
+    ({"fields": None}, "fields"),
+    ({"fields": "sites"}, "fields.__all__"),
+    ({"allowed_origins": None}, "allowed_origins"),
+    ({"allowed_origins": [5]}, "allowed_origins.0"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), NESTED_SHAPES)
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_incomplete_nested_items_are_400_and_change_nothing(
+    api: Client, auth, method: str, overrides: dict, field: str
+) -> None:
+    gate = make_gate(stage="decision", questions=(("sites", "How many sites?"),))
+    before = _snapshot(gate.slug)
+    body = {"slug": gate.slug, "title": "Changed", **overrides}
+    assert_error(_send(api, method, f"{LIST}{gate.slug}", body, auth), 400, field)
+    assert _snapshot(gate.slug) == before
+
+
+@pytest.mark.parametrize(("overrides", "field"), NESTED_SHAPES)
+def test_incomplete_nested_items_are_400_on_create(
+    api: Client, auth, overrides: dict, field: str
+) -> None:
+    assert_error(_send(api, "post", LIST, _body(**overrides), auth), 400, field)
+    assert not Gate.objects.exists()
+
+
+def test_patch_with_whole_items_still_fills_their_defaults(api: Client, auth) -> None:
+    gate = make_gate(stage="decision", sections=["a"], files=())
+    response = _send(
+        api,
+        "patch",
+        f"{LIST}{gate.slug}",
+        {
+            "sections": [{"key": "a", "title": "A"}],
+            "fields": [{"name": "sites", "label": "How many sites?"}],
+        },
+        auth,
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["sections"] == [{"key": "a", "title": "A", "body": "", "topics": []}]
+    assert response.json()["fields"][0]["type"] == "text"
+
+
+# --- generated malformed bodies: never a 500, nothing stored on a 400 -----------------------
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["a", "why-fiber", "choice", "text", "https://files.example.com/m.pdf"]),
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_item_keys = st.sampled_from(
+    ["key", "title", "body", "topics", "url", "upload", "name", "label", "type", "choices", "x"]
+)
+_upload = st.fixed_dictionaries(
+    {}, optional={"name": _json, "content_base64": st.one_of(_json, st.just("aGk="))}
+)
+_item = st.one_of(
+    _json,
+    st.dictionaries(_item_keys, st.one_of(_json, _upload), max_size=5),
+)
+_children = st.one_of(_json, st.lists(_item, max_size=3))
+_nested = st.fixed_dictionaries(
+    {},
+    optional={
+        "sections": _children,
+        "files": _children,
+        "fields": _children,
+        "allowed_origins": _json,
+        "stage": st.one_of(_json, st.sampled_from(["epiphany", "interest", "decision"])),
+    },
+)
+_GENERATED = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@_GENERATED
+@given(overrides=_nested)
+def test_generated_bodies_on_create_never_500(
+    api: Client, auth, settings_media: None, overrides: dict
+) -> None:
+    count = Gate.objects.count()
+    body = {"slug": random_slug(), "title": "Generated", "stage": "decision", **overrides}
+    response = _send(api, "post", LIST, body, auth)
+    assert response.status_code in (201, 400), (overrides, response.content[:300])
+    if response.status_code == 400:
+        assert_error(response, 400)
+        assert Gate.objects.count() == count
+
+
+@_GENERATED
+@given(overrides=_nested)
+def test_generated_bodies_on_update_never_500(
+    api: Client, auth, settings_media: None, overrides: dict
+) -> None:
+    gate = Gate.objects.filter(slug="generated").first() or make_gate(
+        slug="generated", stage="decision", questions=(("sites", "How many sites?"),)
+    )
+    for method in ("patch", "put"):
+        before = _snapshot(gate.slug)
+        body = {"slug": gate.slug, "title": "Generated", **overrides}
+        response = _send(api, method, f"{LIST}{gate.slug}", body, auth)
+        assert response.status_code in (200, 400), (method, overrides, response.content[:300])
+        if response.status_code == 400:
+            assert_error(response, 400)
+            assert _snapshot(gate.slug) == before
 
 
 def test_rename_to_an_existing_slug_is_refused(api: Client, auth) -> None:
