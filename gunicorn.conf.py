@@ -8,7 +8,7 @@ PostgreSQL when it is first imported (config/wsgi.py refuses to start if it was 
 
 Worker: gevent. Each request is a greenlet in one thread per process, instead of one of a
 few OS threads. The hot path, the events beacon, is answered only after PostgreSQL has
-committed its events (group commit: profiling/services/ingest/group.py), so most of a
+committed its events (group commit: profiling/ingest_writer/group.py), so most of a
 beacon's time is waiting. Under a threaded worker (gthread) the waits hold the threads,
 and the threads convoy on the GIL: after each commit the writer needs the GIL back while
 the requests it has just woken fight over it, and the thread count caps the beacons in

@@ -21,7 +21,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from config.middleware import BEACON_PATHS
+from profiling.beacon import BEACON_PATHS
 
 COLLECTIONS = (
     "/api/v1/gates/",

@@ -71,10 +71,12 @@ INSTALLED_APPS = [
     "profiling",
 ]
 
+# The events beacon leaves Django's handler early, with only the middleware that
+# applies to it (profiling/beacon.py): under gunicorn before the handler (config/wsgi.py),
+# elsewhere first in MIDDLEWARE. 0 sends it through the whole chain, as every page.
+LEADGATE_BEACON_EARLY_DISPATCH = env_bool("LEADGATE_BEACON_EARLY_DISPATCH", default=True)
 MIDDLEWARE = [
-    # First: the public events beacon leaves here with only the middleware that applies
-    # to it (config/middleware.py).
-    "config.middleware.PublicBeaconMiddleware",
+    *(["profiling.beacon.PublicBeaconMiddleware"] if LEADGATE_BEACON_EARLY_DISPATCH else []),
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: a policy on every page and API answer, none on static files.
@@ -136,7 +138,7 @@ if GREEN_WORKER:
         "pool": {
             "min_size": 1,
             # Requests that touch the database at once, per process (the events beacon
-            # writes through connections of its own: profiling/services/ingest/connections.py).
+            # writes through connections of its own: profiling/ingest_writer/connections.py).
             "max_size": env_int("LEADGATE_DB_POOL_MAX", default=10),
             "timeout": 30,
         },
@@ -305,10 +307,14 @@ LEADGATE_EVENTS_MAX_BYTES = 64 * 1024
 # addition is never refused meanwhile (a miss reads the database); a removal (a file, an
 # origin, a deactivated gate) is honoured by other processes within this. 0: every request.
 LEADGATE_CACHE_CHECK_MS = env_int("LEADGATE_CACHE_CHECK_MS", default=500)
-# The ingest statements run as server-side prepared statements (parsed and planned once
-# per connection; see profiling/services/ingest/prepared.py). Set to 0 behind a
+# The ingest statement runs as a server-side prepared statement (parsed and planned once
+# per connection; see profiling/ingest_writer/prepared.py). Set to 0 behind a
 # transaction-mode pooler that cannot track protocol-level prepared statements.
 LEADGATE_INGEST_PREPARED = env_bool("LEADGATE_INGEST_PREPARED", default=True)
+# Small batches arriving together in one web process share one statement and commit
+# (profiling/ingest_writer/group.py), with at most this many statements in flight.
+LEADGATE_INGEST_GROUP_COMMIT = env_bool("LEADGATE_INGEST_GROUP_COMMIT", default=True)
+LEADGATE_INGEST_GROUP_WRITERS = env_int("LEADGATE_INGEST_GROUP_WRITERS", default=2, minimum=1)
 # Segment-compatible ingest: requests in flight per process before answering 429.
 LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default=64)
 

@@ -1,26 +1,12 @@
 """The WSGI entry point (gunicorn config.wsgi:application).
 
-One path is dispatched before Django's handler: the public events beacon
-(`POST /api/v1/public/events`, the product's hottest endpoint, with its budget against a
-trivial Django view: see docs/benchmarks.md, section "Event ingest"). Everything else is
-Django's WSGIHandler, unchanged.
-
-What the handler would do for the beacon and what this does instead:
-- the request_started/request_finished signals exist to reset the query log and close
-  stale database connections (CONN_MAX_AGE, broken connections): their receiver,
-  close_old_connections, is called here directly, before and after the request;
-- the middleware chain: the beacon is cross-site, unauthenticated, cookie-less and
-  CSRF-exempt, so only the security headers and the host check apply. They are Django's
-  own classes (config.middleware.beacon_chain), exactly as on the middleware path that
-  runserver, the test client and ASGI take;
-- exceptions: the chain wraps each layer as the handler does, so a crash is Django's 500
-  (in the API's error shape, through handler500) and a DisallowedHost Django's 400;
-- the answer: status, headers and the (small, in-memory) body go straight to the server,
-  without the handler's resource-closer bookkeeping (the beacon opens no files).
-A body sent chunked (no Content-Length) is read here for every other path, and by the
-beacon's own endpoint for the beacon (config/chunked.py): Django would read it as empty.
-Profiled before this dispatch (py-spy): the handler's signals, middleware wrappers and
-response closing were about a third of the beacon's Python CPU per request.
+Django's WSGI handler, with two things in front of it:
+- a body sent chunked (no Content-Length) is read and sized first (config/chunked.py):
+  Django would read it as empty;
+- with LEADGATE_BEACON_EARLY_DISPATCH on (the default), profiling/beacon.py serves
+  `POST /api/v1/public/events` before all of that, through the middleware that applies
+  to a cross-site beacon only (the endpoint reads a chunked body itself, under its own
+  smaller cap). docs/benchmarks.md measures what the dispatch buys.
 """
 
 from __future__ import annotations
@@ -29,11 +15,8 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-# None of these reads settings on import; get_wsgi_application() below does.
-from django.core.handlers.wsgi import WSGIRequest
+# Reads no settings on import; get_wsgi_application() below does.
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
-from django.utils.log import log_response
 
 from config.chunked import environ_sized
 
@@ -42,49 +25,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class BeaconFirst:
-    """A WSGI app: the beacon's paths through beacon_chain, every other one to `django`."""
+def bodies_sized(app: WsgiApp) -> WsgiApp:
+    """`app`, its chunked request bodies read and sized first (config/chunked.py)."""
+    from django.conf import settings
 
-    def __init__(self, django: WsgiApp) -> None:
-        from django.conf import settings
+    # Read into memory up to the cap Django itself puts on bodies held in memory
+    # (Segment's 500 KB fits under it); past it, every endpoint sees a body too large for
+    # it. Django's own default if the setting is None: never unbounded.
+    cap: int = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
 
-        from config.middleware import BEACON_PATHS, beacon_chain
+    def sized(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("CONTENT_LENGTH"):
+            environ_sized(environ, cap)
+        return app(environ, start_response)
 
-        self.django = django
-        self.paths = BEACON_PATHS
-        self.beacon = beacon_chain()  # answers every failure as a response, never raises
-        # A chunked body is read into memory up to the cap Django itself puts on bodies
-        # held in memory (Segment's 500 KB fits under it); past it, every endpoint sees a
-        # body too large for it. Django's own default if the setting is None: never
-        # unbounded.
-        self.body_cap: int = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
-
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") not in self.paths:
-            if not environ.get("CONTENT_LENGTH"):
-                # Sent chunked, perhaps: Django would read it as empty (config/chunked.py).
-                # The beacon does this itself, only when it has no length (events_post).
-                environ_sized(environ, self.body_cap)
-            return self.django(environ, start_response)
-        # Django's request_started / request_finished receiver, called directly.
-        close_old_connections()
-        try:
-            request = WSGIRequest(environ)
-            response = self.beacon(request)
-            if response.status_code >= 400:  # as the handler's get_response logs them
-                log_response(
-                    "%s: %s",
-                    response.reason_phrase,
-                    request.path,
-                    response=response,
-                    request=request,
-                )
-            start_response(f"{response.status_code} {response.reason_phrase}", [*response.items()])
-            return [response.content]
-        finally:
-            close_old_connections()
+    return sized
 
 
 def green_worker_check() -> None:
@@ -110,7 +65,18 @@ def green_worker_check() -> None:
         )
 
 
-# get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so the
-# benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
-application = BeaconFirst(get_wsgi_application())
+def _application() -> WsgiApp:
+    # get_wsgi_application() runs django.setup() and reads ROOT_URLCONF per request, so
+    # the benchmark's URLconf (bench/_ingest_wsgi.py) is honoured by this same object.
+    django_app = bodies_sized(get_wsgi_application())
+    from django.conf import settings
+
+    if not settings.LEADGATE_BEACON_EARLY_DISPATCH:
+        return django_app
+    from profiling.beacon import BeaconFirst  # needs the apps loaded: after the setup
+
+    return BeaconFirst(django_app)
+
+
+application = _application()
 green_worker_check()

@@ -3,9 +3,18 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from profiling import sandbox
-from profiling.api import leads, scoring, sdk_config, sources, webhooks
+from profiling.api import events, leads, scoring, sdk_config, segment, sources, webhooks
 
 urlpatterns = [
+    # First: the hottest path of the product (the early dispatch, profiling/beacon.py,
+    # serves it before URL resolution when it is on).
+    re_path(r"^api/v1/public/events/?$", events.PublicEventsApi.as_view()),
+    # Segment-compatible ingest at the root, where the SDKs post.
+    re_path(r"^v1/(?:batch|b)/?$", segment.batch),
+    re_path(r"^v1/(?:track|t)/?$", segment.track),
+    re_path(r"^v1/(?:identify|i)/?$", segment.identify),
+    re_path(r"^v1/(?:page|p)/?$", segment.page),
+    re_path(r"^v1/(?:alias|a)/?$", segment.alias),
     # What the browser SDKs fetch from leadgate as their CDN / config host, at the paths
     # they build themselves (analytics.js: {cdnURL}/v1/projects/..; RudderStack:
     # {configUrl}/sourceConfig/).

@@ -36,7 +36,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
-from profiling.services.ingest.connections import writer_connections
+from profiling.ingest_writer.connections import writer_connections
 from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, purge_redis_queue
 from tests.support.ci import IN_CI
 from tests.support.crm import CrmReceiver
@@ -295,7 +295,7 @@ def crm_receiver() -> Iterator[CrmReceiver]:
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None) -> Iterator[None]:
     """pytest-django's test database, and before it is dropped at the end of the run, the
-    group-commit writers' own connections closed (profiling/services/ingest/connections.py:
+    group-commit writers' own connections closed (profiling/ingest_writer/connections.py:
     they are no thread's Django connection, so nothing else would close them, and the
     drop fails while a session is connected)."""
     yield

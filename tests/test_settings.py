@@ -135,3 +135,21 @@ def test_https_is_off_by_default() -> None:
     assert seen["proxy_header"] is None
     assert seen["plain"] == [200, None]
     assert seen["session_secure"] is False
+
+
+@pytest.mark.parametrize("writers", ["0", "-1", "two"])
+def test_an_invalid_number_of_ingest_writers_stops_the_start_with_its_name(writers: str) -> None:
+    """0 writers would queue every small beacon behind a writer that never comes."""
+    result = run(["-c", SETUP], DJANGO_SECRET_KEY=real_key(), LEADGATE_INGEST_GROUP_WRITERS=writers)
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"LEADGATE_INGEST_GROUP_WRITERS={writers!r}" in result.stderr
+
+
+def test_one_ingest_writer_is_enough_to_start() -> None:
+    probe = (
+        SETUP + "; from django.conf import settings; print(settings.LEADGATE_INGEST_GROUP_WRITERS)"
+    )
+    result = run(["-c", probe], DJANGO_SECRET_KEY=real_key(), LEADGATE_INGEST_GROUP_WRITERS="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"

@@ -19,7 +19,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from config.wsgi import BeaconFirst, application
+from config.wsgi import application
+from profiling.beacon import BeaconFirst
 from profiling.models import Event
 from tests.support.api import SECURITY_HEADERS
 from tests.support.factories import DEFAULT_ORIGIN, make_gate
@@ -211,12 +212,34 @@ def test_a_lost_database_connection_fails_one_request_and_the_next_one_reconnect
     assert Event.objects.filter(gate=gate).count() == 2
 
 
+@db_committed
+def test_without_the_early_dispatch_the_beacon_takes_djangos_whole_chain(settings) -> None:
+    """LEADGATE_BEACON_EARLY_DISPATCH=0 (read at start-up): the plain handler, whose
+    middleware no longer holds the beacon's shortcut, serves it with the same answer."""
+    from config.wsgi import _application
+
+    settings.LEADGATE_BEACON_EARLY_DISPATCH = False
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("profiling.")]
+    plain = _application()
+    assert not isinstance(plain, BeaconFirst)
+    assert isinstance(application, BeaconFirst)
+    gate = make_gate()
+    beacon = call(plain, URL, batch(gate, events=2), headers={"Origin": DEFAULT_ORIGIN})
+    assert beacon.status == 202, beacon.body
+    assert beacon.json() == {"accepted": 2, "duplicates": 0}
+    assert Event.objects.filter(gate=gate).count() == 2
+    early = call(application, URL, batch(gate), headers={"Origin": DEFAULT_ORIGIN})
+    for header in (*SECURITY_HEADERS, "Access-Control-Allow-Origin"):
+        assert beacon.headers.get(header) == early.headers[header], header
+    assert beacon.headers["Content-Length"] == str(len(beacon.body))
+
+
 def test_the_dispatched_paths_are_exactly_the_events_routes_of_the_urlconf() -> None:
-    """BEACON_PATHS repeats config/urls.py's events route: the two must not drift."""
+    """BEACON_PATHS repeats profiling/urls.py's events route: the two must not drift."""
     from django.urls import Resolver404, resolve
 
-    from config.middleware import BEACON_PATHS
     from profiling.api.events import PublicEventsApi
+    from profiling.beacon import BEACON_PATHS
 
     for path in BEACON_PATHS:
         assert getattr(resolve(path).func, "view_class", None) is PublicEventsApi, path

@@ -101,9 +101,8 @@ def events_post(request: HttpRequest) -> HttpResponse:
 
 
 def events_endpoint(request: HttpRequest) -> HttpResponse:
-    """The whole endpoint, every method: the view's dispatch and the lean paths in
-    config/wsgi.py and config/middleware.py (which reach it without the rest of the
-    middleware) call it."""
+    """The whole endpoint, every method: the view's dispatch and the early dispatch
+    (profiling/beacon.py, which reaches it without the rest of the middleware) call it."""
     method = request.method
     if method == "POST":
         response = events_post(request)

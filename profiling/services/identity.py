@@ -68,7 +68,7 @@ def visitor_attach(*, visitor_id: uuid.UUID, lead_id: uuid.UUID) -> uuid.UUID | 
     Returns the other lead the visitor belonged to before, if any (a merge: see the
     module docstring). The visitor row is locked first on purpose: event ingest upserts
     the same row, so the two serialise on its row lock and no event can slip in between
-    with a stale lead (see ingest.events_store).
+    with a stale lead (see profiling/ingest_sql.py).
     """
     now = timezone.now()
     with connection.cursor() as cursor:

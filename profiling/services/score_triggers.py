@@ -25,12 +25,12 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from profiling.ingest_sql import score_pending_sql
 from profiling.models import ScorePending
 from profiling.queue import enqueue_after_commit, enqueue_now
 from profiling.scoring_engine import EventFact, RuleSpec
@@ -85,19 +85,10 @@ def score_pending_mark(
         return
     hot = set(hot_lead_ids)
     with connection.cursor() as cursor:
-        # DO UPDATE (a no-op write) rather than DO NOTHING: it takes the row lock, so the
-        # score task's DELETE of this row waits until our events are committed.
-        sql = (
-            f"INSERT INTO {ScorePending._meta.db_table} (lead_id, since) VALUES "  # noqa: S608
-            + ", ".join(["(%s, %s)"] * len(leads))
-            + " ON CONFLICT (lead_id) DO UPDATE SET since = "
-            # xmax = 0 only on a freshly inserted row version: "this batch made the mark".
-            f"{ScorePending._meta.db_table}.since RETURNING lead_id, (xmax = 0)"
+        cursor.execute(
+            score_pending_sql("SELECT unnest(%s::uuid[]), %s::timestamptz ORDER BY 1"),
+            [leads, now],
         )
-        params: list[Any] = []
-        for lead_id in leads:
-            params += [lead_id, now]
-        cursor.execute(sql, params)
         rows = cursor.fetchall()
     for lead_id, inserted in rows:
         if lead_id in hot:

@@ -1,4 +1,4 @@
-"""The public events beacon's lean path (config/middleware.py): the same answers and
+"""The public events beacon's lean path (profiling/beacon.py): the same answers and
 security headers as the full middleware chain, the host check kept, the rest skipped."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
-from config.middleware import PublicBeaconMiddleware
+from profiling.beacon import PublicBeaconMiddleware
 from profiling.models import Event
 from tests.support.api import SECURITY_HEADERS, assert_error
 from tests.support.factories import DEFAULT_ORIGIN, make_gate

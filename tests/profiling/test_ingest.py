@@ -376,8 +376,8 @@ def _named_ingest_statements() -> list[str]:
 
 def _writer_statements(sql: str = "") -> list[str]:
     """The group-commit writer connection's prepared ingest statements (it is no thread's
-    Django connection: see services/ingest/connections.py); `sql` runs on it first."""
-    from profiling.services.ingest.connections import writer_connections
+    Django connection: see profiling/ingest_writer/connections.py); `sql` runs first."""
+    from profiling.ingest_writer.connections import writer_connections
 
     with writer_connections.take() as pg:
         if sql:
@@ -397,14 +397,13 @@ def test_autocommit_ingest_is_prepared_once_under_our_name(settings) -> None:
     connection.close()
     gate = make_gate()
     for _ in range(3):
-        # 1 event: the group path; 20 events: the single-visitor statement.
+        # 1 event: grouped, on a writer connection; 20 events: alone, on this thread's.
         assert events_ingest(visitor_id=uuid.uuid4(), events=[_new(gate)]).accepted == 1
         many = [_new(gate) for _ in range(20)]
         assert events_ingest(visitor_id=uuid.uuid4(), events=many).accepted == 20
-    # The single-visitor statement on the request's connection, the group statement on
-    # the writer's: each prepared once, under our name.
-    assert _named_ingest_statements() == ["leadgate_one"]
-    assert _writer_statements() == ["leadgate_group"]
+    # The one events statement, prepared once on each connection, under our name.
+    assert _named_ingest_statements() == ["leadgate_events"]
+    assert _writer_statements() == ["leadgate_events"]
     # psycopg's own cache was not used for them, and Django's threshold is untouched.
     assert connection.connection.prepare_threshold is None
 
@@ -429,8 +428,8 @@ def test_statements_deallocated_behind_our_back_are_prepared_again(settings) -> 
     assert (one.accepted, one.lead_id) == (1, lead.id)
     assert (many.accepted, many.lead_id) == (20, lead.id)
     assert Event.objects.filter(lead=lead).count() == 42
-    assert _named_ingest_statements() == ["leadgate_one"]
-    assert _writer_statements() == ["leadgate_group"]
+    assert _named_ingest_statements() == ["leadgate_events"]
+    assert _writer_statements() == ["leadgate_events"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -439,7 +438,7 @@ def test_a_failing_autocommit_statement_is_a_django_error_and_leaves_the_connect
 ) -> None:
     from django.db import DatabaseError, connection
 
-    from profiling.services.ingest.prepared import prepared_row
+    from profiling.ingest_writer.prepared import prepared_row
 
     settings.LEADGATE_INGEST_PREPARED = True
     with pytest.raises(DatabaseError):
@@ -452,19 +451,19 @@ def test_a_failing_autocommit_statement_is_a_django_error_and_leaves_the_connect
     assert connection.connection.pgconn.transaction_status == 0  # idle, nothing open
 
 
-# --- what the statements store from the slim rows (services/ingest/rows.py) ------------
+# --- what the statement stores from the slim rows (profiling/ingest_sql.py) -------------
 
 
 def _ingest_on(path: str, events: list[NewEvent], visitor_id: uuid.UUID):
-    """events_ingest through one of its three PostgreSQL statements."""
+    """events_ingest down one of its three ways to the events statement."""
     from django.db import transaction
 
-    from profiling.services.ingest.group import GROUP_MAX_BATCH
+    from profiling.ingest_writer.group import GROUP_MAX_BATCH
 
     if path == "group":  # a small batch outside a transaction
         assert len(events) <= GROUP_MAX_BATCH
         return events_ingest(visitor_id=visitor_id, events=events, received=RECEIVED)
-    if path == "one":  # a batch too big to group, outside a transaction
+    if path == "alone":  # a batch too big to group, outside a transaction
         padding = [
             NewEvent(id=uuid.uuid4(), type="page_view", gate_id=events[0].gate_id)
             for _ in range(GROUP_MAX_BATCH)
@@ -475,7 +474,7 @@ def _ingest_on(path: str, events: list[NewEvent], visitor_id: uuid.UUID):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path", ["group", "one", "atomic"])
+@pytest.mark.parametrize("path", ["group", "alone", "atomic"])
 def test_omitted_fields_are_stored_as_their_defaults_and_given_ones_as_given(path: str) -> None:
     gate = make_gate()
     bare_id, full_id = uuid.uuid4(), uuid.uuid4()

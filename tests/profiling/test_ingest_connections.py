@@ -1,4 +1,4 @@
-"""The group-commit writers' own connections (profiling/services/ingest/connections.py)."""
+"""The group-commit writers' own connections (profiling/ingest_writer/connections.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.db import DatabaseError, connection
 from psycopg.rows import TupleRow
 
-from profiling.services.ingest.connections import WriterConnections
+from profiling.ingest_writer.connections import WriterConnections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

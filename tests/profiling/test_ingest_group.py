@@ -1,4 +1,4 @@
-"""Group commit (profiling/services/ingest/group.py): concurrent small batches of one
+"""Group commit (profiling/ingest_writer/group.py): concurrent small batches of one
 process share one statement and commit, and each still gets exactly its own answer."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from profiling.ingest_writer import group as group_mod
 from profiling.models import Event, ScorePending, Visitor
 from profiling.services.ingest import IngestResult, NewEvent, events_ingest
-from profiling.services.ingest import group as group_mod
 from profiling.services.ingest import store as store_mod
 from tests.support.factories import make_gate, make_lead, make_visitor
 
@@ -192,7 +192,7 @@ def test_an_error_of_a_lone_batch_is_raised_to_its_caller(monkeypatch) -> None:
 def test_big_batches_and_batches_inside_a_transaction_do_not_group(monkeypatch) -> None:
     from django.db import transaction
 
-    def unexpected(**_: Any) -> None:
+    def unexpected(*_: Any) -> None:
         raise AssertionError("grouped")
 
     monkeypatch.setattr(group_mod.group_commit, "store", unexpected)
@@ -207,6 +207,25 @@ def test_big_batches_and_batches_inside_a_transaction_do_not_group(monkeypatch) 
         events_ingest(visitor_id=visitor, events=[_new(gate)], received=RECEIVED)
         transaction.set_rollback(True)
     assert not Event.objects.filter(visitor_id=visitor).exists()
+
+
+def test_with_group_commit_off_every_batch_writes_alone(monkeypatch, settings) -> None:
+    def unexpected(*_: Any) -> None:
+        raise AssertionError("grouped")
+
+    enqueued: list[str] = []
+    monkeypatch.setattr(group_mod.group_commit, "store", unexpected)
+    monkeypatch.setattr(
+        store_mod, "enqueue_after_commit", lambda task, *args: enqueued.extend(args)
+    )
+    settings.LEADGATE_INGEST_GROUP_COMMIT = False
+    gate = make_gate()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    result = events_ingest(visitor_id=visitor.id, events=[_new(gate)], received=RECEIVED)
+    assert (result.accepted, result.duplicates, result.lead_id) == (1, 0, lead.id)
+    assert ScorePending.objects.filter(lead=lead).exists()
+    assert enqueued == [str(lead.id)]
 
 
 def test_many_threads_at_once_store_everything_exactly_once() -> None:

@@ -6,8 +6,7 @@ import uuid
 from typing import Any
 
 # Headers Django's security and clickjacking middleware and django-csp put on every
-# answer; the events beacon's lean paths (config/wsgi.py, config/middleware.py) must keep
-# them.
+# answer; the events beacon's early dispatch (profiling/beacon.py) must keep them.
 SECURITY_HEADERS = (
     "X-Content-Type-Options",
     "Referrer-Policy",

@@ -1,16 +1,16 @@
-"""Run an ingest statement as a named prepared statement, straight through libpq.
+"""Run the events statement as a named prepared statement, straight through libpq.
 
-The ingest statements are long data-modifying CTEs. Parsing and planning one cost
-PostgreSQL more than executing it (perf on the benchmark: base_yyparse, GetCachedPlan
-and copyObjectImpl in every backend), so each is prepared once per connection and then
-only bound and executed.
+The events statement (profiling/ingest_sql.py) is a long data-modifying CTE. Parsing and
+planning it cost PostgreSQL more than executing it (perf on the benchmark: base_yyparse,
+GetCachedPlan and copyObjectImpl in every backend), so it is prepared once per
+connection and then only bound and executed.
 
 Why not a psycopg cursor with `prepare=True`: on the 1-event beacon (docs/benchmarks.md)
 psycopg's generic machinery around one execute (query conversion, the adapters' dumpers
 and loaders, its own prepared-statement cache, the cursor object) cost about a third
-of the request's Python CPU, more than the rest of the endpoint together. The ingest
-statements have fixed SQL, all-text parameters and a one-row answer of text columns, so
-they need none of that: this module sends the statement by name on the connection's
+of the request's Python CPU, more than the rest of the endpoint together. The events
+statement has fixed SQL, all-text parameters and a one-row answer of text columns, so
+it needs none of that: this module sends the statement by name on the connection's
 `pgconn` (psycopg's documented libpq wrapper) and waits for the result with psycopg's
 own `Connection.wait`, which releases the GIL while PostgreSQL works, exactly as a
 cursor does. Django's connection, its transaction state and its error translation are
@@ -114,8 +114,8 @@ def prepared_row(name: str, sql: str, params: Sequence[str | None]) -> tuple[str
     pg = connection.connection
     if not pg.autocommit:
         # Inside a transaction psycopg must send its BEGIN first, which libpq-level
-        # calls would bypass; such callers (a Segment batch, a caller's atomic block)
-        # are not the beacon's hot path, so a psycopg cursor serves them. Django connects
+        # calls would bypass; callers inside an atomic block are not the beacon's hot
+        # path, so a psycopg cursor serves them. Django connects
         # with prepare_threshold=None (so that transaction-mode poolers keep working),
         # and with None psycopg ignores prepare=True: the threshold is lifted for this
         # one call, and Django's own queries stay unprepared.
@@ -131,8 +131,3 @@ def prepared_row(name: str, sql: str, params: Sequence[str | None]) -> tuple[str
             found = cursor.fetchone()
         return () if found is None else tuple(None if v is None else str(v) for v in found)
     return statement_row(pg, name, sql, params)
-
-
-def uuid_list(text: str | None) -> list[str]:
-    """A column made by `array_to_string(array_agg(uuid), ',')`: its ids (NULL: none)."""
-    return text.split(",") if text else []

@@ -7,9 +7,9 @@ connection would then be a new one for almost every statement (a PostgreSQL back
 started and its statement prepared again), or, drawn from Django's pool, held by a
 request that waits for other requests' commits: with every pooled connection held by
 such waiters, no writer could get one and nothing would commit. So the writers draw
-from this small per-process set instead: at most GROUP_WRITERS connections, each used by
-one statement at a time, kept open between statements (their prepared statement stays
-planned), never held while a request waits.
+from this small per-process set instead: at most LEADGATE_INGEST_GROUP_WRITERS
+connections, each used by one statement at a time, kept open between statements (their
+prepared statement stays planned), never held while a request waits.
 
 They are plain psycopg connections in autocommit, made from Django's own connection
 parameters (same database, user, adapters), so a statement on them is its own
