@@ -27,3 +27,21 @@ ensure_venv() {
         echo "$want" >"$stamp"
     fi
 }
+
+# ensure_node_modules ROOT: `npm ci` into ROOT/node_modules when it is missing or
+# package-lock.json changed since the last successful install (the same stamp idea as
+# ensure_venv). Only the tracker's build tools live there (package.json); the product
+# itself runs without Node.
+ensure_node_modules() {
+    local root="$1" want stamp="$1/node_modules/.leadgate-installed"
+    command -v npm >/dev/null 2>&1 || {
+        echo "npm not found: install Node.js 18 or newer (Debian/Ubuntu: apt-get install nodejs npm)" >&2
+        return 1
+    }
+    want="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        printf '==> npm ci (quiet; errors are shown)\n' >&2
+        (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+        echo "$want" >"$stamp"
+    fi
+}
