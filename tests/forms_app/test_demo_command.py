@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -214,6 +215,8 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         LEADGATE_DEMO_PGDATA=str(pgdata),
         LEADGATE_MEDIA_ROOT=str(tmp_path / "media"),
     )
+    manifest = REPO / "staticfiles" / "staticfiles.json"  # collectstatic's, in the default place
+    started_at = time.time()
     try:
         result = subprocess.run(
             [str(REPO / "scripts" / "demo.sh")],
@@ -229,6 +232,10 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         assert "http://127.0.0.1:8123/g/network-vbook" in result.stdout
         assert "Would start:" in result.stdout
         assert "gunicorn config.wsgi:application" in result.stdout
+        # Static files collected as production serves them (hashed, compressed).
+        assert "Collecting static files" in result.stdout
+        assert manifest.stat().st_mtime >= started_at - 1
+        assert (manifest.parent / "leadgate.js.br").exists()
         key_file = REPO / ".demo-secret-key"
         assert f"Secret key         {key_file} (git-ignored" in result.stdout
         assert len(key_file.read_text().strip()) >= 50
