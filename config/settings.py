@@ -27,6 +27,7 @@ from config.env import (
     parse_database_url,
     socket_database_url,
 )
+from config.static_headers import add_revalidation_window
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -205,11 +206,25 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `python manage.py collectstatic --noinput` (a production step: README) writes here each
+# file under its own name and under a content-hashed one, each with a .gz and a .br beside
+# it. WhiteNoise serves this folder, compressed for browsers that accept it.
+STATIC_ROOT = Path(env_str("LEADGATE_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# The demo runs without collectstatic: let WhiteNoise serve straight from the finders.
-WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Pages link the hashed names ({% static %}), cached for good (config/static_headers.py).
+    "staticfiles": {"BACKEND": "config.static_storage.CompressedManifestStorage"},
+}
+# The unhashed names stay: the contract's /static/leadgate.js is embedded by that URL.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = False
+# Debug (development, the demo's default): straight from static/, edits seen at once,
+# unhashed and uncompressed. Otherwise only what collectstatic wrote.
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Fixed URLs (unhashed names): fresh for 5 minutes, then revalidated (config/static_headers.py).
+WHITENOISE_MAX_AGE = 0 if DEBUG else 300
+WHITENOISE_ADD_HEADERS_FUNCTION = add_revalidation_window
 MEDIA_ROOT = Path(env_str("LEADGATE_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 

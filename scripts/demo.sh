@@ -149,6 +149,11 @@ say "Migrating the database"
 "${PY}" manage.py migrate --no-input
 say "Seeding the demo"
 "${PY}" manage.py demo --base-url "${BASE}"
+# As in production (README): static files under hashed names with brotli and gzip copies,
+# what gunicorn serves with DJANGO_DEBUG=0. Debug serves static/ as it is edited. The first
+# run compresses everything (up to a minute); later runs only what changed.
+say "Collecting static files"
+"${PY}" manage.py collectstatic --noinput -v0
 
 # 4. Banner ---------------------------------------------------------------------------
 mask_url() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }

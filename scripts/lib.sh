@@ -29,9 +29,10 @@ ensure_venv() {
 }
 
 # ensure_node_modules ROOT: `npm ci` into ROOT/node_modules when it is missing or
-# package-lock.json changed since the last successful install (the browser tests serve
-# the analytics SDKs' bundles from there). The stamp lives inside node_modules, which
-# `npm ci` empties first, so a half-done install is never taken for a finished one.
+# package-lock.json changed since the last successful install: the tracker's build tool
+# (esbuild) and the analytics SDKs the browser tests serve; the product runs without
+# Node. The stamp lives inside node_modules, which `npm ci` empties first, so a half-done
+# install is never taken for a finished one.
 # Returns 2 when npm itself is missing.
 ensure_node_modules() {
     local root="$1" want stamp

@@ -3,8 +3,10 @@
 #
 # On a fresh machine it makes .venv, installs the project with its dev tools, makes sure
 # PostgreSQL and Redis are running, then runs: ruff check, ruff format --check, mypy,
-# makemigrations --check and the test suite on both cores (pytest -n 2). Every step runs
-# even if an earlier one failed, and the script exits non-zero if any of them failed.
+# makemigrations --check, the check that static/leadgate.js is its source's build (npm ci
+# into node_modules when package-lock.json changed), and the test suite on both cores
+# (pytest -n 2). Every step runs even if an earlier one failed, and the script exits
+# non-zero if any of them failed.
 # pytest's "no tests ran" (exit 5) counts as a failure.
 set -uo pipefail
 
@@ -55,9 +57,9 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
-# --- 2c. npm packages for the analytics SDK browser tests (tests/profiling/browser) -------
-# The SDKs' own bundles, pinned by package-lock.json. Under CI a missing npm is a failure,
-# never a reason to skip those tests.
+# --- 2c. npm packages: the tracker's pinned esbuild and the analytics SDKs -----------------
+# Pinned by package-lock.json. Under CI a missing npm is a failure, never a reason to skip
+# the tracker build check or the SDK browser tests (tests/profiling/browser).
 step "npm packages (package-lock.json)"
 ensure_node_modules "$ROOT"
 case $? in
@@ -91,6 +93,35 @@ run "ruff check" ruff check .
 run "ruff format --check" ruff format --check .
 run "mypy" mypy .
 run "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
+
+# The served tracker (static/leadgate.js, committed so that running leadgate needs no Node)
+# must be exactly what its readable source (assets/leadgate/) builds to with the pinned
+# esbuild. Under CI a missing Node is a failure, never a reason to skip the check.
+tracker_build_is_current() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        case "${CI:-}" in
+        1 | true | TRUE | yes)
+            echo "test.sh: CI=true and node/npm are missing: static/leadgate.js cannot be checked" >&2
+            return 1
+            ;;
+        *)
+            echo "test.sh: node/npm are missing; static/leadgate.js is not checked against assets/leadgate/" >&2
+            return 0
+            ;;
+        esac
+    fi
+    local built rc=0
+    built="$(mktemp)"
+    if ! ./scripts/build-tracker.sh "$built"; then
+        rc=1
+    elif ! cmp -s "$built" static/leadgate.js; then
+        echo "test.sh: static/leadgate.js is not what assets/leadgate/ builds to: run ./scripts/build-tracker.sh and commit the result" >&2
+        rc=1
+    fi
+    rm -f "$built"
+    return "$rc"
+}
+run "tracker build is up to date" tracker_build_is_current
 
 # --- 4. tests -----------------------------------------------------------------------------
 # pytest runs last and, when everything passed, its summary line is the last line printed.

@@ -125,6 +125,28 @@ def _configure_services() -> None:
 _configure_services()
 
 
+def _configure_static_files() -> None:
+    """Static files in the test process: straight from static/ and the apps (finders),
+    under their own names, as in development.
+
+    Production's storage (config/static_storage.py) links content-hashed names from
+    collectstatic's manifest, and a page that links a file missing from it fails. Reading
+    a manifest here would make the tests depend on when collectstatic last ran in this
+    checkout (a stale one would link old files), so tests that render pages use the plain
+    storage. Production's own serving (collectstatic, hashed names, brotli and gzip, cache
+    headers) is tested through the real gunicorn after a real collectstatic, in
+    tests/test_production_server.py.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+
+
+_configure_static_files()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # WhiteNoise notes that STATIC_ROOT (collectstatic's output) is absent; the app serves
     # static files from the finders (WHITENOISE_USE_FINDERS), so that is expected here.

@@ -1,15 +1,21 @@
 """The production web process as the contract starts it: `gunicorn config.wsgi:application`
 from the project root, which reads gunicorn.conf.py (gevent workers, pooled connections,
-the beacon's own writer connections). A real server on the test database, real HTTP."""
+the beacon's own writer connections), after `collectstatic` as README lists it. A real
+server on the test database, real HTTP."""
 
 from __future__ import annotations
 
+import fcntl
+import gzip
+import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pytest
 from django.conf import settings
@@ -49,12 +56,44 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
+# Kept between runs (one per checkout): the first collectstatic compresses every file
+# (tens of seconds of brotli), later ones only what changed (config/static_storage.py).
+COLLECTED_STATIC = Path(tempfile.gettempdir()) / (
+    "leadgate-test-static-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+)
+
+
+@pytest.fixture(scope="session")
+def collected_static() -> Path:
+    """`python manage.py collectstatic --noinput`, the production step, into a folder of
+    its own; once per xdist worker, one worker at a time."""
+    COLLECTED_STATIC.mkdir(exist_ok=True)
+    with (COLLECTED_STATIC.parent / (COLLECTED_STATIC.name + ".lock")).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "LEADGATE_STATIC_ROOT": str(COLLECTED_STATIC),
+            },
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return COLLECTED_STATIC
+
+
 @pytest.fixture
-def production_server(tmp_path: Path) -> Iterator[Server]:
+def production_server(tmp_path: Path, collected_static: Path) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "gunicorn.log"
     env = {
         **os.environ,
+        "LEADGATE_STATIC_ROOT": str(collected_static),
         "DATABASE_URL": database_url_for(connection.settings_dict),
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -269,4 +308,71 @@ def test_oversized_chunked_bodies_are_refused_on_the_caps(production_server: Ser
             assert client.get(f"/api/v1/public/gates/{gate.slug}").status_code == 200
     assert not Event.objects.exists()
     assert not Lead.objects.exists()
+    assert "Traceback" not in production_server.log_text()
+
+
+def _raw_get(server: Server, path: str, **headers: str) -> tuple[httpx.Response, bytes]:
+    """The answer and its body as sent (httpx would decompress `.content`)."""
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as client,
+        client.stream("GET", path, headers=headers) as response,
+    ):
+        return response, b"".join(response.iter_raw())
+
+
+def test_static_files_go_out_compressed_and_cached_as_long_as_their_url_allows(
+    production_server: Server,
+) -> None:
+    committed = (ROOT / "static" / "leadgate.js").read_bytes()
+
+    # The contract's fixed URL: brotli or gzip by Accept-Encoding, the committed file.
+    answer, body = _raw_get(production_server, "/static/leadgate.js", **{"Accept-Encoding": "br"})
+    assert answer.status_code == 200
+    assert answer.headers["content-encoding"] == "br"
+    assert brotli.decompress(body) == committed
+    assert "Accept-Encoding" in answer.headers["vary"]
+    # No hash in the URL: fresh for 5 minutes, then revalidated in the background.
+    assert answer.headers["cache-control"] == ("max-age=300, public, stale-while-revalidate=86400")
+    brotli_size = len(body)
+
+    answer, body = _raw_get(
+        production_server, "/static/leadgate.js", **{"Accept-Encoding": "gzip, deflate"}
+    )
+    assert answer.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == committed
+    assert len(body) <= 6 * 1024  # the embed's budget, as sent
+    assert brotli_size < len(body) < len(committed)
+
+    answer, body = _raw_get(
+        production_server, "/static/leadgate.js", **{"Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in answer.headers
+    assert body == committed
+    # Revalidation costs a 304 and no body.
+    again, body = _raw_get(
+        production_server,
+        "/static/leadgate.js",
+        **{"If-None-Match": answer.headers["etag"], "Accept-Encoding": "br"},
+    )
+    assert (again.status_code, body) == (304, b"")
+
+    # A page links its CSS and the tracker under content-hashed names: cached for good.
+    gate = make_gate(allowed_origins=[])
+    with httpx.Client(base_url=production_server.url, timeout=30) as client:
+        page = client.get(f"/g/{gate.slug}")
+    assert page.status_code == 200, production_server.log_text()
+    for original, pattern in (
+        ("leadgate-page.css", r'href="(/static/leadgate-page\.([0-9a-f]{12})\.css)"'),
+        ("leadgate.js", r'src="(/static/leadgate\.([0-9a-f]{12})\.js)"'),
+    ):
+        found = re.search(pattern, page.text)
+        assert found, (original, page.text)
+        url, content_hash = found.groups()
+        answer, body = _raw_get(production_server, url, **{"Accept-Encoding": "br"})
+        assert answer.status_code == 200
+        assert answer.headers["content-encoding"] == "br"
+        assert answer.headers["cache-control"] == "max-age=315360000, public, immutable"
+        served = brotli.decompress(body)
+        assert hashlib.md5(served).hexdigest()[:12] == content_hash  # the name is the content
+        assert served == (ROOT / "static" / original).read_bytes()
     assert "Traceback" not in production_server.log_text()

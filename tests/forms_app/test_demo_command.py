@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -341,6 +342,8 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         LEADGATE_DEMO_PGDATA=str(pgdata),
         LEADGATE_MEDIA_ROOT=str(tmp_path / "media"),
     )
+    manifest = REPO / "staticfiles" / "staticfiles.json"  # collectstatic's, in the default place
+    started_at = time.time()
     try:
         result = subprocess.run(
             [str(REPO / "scripts" / "demo.sh")],
@@ -358,6 +361,10 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         assert banner.split()[:3] == ["Marketer", "workspace", f"http://127.0.0.1:{port}/app/"]
         assert "Would start:" in result.stdout
         assert "gunicorn config.wsgi:application" in result.stdout
+        # Static files collected as production serves them (hashed, compressed).
+        assert "Collecting static files" in result.stdout
+        assert manifest.stat().st_mtime >= started_at - 1
+        assert (manifest.parent / "leadgate.js.br").exists()
         key_file = REPO / ".demo-secret-key"
         assert f"Secret key         {key_file} (git-ignored" in result.stdout
         assert len(key_file.read_text().strip()) >= 50
