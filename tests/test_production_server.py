@@ -11,15 +11,12 @@ import hashlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +36,11 @@ from tests.support.factories import (
     make_visitor,
     set_thresholds,
 )
-from tests.support.net import free_port
-from tests.support.waiting import wait_for
+from tests.support.gunicorn import Server, gunicorn_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@dataclass
-class Server:
-    url: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 # Kept between runs (one per checkout): the first collectstatic compresses every file
@@ -89,46 +76,13 @@ def collected_static() -> Path:
 
 @pytest.fixture
 def production_server(tmp_path: Path, collected_static: Path) -> Iterator[Server]:
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "LEADGATE_STATIC_ROOT": str(collected_static),
-        "DATABASE_URL": database_url_for(connection.settings_dict),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "WEB_CONCURRENCY": "2",
-        "PYTHONUNBUFFERED": "1",
-        # The load below comes from one address: the event rate limits are not under test.
-        "LEADGATE_EVENT_LIMIT_PER_VISITOR": "0",
-        "LEADGATE_EVENT_LIMIT_PER_IP": "0",
-    }
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    cmd = [gunicorn, "config.wsgi:application", "-b", f"127.0.0.1:{port}", "--log-level", "info"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"gunicorn exited:\n{log.read_text()}", pytrace=False)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        except OSError:
-            return False
-        return True
-
-    try:
-        wait_for(listening, 30, message=lambda: log.read_text())
-        yield Server(url=f"http://127.0.0.1:{port}", log=log)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # a graceful stop: its connections close
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+    with gunicorn_server(
+        database_url=database_url_for(connection.settings_dict),
+        redis_url=settings.CELERY_BROKER_URL,
+        log=tmp_path / "gunicorn.log",
+        env={"LEADGATE_STATIC_ROOT": str(collected_static), "WEB_CONCURRENCY": "2"},
+    ) as server:
+        yield server
 
 
 def _batch(gate_slug: str, n: int) -> tuple[str, bytes]:
