@@ -14,7 +14,6 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
@@ -25,6 +24,7 @@ from forms_app.models import Stage
 from profiling.api.segment import MAX_REQUEST_BYTES
 from profiling.models import Event, Lead, Source
 from tests.support.factories import DEFAULT_ORIGIN, make_gate
+from tests.support.wsgi import wsgi_call
 
 db_committed = pytest.mark.django_db(transaction=True)
 
@@ -65,22 +65,8 @@ def chunked_call(
     }
     if terminated:
         environ["wsgi.input_terminated"] = True
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    setup_testing_defaults(environ)
-    seen: dict[str, Any] = {}
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> None:
-        seen["status"], seen["headers"] = status, response_headers
-
-    chunks = app(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    return int(seen["status"].split()[0]), dict(seen["headers"]), content
+    status, answer_headers, content = wsgi_call(app, environ, headers)
+    return int(status.split()[0]), answer_headers, content
 
 
 def events_body(gate: Any, n: int = 2) -> bytes:

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 import psycopg
 import pytest
@@ -24,6 +23,7 @@ from profiling.beacon import BeaconFirst
 from profiling.models import Event
 from tests.support.api import SECURITY_HEADERS
 from tests.support.factories import DEFAULT_ORIGIN, make_gate
+from tests.support.wsgi import wsgi_call
 
 URL = "/api/v1/public/events"
 db_committed = pytest.mark.django_db(transaction=True)
@@ -66,25 +66,10 @@ def call(
         "CONTENT_LENGTH": content_length if content_length is not None else str(len(body)),
         "wsgi.input": io.BytesIO(body),
     }
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    setup_testing_defaults(environ)
-    seen: dict[str, Any] = {}
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> None:
-        seen["status"], seen["headers"] = status, response_headers
-
-    chunks = app(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    status = seen["status"]
+    status, answer_headers, content = wsgi_call(app, environ, headers)
     code, _, reason = status.partition(" ")
     assert reason, status  # "202 Accepted", never a bare number
-    return Answer(status=int(code), headers=dict(seen["headers"]), body=content)
+    return Answer(status=int(code), headers=answer_headers, body=content)
 
 
 def batch(gate: Any, *, events: int = 1) -> bytes:
