@@ -19,9 +19,18 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from forms_app.models import DEFAULT_CONSENT_TEXT, DEFAULT_CONSENT_TEXT_NO_EMAIL, Gate, Submission
+from forms_app.models import (
+    DEFAULT_CONSENT_TEXT,
+    DEFAULT_CONSENT_TEXT_NO_EMAIL,
+    Gate,
+    QuarantineReason,
+    QuarantineVia,
+    Submission,
+)
+from forms_app.services.quarantine import quarantine_hold, quarantine_release
 from forms_app.services.submissions import SubmissionInput, submission_create
-from profiling.models import EmailKind, EmailStatus, Lead, OutboundEmail
+from profiling.models import EmailKind, EmailStatus, Lead, OutboundEmail, SandboxEmail
+from profiling.services.leads import lead_erase
 from profiling.services.mail import emails_sweep
 from profiling.services.mail.attempt import MAX_ATTEMPTS
 from profiling.tasks import send_email
@@ -298,3 +307,35 @@ def test_the_workspace_gate_form_has_the_setting(client: Client, gate: Gate) -> 
     page = client.get(f"/app/gates/{gate.slug}/")
     assert page.status_code == 200
     assert 'name="email_content"' in page.content.decode()
+
+
+def test_a_released_held_submission_gets_its_content_email(
+    gate: Gate, smtp: SmtpServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    email = random_email()
+    held = quarantine_hold(
+        gate=gate,
+        data=SubmissionInput(name="Ada", email=email),
+        reason=QuarantineReason.TOO_FAST,
+        via=QuarantineVia.API,
+        submitted_at=None,
+    )
+    assert held is not None
+    assert not OutboundEmail.objects.exists()  # held: no lead, no email
+    with django_capture_on_commit_callbacks(execute=True):
+        quarantine_release(item_id=held.pk, base_url=BASE)
+    assert [m["To"] for m in smtp.messages] == [email]
+
+
+def test_erasing_the_lead_erases_its_emails(
+    client: Client, gate: Gate, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.EMAIL_BACKEND = "profiling.mail_backend.SandboxEmailBackend"
+    email = random_email()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _submit(client, gate, email=email)
+    assert OutboundEmail.objects.filter(to=email).exists()
+    assert SandboxEmail.objects.filter(to=[email]).exists()
+    lead_erase(lead=Lead.objects.get(pk=response.json()["lead_id"]))
+    assert not OutboundEmail.objects.exists()
+    assert not SandboxEmail.objects.exists()
