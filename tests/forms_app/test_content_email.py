@@ -10,12 +10,13 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ from forms_app.services.quarantine import quarantine_hold, quarantine_release
 from forms_app.services.submissions import SubmissionInput, submission_create
 from profiling.models import EmailKind, EmailStatus, Lead, OutboundEmail, SandboxEmail
 from profiling.services.leads import lead_erase
-from profiling.services.mail import emails_sweep
+from profiling.services.mail import email_attempt, emails_sweep
 from profiling.services.mail.attempt import MAX_ATTEMPTS
 from profiling.tasks import send_email
 from tests.support.factories import make_gate, make_marketer, random_email, random_slug
@@ -339,3 +340,27 @@ def test_erasing_the_lead_erases_its_emails(
     lead_erase(lead=Lead.objects.get(pk=response.json()["lead_id"]))
     assert not OutboundEmail.objects.exists()
     assert not SandboxEmail.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_workers_send_an_email_once(smtp: SmtpServer) -> None:
+    row = OutboundEmail.objects.create(
+        kind=EmailKind.CONTENT_LINK,
+        to=random_email(),
+        subject="Once",
+        text="Once only.",
+        next_attempt_at=timezone.now(),
+    )
+
+    def attempt() -> str:
+        try:
+            return email_attempt(email_id=row.pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = sorted(pool.map(lambda _: attempt(), range(4)))
+    assert outcomes == ["not-due", "not-due", "not-due", "sent"]
+    assert len(smtp.messages) == 1
+    row.refresh_from_db()
+    assert row.attempts == 1
