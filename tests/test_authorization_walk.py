@@ -79,6 +79,8 @@ ADMIN_CLOSED_TO_ALL = frozenset(
         "admin/autocomplete/",
         "admin/forms_app/submission/add/",
         "admin/profiling/delivery/add/",
+        # The email outbox is written by the services only.
+        "admin/profiling/outboundemail/add/",
         "admin/profiling/scoringsettings/add/",
         # django-axes records login failures itself; its admin adds none by hand.
         "admin/axes/accessattempt/add/",
