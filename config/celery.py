@@ -35,6 +35,8 @@ app.conf.update(
         # Retries are rows with a due time; beat hands the due ones to workers, so a
         # lost broker message delays a delivery by seconds instead of losing it.
         "deliveries-due": {"task": "profiling.tasks.deliveries_sweep", "schedule": 5.0},
+        # Emails the same way: queued rows whose task was lost, and retries when due.
+        "emails-due": {"task": "profiling.tasks.emails_sweep", "schedule": 10.0},
         # Events stored while Redis or the workers were down: scored late,
         # never lost. Cheap when idle (an index-only look at an empty table).
         "score-pending": {"task": "profiling.tasks.score_pending_sweep", "schedule": 10.0},

@@ -279,6 +279,21 @@ LEADGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADGATE_WEBHOOK_ALLOW_PRIVATE", defa
 # to, so they answer 404 unless asked for (scripts/demo.sh sets it).
 LEADGATE_SANDBOX = env_bool("LEADGATE_SANDBOX", default=False)
 LEADGATE_WEBHOOK_TIMEOUT_S = env_int("LEADGATE_WEBHOOK_TIMEOUT_S", default=10)
+# Outgoing email, with Django's own setting names. Without EMAIL_HOST (the demo) mail is
+# stored in the sandbox mail inbox (/sandbox/mail/) instead of being sent.
+EMAIL_HOST = env_str("EMAIL_HOST", default="")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+# A send that hangs is a failed attempt, retried later (never a stuck worker).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="leadgate <noreply@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "profiling.mail_backend.SandboxEmailBackend"
+)
 # A claimed delivery is leased for timeout + grace: a worker killed mid-POST leaves the
 # row to the beat sweep once the lease runs out (the fault tests shorten it).
 LEADGATE_WEBHOOK_LEASE_GRACE_S = env_int("LEADGATE_WEBHOOK_LEASE_GRACE_S", default=30)

@@ -54,7 +54,10 @@ class GateAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("title", "slug", "stage", "is_active")}),
         ("Page", {"fields": ("headline", "description", "submit_label", "subscribe_label")}),
-        ("Consent and tracking", {"fields": ("consent_text", "min_dwell_ms", "allowed_origins")}),
+        (
+            "Consent and tracking",
+            {"fields": ("consent_text", "email_content", "min_dwell_ms", "allowed_origins")},
+        ),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
 

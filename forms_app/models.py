@@ -34,6 +34,18 @@ DEFAULT_CONSENT_TEXT = (
 )
 
 
+DEFAULT_CONSENT_TEXT_NO_EMAIL = (
+    "We note which sections you read and what you download here, to send you what is "
+    "relevant; no third-party cookies, no fingerprinting. You can ask us to stop or to "
+    "erase your data at any time."
+)
+
+
+def default_consent_text(*, email_content: bool) -> str:
+    """The default notice: it promises the email only when the gate sends one."""
+    return DEFAULT_CONSENT_TEXT if email_content else DEFAULT_CONSENT_TEXT_NO_EMAIL
+
+
 class Gate(models.Model):
     slug = models.SlugField(max_length=80, unique=True, validators=[SLUG_VALIDATOR])
     title = models.CharField(max_length=200)
@@ -45,6 +57,9 @@ class Gate(models.Model):
     # The notice shown next to the submit button; stored with every submission so we can
     # prove what a visitor agreed to even after the marketer edits it.
     consent_text = models.TextField(default=DEFAULT_CONSENT_TEXT)
+    # Email the visitor the content link after a submission (what the default notice
+    # promises; with it off the default notice is DEFAULT_CONSENT_TEXT_NO_EMAIL).
+    email_content = models.BooleanField(default=True)
     # Exact origins ("https://www.example.com") allowed to call the public endpoints.
     allowed_origins = models.JSONField(default=list, blank=True)
     # A section counts as read after this much time at least half visible.

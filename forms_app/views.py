@@ -41,6 +41,7 @@ from forms_app.forms import (
     GateForm,
     clean_url,
 )
+from forms_app.links import base_url
 from forms_app.models import Gate, GateFile, QuarantineReason, QuarantineVia, SpamTallyKind, Stage
 from forms_app.selectors import gate_get_active, lead_id_for_visitor
 from forms_app.services.quarantine import quarantine_hold, spam_tally_add
@@ -330,7 +331,9 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
         return _private(_render_form(request, gate, form, embed=embed, status=400))
     visitor_id = form.cleaned_data.get("visitor_id") or visitor_id_from(request) or uuid.uuid4()
     result = submission_create(
-        gate=gate, data=_submission_input(request, form, visitor_id=visitor_id)
+        gate=gate,
+        data=_submission_input(request, form, visitor_id=visitor_id),
+        base_url=base_url(request),
     )
     response = HttpResponseRedirect(
         _content_url(request, gate, result.access_token, embed=embed), status=303

@@ -6,6 +6,8 @@ from celery import shared_task
 
 from profiling.services.delivery import deliveries_sweep as sweep_deliveries
 from profiling.services.delivery import delivery_attempt
+from profiling.services.mail import email_attempt
+from profiling.services.mail import emails_sweep as sweep_emails
 from profiling.services.rescore import leads_regrade_decayed, rescore_run
 from profiling.services.score_triggers import score_pending_clear
 from profiling.services.score_triggers import score_pending_sweep as sweep_score_pending
@@ -61,3 +63,21 @@ def leads_rescore(push: bool = False) -> int:
 def leads_decay_regrade() -> int:
     result = leads_regrade_decayed()
     return result.grade_changes if result else 0
+
+
+@shared_task(
+    name="profiling.tasks.send_email",
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def send_email(email_id: str) -> str:
+    # A mail server's refusal is not an exception here: it is recorded on the row with
+    # its next due time, and beat's sweep retries it. Exceptions are our own faults.
+    return email_attempt(email_id=email_id)
+
+
+@shared_task(name="profiling.tasks.emails_sweep")
+def emails_sweep() -> int:
+    return sweep_emails()

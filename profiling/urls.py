@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from profiling import sandbox
+from profiling import sandbox, sandbox_mail, unsubscribe
 from profiling.api import events, leads, scoring, sdk_config, segment, sources, webhooks
 
 urlpatterns = [
@@ -54,4 +54,9 @@ urlpatterns = [
     re_path(r"^api/v1/leads/export\.csv$", leads.LeadExportApi.as_view()),
     re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$", leads.LeadDetailApi.as_view()),
     path("sandbox/crm/", sandbox.crm_inbox, name="sandbox-crm"),
+    path("sandbox/mail/", sandbox_mail.mail_inbox, name="sandbox-mail"),
+    # The List-Unsubscribe link of emails to leads; the token is a django.core.signing one.
+    re_path(
+        r"^u/(?P<token>[A-Za-z0-9_.:-]{1,512})/?$", unsubscribe.unsubscribe, name="unsubscribe"
+    ),
 ]

@@ -179,6 +179,7 @@ echo "--------------------------------------------------------------------------
 echo " Marketer workspace ${BASE}/app/   (user demo, password demo)"
 echo " Hosted gate        ${BASE}/g/network-vbook"
 echo " Sandbox CRM inbox  ${BASE}/sandbox/crm/"
+echo " Sandbox mail inbox ${BASE}/sandbox/mail/"
 echo " API docs           ${BASE}/api/docs/"
 echo " Admin              ${BASE}/admin/"
 echo " Secret key         ${KEY_SOURCE}"

@@ -52,6 +52,7 @@ from forms_app.models import (
     QuarantineVia,
 )
 from profiling.models import Delivery, DeliveryStatus
+from profiling.services.mail import unsubscribe_token_make
 from profiling.services.segment import source_create
 from tests.support.api import assert_error
 from tests.support.factories import (
@@ -78,6 +79,8 @@ ADMIN_CLOSED_TO_ALL = frozenset(
         "admin/autocomplete/",
         "admin/forms_app/submission/add/",
         "admin/profiling/delivery/add/",
+        # The email outbox is written by the services only.
+        "admin/profiling/outboundemail/add/",
         "admin/profiling/scoringsettings/add/",
         # django-axes records login failures itself; its admin adds none by hand.
         "admin/axes/accessattempt/add/",
@@ -221,6 +224,14 @@ POLICY: dict[str, Entry] = {
     "api/docs/": Entry({"GET": PUBLIC}),
     # The demo's CRM inbox: anyone may post to it (it is a CRM), staff read it.
     "sandbox/crm/": Entry({"GET": STAFF, "POST": PUBLIC}, bodies={"POST": _const({})}),
+    # The demo's mail inbox: what leadgate sent with no mail server; staff read it.
+    "sandbox/mail/": Entry({"GET": STAFF}),
+    # An email's unsubscribe link: the signed token is the whole authorisation (RFC 8058).
+    "^u/(?P<token>[A-Za-z0-9_.:-]{1,512})/?$": Entry(
+        {"GET": PUBLIC, "POST": PUBLIC},
+        {"token": "unsubscribe"},
+        bodies={"POST": _const({"List-Unsubscribe": "One-Click"})},
+    ),
     # --- marketer API: gates ------------------------------------------------------------
     "^api/v1/gates/?$": Entry(
         {"GET": EDIT, "POST": EDIT},
@@ -496,6 +507,7 @@ def world(settings: Any) -> World:
         "write_key": source.write_key,
         "cost": str(cost.pk),
         "schema": "lead.grade_changed.v1.json",
+        "unsubscribe": unsubscribe_token_make(lead_id=lead.pk),
     }
 
 

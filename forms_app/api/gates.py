@@ -101,6 +101,7 @@ class GateInputSerializer(serializers.Serializer):
     subscribe_label = serializers.CharField(max_length=200, required=False)
     submit_label = serializers.CharField(max_length=60, required=False)
     consent_text = serializers.CharField(max_length=2000, required=False)
+    email_content = serializers.BooleanField(required=False)
     allowed_origins = serializers.ListField(
         child=serializers.CharField(max_length=300), required=False, max_length=50
     )
@@ -133,6 +134,7 @@ class GateOutputSerializer(serializers.Serializer):
     subscribe_label = serializers.CharField()
     submit_label = serializers.CharField()
     consent_text = serializers.CharField()
+    email_content = serializers.BooleanField()
     allowed_origins = serializers.ListField(child=serializers.CharField())
     min_dwell_ms = serializers.IntegerField()
     is_active = serializers.BooleanField()

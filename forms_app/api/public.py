@@ -273,7 +273,7 @@ class PublicSubmissionApi(PublicApi):
                 error_body({"form_token": ["This form has expired; please reload the page."]}),
                 status=400,
             )
-        result = submission_create(gate=gate, data=submission)
+        result = submission_create(gate=gate, data=submission, base_url=base_url(request))
         out = {
             "lead_id": result.lead_id,
             "access_token": result.access_token,

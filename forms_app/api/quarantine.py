@@ -13,6 +13,7 @@ from config.errors import django_validation_errors, error_body
 from config.openapi import errors
 from config.pagination import Pagination
 from config.roles import MarketerOnly
+from forms_app.links import base_url
 from forms_app.models import Gate, QuarantineReason
 from forms_app.selectors import quarantine_list
 from forms_app.services.quarantine import quarantine_delete, quarantine_release
@@ -93,7 +94,7 @@ class QuarantineReleaseApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         try:
-            result = quarantine_release(item_id=pk)
+            result = quarantine_release(item_id=pk, base_url=base_url(request))
         except DjangoValidationError as exc:
             return Response(error_body(django_validation_errors(exc)), status=400)
         if result is None:

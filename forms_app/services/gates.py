@@ -11,7 +11,16 @@ from django.db import transaction
 
 from config.validators import origin_problem
 from forms_app.friction import banned_topic, friction_message
-from forms_app.models import FormField, Gate, GateFile, Section, Stage
+from forms_app.models import (
+    DEFAULT_CONSENT_TEXT,
+    DEFAULT_CONSENT_TEXT_NO_EMAIL,
+    FormField,
+    Gate,
+    GateFile,
+    Section,
+    Stage,
+    default_consent_text,
+)
 from forms_app.stage_policy import MAX_CUSTOM_QUESTIONS
 
 GATE_SCALARS = (
@@ -23,6 +32,7 @@ GATE_SCALARS = (
     "subscribe_label",
     "submit_label",
     "consent_text",
+    "email_content",
     "allowed_origins",
     "min_dwell_ms",
     "is_active",
@@ -150,6 +160,10 @@ def gate_save(
     for attr in GATE_SCALARS:
         if attr in data:
             setattr(gate, attr, data[attr])
+    if gate.consent_text in (DEFAULT_CONSENT_TEXT, DEFAULT_CONSENT_TEXT_NO_EMAIL):
+        # A default notice follows the email setting: it never promises an email the
+        # gate does not send. A marketer's own wording is theirs to keep right.
+        gate.consent_text = default_consent_text(email_content=gate.email_content)
     stage = gate.stage
     if fields is not None:
         gate_fields_check(stage=stage, fields=fields)

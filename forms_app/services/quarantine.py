@@ -89,9 +89,9 @@ def quarantine_hold(
         )
 
 
-def quarantine_release(*, item_id: int) -> SubmissionResult | None:
+def quarantine_release(*, item_id: int, base_url: str = "") -> SubmissionResult | None:
     """Accept a held submission: lead, consent (at the time it was sent), submission,
-    scoring and pushes as if it had never been doubted; then remove it.
+    scoring, pushes and the content email as if it had never been doubted; then remove it.
 
     None when it is no longer held (released or deleted already): nothing happens twice.
     Raises ValidationError when its gate no longer has a form (now open content).
@@ -126,6 +126,7 @@ def quarantine_release(*, item_id: int) -> SubmissionResult | None:
             ),
             submitted_at=item.submitted_at,
             consent_text=item.consent_text,
+            base_url=base_url,
         )
         item.delete()
     return result

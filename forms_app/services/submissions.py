@@ -10,6 +10,7 @@ from django.db import transaction
 
 from forms_app.access import access_token_make
 from forms_app.models import Gate, Stage, Submission
+from forms_app.services.content_email import content_email_queue
 from forms_app.stage_policy import next_question
 from profiling.services.identity import TouchSource, lead_identify
 
@@ -48,6 +49,7 @@ def submission_create(
     data: SubmissionInput,
     submitted_at: datetime | None = None,
     consent_text: str | None = None,
+    base_url: str = "",
 ) -> SubmissionResult:
     """Identify the visitor as a lead, record the submission and the notice they saw.
 
@@ -55,6 +57,8 @@ def submission_create(
     epiphany gate has no form, answers only to the question this gate asks).
     `submitted_at` and `consent_text` default to now and the gate's current notice; a
     released quarantined submission passes the time it was sent and the notice shown then.
+    The content-link email (if the gate sends one) is queued in the same transaction;
+    its links start with `base_url`, else LEADGATE_BASE_URL.
     """
     if gate.stage == Stage.EPIPHANY:
         raise ValueError("epiphany gates have no form")
@@ -97,12 +101,21 @@ def submission_create(
             # created_at is auto_now_add (set on insert whatever is passed): back-date it
             # so reports count the submission on the day the visitor sent it.
             Submission.objects.filter(pk=submission.pk).update(created_at=submitted_at)
+        access_token = access_token_make(
+            lead_id=result.lead.id, visitor_id=visitor_id, gate_slug=gate.slug
+        )
+        content_email_queue(
+            gate=gate,
+            lead_id=result.lead.id,
+            to=data.email,
+            name=data.name,
+            access_token=access_token,
+            base=base_url,
+        )
     return SubmissionResult(
         lead_id=result.lead.id,
         visitor_id=visitor_id,
-        access_token=access_token_make(
-            lead_id=result.lead.id, visitor_id=visitor_id, gate_slug=gate.slug
-        ),
+        access_token=access_token,
         created=result.created,
     )
 

@@ -48,6 +48,12 @@ class GateForm(forms.Form):
         widget=TEXTAREA_SMALL,
         help_text="Shown under the button and stored with every submission.",
     )
+    email_content = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Email the visitor the content link",
+        help_text="Off: no email, and the default notice no longer promises one.",
+    )
     allowed_origins = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://www.example.com"}),

@@ -71,6 +71,7 @@ def _initial(
         "submit_label": gate.submit_label,
         "subscribe_label": gate.subscribe_label,
         "consent_text": gate.consent_text,
+        "email_content": gate.email_content,
         "allowed_origins": "\n".join(gate.allowed_origins or []),
         "min_dwell_s": gate.min_dwell_ms // 1000,
         "is_active": gate.is_active,

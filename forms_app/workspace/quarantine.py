@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from forms_app.links import base_url
 from forms_app.models import Gate, QuarantineReason
 from forms_app.selectors import quarantine_list, spam_tally_totals
 from forms_app.services.quarantine import quarantine_delete, quarantine_release
@@ -75,7 +76,7 @@ def quarantine_page(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def quarantined_release(request: HttpRequest, pk: int) -> HttpResponseBase:
     try:
-        result = quarantine_release(item_id=pk)
+        result = quarantine_release(item_id=pk, base_url=base_url(request))
     except ValidationError as exc:
         for message in validation_messages(exc).get("__all__", []):
             messages.error(request, message)

@@ -9,7 +9,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from forms_app.models import QuarantinedSubmission, Submission
-from profiling.models import Delivery, Event, Lead, SandboxMessage, Visitor
+from profiling.models import (
+    Delivery,
+    Event,
+    Lead,
+    OutboundEmail,
+    SandboxEmail,
+    SandboxMessage,
+    Visitor,
+)
 
 
 def lead_erase(*, lead: Lead) -> None:
@@ -33,6 +41,9 @@ def lead_erase(*, lead: Lead) -> None:
             Q(body__icontains=lead.email) | Q(body__icontains=str(lead.pk))
         ).delete()
         Delivery.objects.filter(lead=lead).update(payload={"erased": True}, last_response_body="")
+        # Emails to the person, queued or sent, and the sandbox mail inbox's copies.
+        OutboundEmail.objects.filter(Q(lead=lead) | Q(to__iexact=lead.email)).delete()
+        SandboxEmail.objects.filter(to__icontains=lead.email).delete()
         lead.name = ""
         lead.email = f"erased-{lead.pk.hex}@erased.invalid"
         lead.subscribed = False

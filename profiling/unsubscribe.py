@@ -1,0 +1,31 @@
+"""The unsubscribe link of every email to a lead (`/u/<token>`, RFC 8058).
+
+POST (a mail client's one-click, or the button of the page below): the signed token
+authorises it, so no session, cookie or CSRF token is needed, and it answers 200.
+GET (a person, or a mail scanner prefetching links) only shows the page with the button:
+opening the link never unsubscribes by itself.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from profiling.services.mail import lead_unsubscribe, unsubscribe_token_read
+
+
+@csrf_exempt  # authorised by the signed token; RFC 8058 posts carry no cookies
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method not in ("GET", "HEAD", "POST"):
+        response = render(request, "profiling/unsubscribe.html", {"state": "method"}, status=405)
+        response["Allow"] = "GET, HEAD, POST"
+        return response
+    lead_id = unsubscribe_token_read(token)
+    if lead_id is None:
+        return render(request, "profiling/unsubscribe.html", {"state": "invalid"}, status=400)
+    if request.method == "POST":
+        if not lead_unsubscribe(lead_id=lead_id):
+            return render(request, "profiling/unsubscribe.html", {"state": "gone"}, status=404)
+        return render(request, "profiling/unsubscribe.html", {"state": "done"})
+    return render(request, "profiling/unsubscribe.html", {"state": "confirm"})
