@@ -181,6 +181,10 @@ class ScorePending(models.Model):
     lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField()
 
+    class Meta:
+        verbose_name = "score pending mark"
+        verbose_name_plural = "score pending marks"
+
     def __str__(self) -> str:
         return f"score pending for {self.lead_id}"
 
@@ -296,6 +300,7 @@ class ScoringSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "scoring settings"
         verbose_name_plural = "scoring settings"
 
     def __str__(self) -> str:
@@ -388,6 +393,7 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "deliveries"
         ordering = ["-created_at"]
         constraints = [
             # Exactly one delivery per (grade change, endpoint), even if two workers race.

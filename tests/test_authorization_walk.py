@@ -73,16 +73,31 @@ ADMIN_DOORS = ("admin/login/", "admin/logout/")
 # Past the door, the admin itself refuses these to everyone: autocomplete without a model
 # field to complete, and adding what only leadgate makes (submissions are proof of consent,
 # deliveries come from grade changes, the scoring settings are one row).
+RECORD_MODELS = (
+    "forms_app/submission",
+    "profiling/delivery",
+    "profiling/event",
+    "profiling/gradechange",
+    "profiling/lead",
+    "profiling/sandboxmessage",
+    "profiling/scorepending",
+    "profiling/visitor",
+)
 ADMIN_CLOSED_TO_ALL = frozenset(
     {
         "admin/autocomplete/",
-        "admin/forms_app/submission/add/",
-        "admin/profiling/delivery/add/",
         "admin/profiling/scoringsettings/add/",
         # django-axes records login failures itself; its admin adds none by hand.
         "admin/axes/accessattempt/add/",
         "admin/axes/accessfailurelog/add/",
         "admin/axes/accesslog/add/",
+    }
+    # Records of what happened are read-only there: neither added nor deleted by hand
+    # (a person leaves through erasure, an admin action on leads).
+    | {
+        f"admin/{model}/{door}"
+        for model in RECORD_MODELS
+        for door in ("add/", "<path:object_id>/delete/")
     }
 )
 # Values for the admin's path parameters: an object id that may or may not exist is enough
@@ -219,6 +234,8 @@ POLICY: dict[str, Entry] = {
     "^schemas/(?P<name>[a-z_.]+\\.v[0-9]+\\.json)$": Entry({"GET": PUBLIC}, {"name": "schema"}),
     "api/schema/": Entry({"GET": PUBLIC}),
     "api/docs/": Entry({"GET": PUBLIC}),
+    # Browsers ask for it at the root on every page.
+    "favicon.ico": Entry({"GET": PUBLIC}),
     # The demo's CRM inbox: anyone may post to it (it is a CRM), staff read it.
     "sandbox/crm/": Entry({"GET": STAFF, "POST": PUBLIC}, bodies={"POST": _const({})}),
     # --- marketer API: gates ------------------------------------------------------------
