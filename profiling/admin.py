@@ -266,6 +266,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     # The secret is shown on the change form only (a marketer copies it into the CRM).
     formfield_overrides = URL_OVERRIDES
     list_display = (
+        "listed_name",
         "url",
         "grades",
         "is_active",
@@ -275,7 +276,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("is_active",)
-    search_fields = ("url",)
+    search_fields = ("name", "url")
     readonly_fields = ("disabled_at", "failing_since", "secret_rotated_at", "speed_to_lead")
     actions = ("send_test_event", "rotate_secret", "retire_previous_secret")
 
@@ -288,6 +289,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description="name", ordering="name")
+    def listed_name(self, endpoint: WebhookEndpoint) -> str:
+        return endpoint.display_name
 
     @admin.display(description="health")
     def health(self, endpoint: WebhookEndpoint) -> str:

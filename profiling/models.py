@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -332,6 +333,8 @@ def make_webhook_secret() -> str:
 
 
 class WebhookEndpoint(models.Model):
+    # What the marketer calls it ("HubSpot: hot leads"); blank: shown by its URL's host.
+    name = models.CharField(max_length=200, blank=True, default="")
     url = models.URLField(max_length=1000)
     secret = models.CharField(max_length=200, default=make_webhook_secret)
     grades = models.JSONField(default=list)  # e.g. ["hot"] or ["warm", "hot"]
@@ -350,7 +353,18 @@ class WebhookEndpoint(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.url
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name, or the URL's host for an unnamed endpoint (the path may hold a token)."""
+        if self.name:
+            return self.name
+        try:
+            host = urlsplit(self.url).hostname
+        except ValueError:
+            host = None
+        return host or self.url
 
 
 class DeliveryStatus(models.TextChoices):
