@@ -347,6 +347,10 @@ POLICY: dict[str, Entry] = {
     "app/scoring/rules/new": Entry(
         {"GET": EDIT, "POST": EDIT}, ok={"POST": 302}, bodies={"POST": _const(RULE_FORM)}
     ),
+    # The rule editor's live read-back: computes, saves nothing.
+    "app/scoring/rules/sentence": Entry(
+        {"GET": EDIT}, query="event_type=download&points=5", writes=False
+    ),
     "app/scoring/rules/<int:pk>/": Entry(
         {"GET": EDIT, "POST": EDIT},
         {"pk": "rule"},

@@ -14,9 +14,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from forms_app.models import Gate
 from forms_app.workspace.access import marketer_required
@@ -172,6 +172,22 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
         section="scoring",
         status=status,
     )
+
+
+@marketer_required
+@require_GET
+def rule_sentence_preview(request: HttpRequest) -> HttpResponseBase:
+    """The editor's fields (a query string) read back as a sentence, while the marketer
+    types (static/rule-edit.js); saves nothing. No name or points yet read as a draft of
+    0 points; a value the form refuses is a 400 in the contract's error shape."""
+    data = request.GET.copy()
+    data["name"] = data.get("name") or "draft"
+    data["points"] = data.get("points") or "0"
+    form = RuleForm(data, gates=_gates())
+    if not form.is_valid():
+        errors = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse({"sentence": rule_sentence(ScoringRule(**form.rule_data()))})
 
 
 def _rule_initial(rule: ScoringRule) -> dict[str, Any]:

@@ -21,6 +21,8 @@ def _visible(page: Any, field: str) -> bool:
 
 
 def test_fields_follow_the_trigger(chromium: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
     make_gate(slug="vbook", title="Network vBook", sections=["why-fibre"], files=["network-map"])
     user = make_user(username="rule-marketer", is_staff=False)
     user.set_password(PASSWORD)
@@ -65,6 +67,15 @@ def test_fields_follow_the_trigger(chromium: Any, live_server: Any) -> None:
     page.fill("#id_file", "network-map")
     page.fill("#id_points", "50")
     page.check("#id_makes_hot")
+    # Read back as it is typed, before any preview.
+    live = "50 points when the file “Network Map” of Network vBook is downloaded; makes hot"
+    expect(page.locator("#rule-sentence")).to_have_text(live, timeout=10_000)
+    page.fill("#id_max_points", "100")
+    expect(page.locator("#rule-sentence")).to_have_text(
+        live.replace("downloaded;", "downloaded, at most 100;"), timeout=10_000
+    )
+    page.fill("#id_max_points", "")
+    expect(page.locator("#rule-sentence")).to_have_text(live, timeout=10_000)
     page.click("button:has-text('Preview impact')")
     page.wait_for_load_state()
     sentence = page.locator("#rule-sentence").inner_text()

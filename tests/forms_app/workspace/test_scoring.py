@@ -224,3 +224,37 @@ def test_rule_preview_reads_the_draft_back(mclient: Client, reader: Any) -> None
     ).content.decode()
     assert "50 points when the file “Network Map” of Guide ebook is downloaded; makes hot" in html
     assert ScoringRule.objects.count() == 1  # the reader's rule only: a preview saves nothing
+
+
+def test_the_sentence_endpoint_reads_a_draft_back(mclient: Client, reader: Any) -> None:
+    count = ScoringRule.objects.count()
+    response = mclient.get(
+        "/app/scoring/rules/sentence",
+        {
+            "event_type": "section_view",
+            "gate": "ebook",
+            "points": "10",
+            "min_duration_s": "20",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "sentence": "10 points for each section of Guide ebook read for 20 s"
+    }
+    # Half-filled: no name or points yet reads as 0 points (an unticked box is off).
+    assert mclient.get("/app/scoring/rules/sentence", {"event_type": "section_view"}).json() == {
+        "sentence": "0 points for each section of any gate read (off)"
+    }
+    assert list(mclient.get("/app/scoring/rules/sentence").json()["errors"]) == ["event_type"]
+    refused = mclient.get(
+        "/app/scoring/rules/sentence", {"event_type": "download", "points": "ten"}
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["errors"]) == ["points"]
+    assert ScoringRule.objects.count() == count
+
+
+def test_the_sentence_endpoint_is_for_marketers(sclient: Client) -> None:
+    assert sclient.get("/app/scoring/rules/sentence").status_code == 403
+    assert Client().get("/app/scoring/rules/sentence").status_code == 302
