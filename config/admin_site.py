@@ -14,6 +14,10 @@ from config.roles import may_use_admin
 
 
 class AdminSite(admin.AdminSite):
+    site_title = "leadgate admin"
+    site_header = "leadgate administration"
+    index_title = "Data and settings"
+
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_admin(request.user)
 

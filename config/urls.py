@@ -5,12 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config.api_docs import ApiDocsView
+from config.favicon import favicon
 
 urlpatterns = [
     # First: profiling's routes begin with the events beacon, the hottest path (Django
     # tries the patterns in order), and include the Segment-compatible ingest at the root.
     path("", include("profiling.urls")),
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon, name="favicon"),
     # The marketer's workspace: gates, scoring, webhooks, dashboard, leads.
     path("app/", include("forms_app.workspace.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

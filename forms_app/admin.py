@@ -96,8 +96,15 @@ class SubmissionAdmin(admin.ModelAdmin):
         "created_at",
     )
 
+    # Submissions are proof of consent: they come from visitors, not from staff, and
+    # leave only with the person (lead erasure).
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Submissions are proof of consent: they come from visitors, not from staff.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

@@ -229,6 +229,7 @@ class SpamTally(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "spam tallies"
         ordering = ["-day", "gate_id", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["gate", "day", "kind"], name="spam_tally_unique")

@@ -29,6 +29,21 @@ from profiling.selectors import endpoint_delivery_stats
 from profiling.services.delivery import delivery_redeliver, delivery_send_test
 from profiling.services.delivery.urls import UnsafeWebhookUrl, webhook_url_check
 from profiling.services.endpoints import webhook_secret_retire_previous, webhook_secret_rotate
+from profiling.services.leads import lead_erase
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what happened (behaviour, scoring, delivery): shown, never made or
+    edited by hand. Rows change only through the services that write them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class VisitorInline(admin.TabularInline):
@@ -41,7 +56,12 @@ class VisitorInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(RecordAdmin):
+    """Leads come from submissions and are scored by leadgate. The one way to remove a
+    person is erasure (lead_erase): it keeps the anonymous counts, where a plain delete
+    would cascade through events, grade changes and the delivery log."""
+
+    actions = ("erase_selected",)
     list_display = (
         "email",
         "name",
@@ -97,9 +117,17 @@ class LeadAdmin(admin.ModelAdmin):
     )
     inlines = (VisitorInline,)
 
+    @admin.action(description="Erase the selected people (keeps anonymous counts)")
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        count = 0
+        for lead in queryset.filter(erased_at__isnull=True):
+            lead_erase(lead=lead)
+            count += 1
+        self.message_user(request, f"{count} people erased.", messages.SUCCESS)
+
 
 @admin.register(Visitor)
-class VisitorAdmin(admin.ModelAdmin):
+class VisitorAdmin(RecordAdmin):
     list_display = ("id", "lead", "first_seen", "last_seen")
     search_fields = ("id", "lead__email")
     raw_id_fields = ("lead",)
@@ -108,7 +136,7 @@ class VisitorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(RecordAdmin):
     list_display = (
         "occurred_at",
         "type",
@@ -204,7 +232,7 @@ class ScoringSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(GradeChange)
-class GradeChangeAdmin(admin.ModelAdmin):
+class GradeChangeAdmin(RecordAdmin):
     list_display = ("created_at", "lead", "previous_grade", "grade", "score")
     list_filter = ("grade", "previous_grade")
     search_fields = ("lead__email",)
@@ -240,6 +268,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     # The secret is shown on the change form only (a marketer copies it into the CRM).
     formfield_overrides = URL_OVERRIDES
     list_display = (
+        "listed_name",
         "url",
         "grades",
         "is_active",
@@ -249,7 +278,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("is_active",)
-    search_fields = ("url",)
+    search_fields = ("name", "url")
     readonly_fields = ("disabled_at", "failing_since", "secret_rotated_at", "speed_to_lead")
     actions = ("send_test_event", "rotate_secret", "retire_previous_secret")
 
@@ -262,6 +291,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description="name", ordering="name")
+    def listed_name(self, endpoint: WebhookEndpoint) -> str:
+        return endpoint.display_name
 
     @admin.display(description="health")
     def health(self, endpoint: WebhookEndpoint) -> str:
@@ -316,7 +349,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RecordAdmin):
     list_display = (
         "id",
         "endpoint",
@@ -357,9 +390,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     )
     actions = ("redeliver",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     @admin.action(description="Redeliver now (same webhook-id)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = 0
@@ -379,7 +409,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScorePending)
-class ScorePendingAdmin(admin.ModelAdmin):
+class ScorePendingAdmin(RecordAdmin):
     """Leads with stored events that scoring has not seen yet (normally empty)."""
 
     list_display = ["lead", "since"]
@@ -387,7 +417,7 @@ class ScorePendingAdmin(admin.ModelAdmin):
 
 
 @admin.register(SandboxMessage)
-class SandboxMessageAdmin(admin.ModelAdmin):
+class SandboxMessageAdmin(RecordAdmin):
     list_display = ("received_at", "webhook_id", "signature_valid", "endpoint")
     list_filter = ("signature_valid",)
     search_fields = ("webhook_id", "body")

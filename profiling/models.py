@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -181,6 +182,10 @@ class ScorePending(models.Model):
     lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField()
 
+    class Meta:
+        verbose_name = "score pending mark"
+        verbose_name_plural = "score pending marks"
+
     def __str__(self) -> str:
         return f"score pending for {self.lead_id}"
 
@@ -296,6 +301,7 @@ class ScoringSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "scoring settings"
         verbose_name_plural = "scoring settings"
 
     def __str__(self) -> str:
@@ -327,6 +333,8 @@ def make_webhook_secret() -> str:
 
 
 class WebhookEndpoint(models.Model):
+    # What the marketer calls it ("HubSpot: hot leads"); blank: shown by its URL's host.
+    name = models.CharField(max_length=200, blank=True, default="")
     url = models.URLField(max_length=1000)
     secret = models.CharField(max_length=200, default=make_webhook_secret)
     grades = models.JSONField(default=list)  # e.g. ["hot"] or ["warm", "hot"]
@@ -345,7 +353,18 @@ class WebhookEndpoint(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.url
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name, or the URL's host for an unnamed endpoint (the path may hold a token)."""
+        if self.name:
+            return self.name
+        try:
+            host = urlsplit(self.url).hostname
+        except ValueError:
+            host = None
+        return host or self.url
 
 
 class DeliveryStatus(models.TextChoices):
@@ -388,6 +407,7 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "deliveries"
         ordering = ["-created_at"]
         constraints = [
             # Exactly one delivery per (grade change, endpoint), even if two workers race.

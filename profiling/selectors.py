@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from forms_app.models import Gate, GateFile, Section
 from profiling.enrichment import social_network, touch_channel
@@ -172,6 +172,21 @@ def endpoint_delivery_stats(*, endpoint_id: int, window: int = SPEED_WINDOW) -> 
         },
         "deliveries": {status: counts.get(status, 0) for status in DeliveryStatus.values},
     }
+
+
+def endpoint_health(*, endpoint_id: int) -> dict[str, Any]:
+    """The endpoint's last 2xx, and its failure streak: how many deliveries have been
+    tried and not accepted since then (each retried until it succeeds or gives up). The
+    endpoint's own failing_since says since when."""
+    last_success = Delivery.objects.filter(
+        endpoint_id=endpoint_id, status=DeliveryStatus.SUCCEEDED
+    ).aggregate(at=Max("delivered_at"))["at"]
+    failing = Delivery.objects.filter(endpoint_id=endpoint_id, attempts__gt=0).exclude(
+        status__in=(DeliveryStatus.SUCCEEDED, DeliveryStatus.SKIPPED)
+    )
+    if last_success is not None:
+        failing = failing.filter(last_attempt_at__gt=last_success)
+    return {"last_success_at": last_success, "failure_streak": failing.count()}
 
 
 # --- the passive profile -----------------------------------------------------------------

@@ -74,11 +74,19 @@ ADMIN_DOORS = ("admin/login/", "admin/logout/")
 # Past the door, the admin itself refuses these to everyone: autocomplete without a model
 # field to complete, and adding what only leadgate makes (submissions are proof of consent,
 # deliveries come from grade changes, the scoring settings are one row).
+RECORD_MODELS = (
+    "forms_app/submission",
+    "profiling/delivery",
+    "profiling/event",
+    "profiling/gradechange",
+    "profiling/lead",
+    "profiling/sandboxmessage",
+    "profiling/scorepending",
+    "profiling/visitor",
+)
 ADMIN_CLOSED_TO_ALL = frozenset(
     {
         "admin/autocomplete/",
-        "admin/forms_app/submission/add/",
-        "admin/profiling/delivery/add/",
         # The email outbox is written by the services only.
         "admin/profiling/outboundemail/add/",
         "admin/profiling/scoringsettings/add/",
@@ -86,6 +94,13 @@ ADMIN_CLOSED_TO_ALL = frozenset(
         "admin/axes/accessattempt/add/",
         "admin/axes/accessfailurelog/add/",
         "admin/axes/accesslog/add/",
+    }
+    # Records of what happened are read-only there: neither added nor deleted by hand
+    # (a person leaves through erasure, an admin action on leads).
+    | {
+        f"admin/{model}/{door}"
+        for model in RECORD_MODELS
+        for door in ("add/", "<path:object_id>/delete/")
     }
 )
 # Values for the admin's path parameters: an object id that may or may not exist is enough
@@ -222,6 +237,8 @@ POLICY: dict[str, Entry] = {
     "^schemas/(?P<name>[a-z_.]+\\.v[0-9]+\\.json)$": Entry({"GET": PUBLIC}, {"name": "schema"}),
     "api/schema/": Entry({"GET": PUBLIC}),
     "api/docs/": Entry({"GET": PUBLIC}),
+    # Browsers ask for it at the root on every page.
+    "favicon.ico": Entry({"GET": PUBLIC}),
     # The demo's CRM inbox: anyone may post to it (it is a CRM), staff read it.
     "sandbox/crm/": Entry({"GET": STAFF, "POST": PUBLIC}, bodies={"POST": _const({})}),
     # The demo's mail inbox: what leadgate sent with no mail server; staff read it.
@@ -340,6 +357,10 @@ POLICY: dict[str, Entry] = {
     ),
     "app/scoring/rules/new": Entry(
         {"GET": EDIT, "POST": EDIT}, ok={"POST": 302}, bodies={"POST": _const(RULE_FORM)}
+    ),
+    # The rule editor's live read-back: computes, saves nothing.
+    "app/scoring/rules/sentence": Entry(
+        {"GET": EDIT}, query="event_type=download&points=5", writes=False
     ),
     "app/scoring/rules/<int:pk>/": Entry(
         {"GET": EDIT, "POST": EDIT},

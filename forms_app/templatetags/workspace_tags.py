@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 register = template.Library()
 DASH = "\u2013"  # shown for "no value"
@@ -60,3 +64,13 @@ def reason_detail(reason: str) -> str:
     """The rule and points of a reason ("Read: +40"), or ""."""
     _, sep, detail = str(reason).rpartition(" [")
     return detail.rstrip("]") if sep else ""
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """How long ago, in words: "just now" under a minute, else "3 hours ago"."""
+    if value is None:
+        return DASH
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"

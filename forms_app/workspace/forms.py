@@ -249,6 +249,12 @@ GRADE_CHOICES = [(g.value, g.label) for g in Grade]
 
 
 class WebhookForm(forms.Form):
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "HubSpot: hot leads"}),
+        help_text="How the webhook is listed. Blank: by the URL's host.",
+    )
     url = forms.URLField(
         max_length=1000,
         assume_scheme="https",

@@ -14,14 +14,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from forms_app.models import Gate
 from forms_app.workspace.access import marketer_required
 from forms_app.workspace.common import add_errors, page, validation_messages
 from forms_app.workspace.forms import RuleForm, ThresholdsForm
+from forms_app.workspace.rule_sentence import rule_sentence
 from profiling.models import ScoringRule
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.selectors import rule_list
@@ -49,29 +50,6 @@ def _thresholds_form_initial() -> dict[str, Any]:
         "hot_threshold": s.hot_threshold,
         "half_life_days": s.half_life_days,
     }
-
-
-def _describe(rule: ScoringRule) -> str:
-    """The rule in a sentence a marketer reads at a glance."""
-    what = {
-        "section_view": "reads "
-        + (f"section “{rule.section_key}”" if rule.section_key else "a section"),
-        "download": "downloads " + (f"“{rule.file_key}”" if rule.file_key else "a file"),
-        "page_view": "views a page",
-        "form_view": "sees a form",
-        "track": f"does “{rule.event_name or 'a custom event'}”",
-        "profile": {
-            "disposable_email": "uses a disposable email",
-            "company_domain": "has a company email",
-        }.get(rule.profile_condition, "matches a profile fact"),
-    }.get(rule.event_type, rule.event_type)
-    where = (
-        f" of {rule.gate.title}"
-        if rule.gate
-        else (" of any gate" if rule.event_type != "profile" else "")
-    )
-    dwell = f", at least {rule.min_duration_ms / 1000:g} s" if rule.min_duration_ms else ""
-    return f"When a lead {what}{where}{dwell}"
 
 
 @marketer_required
@@ -105,7 +83,7 @@ def scoring_home(request: HttpRequest) -> HttpResponseBase:
             status = 400
     else:
         form = ThresholdsForm(initial=_thresholds_form_initial())
-    rules = [{"rule": r, "sentence": _describe(r)} for r in rule_list()]
+    rules = [{"rule": r, "sentence": rule_sentence(r)} for r in rule_list()]
     return page(
         request,
         "scoring.html",
@@ -137,6 +115,8 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
     if pk is not None and rule is None:
         raise Http404("No scoring rule with this id.")
     whatif: WhatIfResult | None = None
+    # The rule read back: the saved rule's, or the draft's once the form is valid.
+    sentence = rule_sentence(rule) if rule is not None else ""
     status = 200
     if request.method == "POST":
         form = RuleForm(request.POST, gates=_gates())
@@ -151,11 +131,18 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
             return page(
                 request,
                 "rule_edit.html",
-                {"rule": rule, "form": form, "whatif": whatif, "confirm_delete": True},
+                {
+                    "rule": rule,
+                    "form": form,
+                    "whatif": whatif,
+                    "confirm_delete": True,
+                    "sentence": sentence,
+                },
                 section="scoring",
             )
         if form.is_valid():
             data = form.rule_data()
+            sentence = rule_sentence(ScoringRule(**data))
             try:
                 if action == "save":
                     saved = scoring_rule_save(rule=rule, data=data)
@@ -181,10 +168,26 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
     return page(
         request,
         "rule_edit.html",
-        {"rule": rule, "form": form, "whatif": whatif},
+        {"rule": rule, "form": form, "whatif": whatif, "sentence": sentence},
         section="scoring",
         status=status,
     )
+
+
+@marketer_required
+@require_GET
+def rule_sentence_preview(request: HttpRequest) -> HttpResponseBase:
+    """The editor's fields (a query string) read back as a sentence, while the marketer
+    types (static/rule-edit.js); saves nothing. No name or points yet read as a draft of
+    0 points; a value the form refuses is a 400 in the contract's error shape."""
+    data = request.GET.copy()
+    data["name"] = data.get("name") or "draft"
+    data["points"] = data.get("points") or "0"
+    form = RuleForm(data, gates=_gates())
+    if not form.is_valid():
+        errors = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse({"sentence": rule_sentence(ScoringRule(**form.rule_data()))})
 
 
 def _rule_initial(rule: ScoringRule) -> dict[str, Any]:

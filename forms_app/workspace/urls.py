@@ -30,6 +30,7 @@ urlpatterns = [
     path("gates/<slug:slug>/preview/<str:mode>", gates.gate_preview, name="gate-preview"),
     path("scoring/", scoring.scoring_home, name="scoring"),
     path("scoring/rules/new", scoring.rule_edit, name="rule-new"),
+    path("scoring/rules/sentence", scoring.rule_sentence_preview, name="rule-sentence"),
     path("scoring/rules/<int:pk>/", scoring.rule_edit, name="rule-edit"),
     path("webhooks/", webhooks.webhook_list, name="webhooks"),
     path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook"),

@@ -19,7 +19,12 @@ from forms_app.workspace.access import marketer_required
 from forms_app.workspace.common import add_errors, page, validation_messages
 from forms_app.workspace.forms import WebhookForm
 from profiling.models import Delivery, WebhookEndpoint
-from profiling.selectors import endpoint_deliveries, endpoint_delivery_stats, endpoint_list
+from profiling.selectors import (
+    endpoint_deliveries,
+    endpoint_delivery_stats,
+    endpoint_health,
+    endpoint_list,
+)
 from profiling.services.delivery import delivery_redeliver, delivery_send_test
 from profiling.services.endpoints import (
     webhook_endpoint_delete,
@@ -69,7 +74,12 @@ def webhook_list(request: HttpRequest) -> HttpResponseBase:
             return redirect("workspace:webhook", pk=endpoint.pk)
         status = 400
     rows = [
-        {"endpoint": e, "stats": endpoint_delivery_stats(endpoint_id=e.pk)} for e in endpoint_list()
+        {
+            "endpoint": e,
+            "stats": endpoint_delivery_stats(endpoint_id=e.pk),
+            "health": endpoint_health(endpoint_id=e.pk),
+        }
+        for e in endpoint_list()
     ]
     return page(
         request, "webhooks.html", {"rows": rows, "form": form}, section="webhooks", status=status
@@ -82,7 +92,12 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     endpoint = _endpoint(pk)
     status = 200
     form = WebhookForm(
-        initial={"url": endpoint.url, "grades": endpoint.grades, "is_active": endpoint.is_active}
+        initial={
+            "name": endpoint.name,
+            "url": endpoint.url,
+            "grades": endpoint.grades,
+            "is_active": endpoint.is_active,
+        }
     )
     if request.method == "POST":
         form = WebhookForm(request.POST)
@@ -109,6 +124,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
             "form": form,
             "secret": secret,
             "stats": endpoint_delivery_stats(endpoint_id=endpoint.pk),
+            "health": endpoint_health(endpoint_id=endpoint.pk),
             "log": log,
             "status_filter": wanted,
         },

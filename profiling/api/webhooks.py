@@ -41,6 +41,8 @@ class WebhookInputSerializer(serializers.Serializer):
     """The request's shape; what an endpoint may be is webhook_endpoint_save's to check
     (the SSRF guard on the URL included), for the workspace too."""
 
+    # Optional: what the marketer calls the endpoint; blank, lists show the URL's host.
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     url = serializers.URLField(max_length=1000)
     secret = serializers.CharField(max_length=200, required=False, write_only=True)
     grades = serializers.ListField(
@@ -64,6 +66,7 @@ def _endpoint_save(endpoint: WebhookEndpoint | None, data: dict[str, Any]) -> We
 
 class WebhookOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    name = serializers.CharField()
     url = serializers.CharField()
     grades = serializers.ListField(child=serializers.CharField())
     is_active = serializers.BooleanField()

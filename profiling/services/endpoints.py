@@ -19,6 +19,7 @@ from profiling.models import Grade, WebhookEndpoint, make_webhook_secret
 from profiling.services.delivery import UnsafeWebhookUrl, webhook_url_check
 
 GRADE_ORDER = (Grade.COLD, Grade.WARM, Grade.HOT)
+NAME_MAX = WebhookEndpoint._meta.get_field("name").max_length or 200
 
 
 def webhook_secret_problem(secret: str) -> str | None:
@@ -40,6 +41,11 @@ def webhook_endpoint_check(data: dict[str, Any]) -> dict[str, Any]:
     ValidationError keyed by field. Only the keys given are checked (a partial update)."""
     errors: dict[str, list[str]] = {}
     checked = dict(data)
+    name = data.get("name")
+    if name is not None:
+        checked["name"] = " ".join(str(name).split())  # one line, as it is shown
+        if len(checked["name"]) > NAME_MAX:
+            errors["name"] = [f"At most {NAME_MAX} characters."]
     url = data.get("url")
     if url is not None:
         try:
@@ -67,7 +73,7 @@ def webhook_endpoint_save(
     data = webhook_endpoint_check(data)
     endpoint = endpoint or WebhookEndpoint(secret=make_webhook_secret(), grades=["hot"])
     was_active = endpoint.pk is not None and endpoint.is_active
-    for attr in ("url", "secret", "grades", "is_active"):
+    for attr in ("name", "url", "secret", "grades", "is_active"):
         if attr in data and data[attr] is not None:
             setattr(endpoint, attr, data[attr])
     if data.get("is_active") and not was_active:

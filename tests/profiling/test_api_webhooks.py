@@ -379,3 +379,38 @@ def test_openapi_documents_the_new_endpoints(api: Client, auth) -> None:
     text = response.content.decode()
     for path in ("/stats", "/test", "/secret/rotate", "/secret/retire-previous"):
         assert f"/api/v1/webhooks/{{id}}{path}" in text or f"{{pk}}{path}" in text, path
+
+
+# --- names ----------------------------------------------------------------------------
+
+
+def test_a_webhook_has_an_optional_name(api: Client, auth) -> None:
+    unnamed = post(api, HOOKS, {"url": PUBLIC_IP_URL}, auth)
+    assert unnamed.status_code == 201, unnamed.content
+    assert unnamed.json()["name"] == ""
+    named = post(api, HOOKS, {"url": PUBLIC_IP_URL, "name": "HubSpot: hot leads"}, auth)
+    assert named.json()["name"] == "HubSpot: hot leads"
+    pk = named.json()["id"]
+    assert api.get(f"{HOOKS}{pk}", headers=auth).json()["name"] == "HubSpot: hot leads"
+    assert [h["name"] for h in api.get(HOOKS, headers=auth).json()] == ["", "HubSpot: hot leads"]
+    renamed = api.patch(
+        f"{HOOKS}{pk}",
+        data=json.dumps({"name": "HubSpot"}),
+        content_type="application/json",
+        headers=auth,
+    )
+    assert renamed.json()["name"] == "HubSpot"
+    # A PATCH without a name keeps it.
+    api.patch(
+        f"{HOOKS}{pk}",
+        data=json.dumps({"is_active": False}),
+        content_type="application/json",
+        headers=auth,
+    )
+    assert WebhookEndpoint.objects.get(pk=pk).name == "HubSpot"
+
+
+def test_a_name_too_long_is_refused(api: Client, auth) -> None:
+    response = post(api, HOOKS, {"url": PUBLIC_IP_URL, "name": "x" * 201}, auth)
+    assert_error(response, 400, "name")
+    assert WebhookEndpoint.objects.count() == 0

@@ -168,7 +168,9 @@ class Command(BaseCommand):
             # Straight to the model: the sandbox inbox is on this very server, a loopback
             # address the SSRF guard refuses unless LEADGATE_WEBHOOK_ALLOW_PRIVATE is set
             # (the summary says so when it is not).
-            endpoint = WebhookEndpoint.objects.create(url=url, grades=["warm", "hot"])
+            endpoint = WebhookEndpoint.objects.create(
+                name="Sandbox CRM inbox", url=url, grades=["warm", "hot"]
+            )
             self._note(True, "sandbox webhook")
             return endpoint
         self._note(False, "sandbox webhook")

@@ -3,6 +3,7 @@ validation shown inline, saves through the scoring services."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ def reader() -> Any:
 def test_scoring_page_lists_rules_in_words(mclient: Client, reader: Any) -> None:
     html = mclient.get("/app/scoring/").content.decode()
     assert "Read sections" in html
-    assert "When a lead reads a section of Guide ebook" in html
+    assert "10 points for each section of Guide ebook read" in html
     assert 'value="30"' in html
     assert 'value="80"' in html
 
@@ -176,3 +177,84 @@ def test_thresholds_preview_save_and_validation(mclient: Client, reader: Any) ->
 
 def test_unknown_rule_is_404(mclient: Client) -> None:
     assert mclient.get("/app/scoring/rules/999999/").status_code == 404
+
+
+def test_rule_editor_reads_the_rule_back_and_groups_fields_by_trigger(
+    mclient: Client, reader: Any
+) -> None:
+    rule = reader["rule"]
+    rule.max_points = 60
+    rule.min_duration_ms = 20_000
+    rule.save()
+    html = mclient.get(f"/app/scoring/rules/{rule.pk}/").content.decode()
+    assert "10 points for each section of Guide ebook read for 20 s, at most 60" in html
+    # Each trigger-specific field sits in a group naming the triggers it fits; the
+    # script (a static file: no inline script under the CSP) shows only those.
+    for trigger, field in (
+        ("section_view", "section"),
+        ("download", "file"),
+        ("track", "event_name"),
+        ("profile", "profile_condition"),
+    ):
+        group = re.search(
+            rf'<div data-triggers="([^"]*)">\s*<div class="ws-field[^"]*">\s*'
+            rf'<label for="id_{field}"',
+            html,
+        )
+        assert group, field
+        assert group.group(1) == trigger
+    assert re.search(r'<script src="[^"]*rule-edit[^"]*\.js" defer></script>', html)
+    assert "<script>" not in html
+    # Without the script every field is in the page.
+    for field in ("section", "file", "event_name", "profile_condition", "min_duration_s"):
+        assert f'name="{field}"' in html
+
+
+def test_rule_preview_reads_the_draft_back(mclient: Client, reader: Any) -> None:
+    html = mclient.post(
+        "/app/scoring/rules/new",
+        rule_post(
+            name="Map",
+            event_type="download",
+            gate="ebook",
+            file="network-map",
+            points="50",
+            makes_hot="on",
+        ),
+    ).content.decode()
+    assert "50 points when the file “Network Map” of Guide ebook is downloaded; makes hot" in html
+    assert ScoringRule.objects.count() == 1  # the reader's rule only: a preview saves nothing
+
+
+def test_the_sentence_endpoint_reads_a_draft_back(mclient: Client, reader: Any) -> None:
+    count = ScoringRule.objects.count()
+    response = mclient.get(
+        "/app/scoring/rules/sentence",
+        {
+            "event_type": "section_view",
+            "gate": "ebook",
+            "points": "10",
+            "min_duration_s": "20",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "sentence": "10 points for each section of Guide ebook read for 20 s"
+    }
+    # Half-filled: no name or points yet reads as 0 points (an unticked box is off).
+    assert mclient.get("/app/scoring/rules/sentence", {"event_type": "section_view"}).json() == {
+        "sentence": "0 points for each section of any gate read (off)"
+    }
+    assert list(mclient.get("/app/scoring/rules/sentence").json()["errors"]) == ["event_type"]
+    refused = mclient.get(
+        "/app/scoring/rules/sentence", {"event_type": "download", "points": "ten"}
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["errors"]) == ["points"]
+    assert ScoringRule.objects.count() == count
+
+
+def test_the_sentence_endpoint_is_for_marketers(sclient: Client) -> None:
+    assert sclient.get("/app/scoring/rules/sentence").status_code == 403
+    assert Client().get("/app/scoring/rules/sentence").status_code == 302

@@ -3,12 +3,15 @@ delivery log, redeliver) and Segment sources in the workspace."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from profiling.models import Delivery, GradeChange, Source, WebhookEndpoint
+from profiling.selectors import endpoint_health
 from tests.support.factories import make_endpoint, make_gate, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +188,94 @@ def test_sources_create_scoped_and_delete(mclient: Client) -> None:
     mclient.post(f"/app/sources/{source.pk}/delete")
     assert not Source.objects.exists()
     assert mclient.post(f"/app/sources/{source.pk}/delete").status_code == 404
+
+
+# --- names and health --------------------------------------------------------------------
+
+
+def test_a_webhook_is_named_and_listed_with_its_health(mclient: Client, crm_receiver: Any) -> None:
+    response = mclient.post(
+        "/app/webhooks/",
+        {"name": "  HubSpot:\n hot leads ", "url": crm_receiver.url, "grades": ["hot"]},
+    )
+    assert response.status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.name == "HubSpot: hot leads"  # one line, as it is shown
+    detail = mclient.get(response["Location"]).content.decode()
+    assert "<title>HubSpot: hot leads · CRM webhooks · leadgate</title>" in detail
+    assert '<h1 class="ws-ellipsis">HubSpot: hot leads</h1>' in detail
+    assert 'value="HubSpot: hot leads"' in detail  # the edit form keeps it
+    listed = mclient.get("/app/webhooks/").content.decode()
+    assert "<strong>HubSpot: hot leads</strong>" in listed
+    assert "no success yet" in listed
+
+    # A test event accepted: the list says when it last worked.
+    mclient.post(f"/app/webhooks/{endpoint.pk}/test")
+    listed = mclient.get("/app/webhooks/").content.decode()
+    assert "last success" in listed
+    assert "just now" in listed
+
+    # Renamed to blank: shown by the URL's host, never the path (it may hold a token).
+    form = {"name": "", "url": crm_receiver.url, "grades": ["hot"], "is_active": "on"}
+    assert mclient.post(f"/app/webhooks/{endpoint.pk}/", form).status_code == 302
+    detail = mclient.get(f"/app/webhooks/{endpoint.pk}/").content.decode()
+    assert '<h1 class="ws-ellipsis">127.0.0.1</h1>' in detail
+
+
+def test_a_failing_webhook_shows_its_streak(mclient: Client) -> None:
+    endpoint = make_endpoint(
+        url="https://93.184.216.34/hook",
+        name="Salesforce",
+        failing_since=timezone.now() - timedelta(hours=3),
+    )
+    lead = make_lead()
+    long_ago = timezone.now() - timedelta(days=2)
+    Delivery.objects.create(
+        endpoint=endpoint,
+        lead=lead,
+        payload={},
+        status="succeeded",
+        attempts=1,
+        last_attempt_at=long_ago,
+        delivered_at=long_ago,
+    )
+    for status in ("pending", "failed", "pending"):
+        Delivery.objects.create(
+            endpoint=endpoint,
+            lead=lead,
+            payload={},
+            status=status,
+            attempts=3,
+            last_attempt_at=timezone.now() - timedelta(hours=1),
+        )
+    # Created but not tried yet: not part of the streak.
+    Delivery.objects.create(endpoint=endpoint, lead=lead, payload={}, status="pending")
+    listed = mclient.get("/app/webhooks/").content.decode()
+    assert "failing since" in listed
+    assert "(3 deliveries not accepted)" in listed
+    assert "last success" in listed
+    assert "2\xa0days ago" in listed
+
+
+def test_endpoint_health_selector() -> None:
+    endpoint = make_endpoint(url="https://93.184.216.34/hook")
+    assert endpoint_health(endpoint_id=endpoint.pk) == {
+        "last_success_at": None,
+        "failure_streak": 0,
+    }
+    tried = timezone.now() - timedelta(minutes=5)
+    Delivery.objects.create(
+        endpoint=endpoint, payload={}, status="pending", attempts=1, last_attempt_at=tried
+    )
+    assert endpoint_health(endpoint_id=endpoint.pk)["failure_streak"] == 1
+    Delivery.objects.create(
+        endpoint=endpoint,
+        payload={},
+        status="succeeded",
+        attempts=1,
+        last_attempt_at=timezone.now(),
+        delivered_at=timezone.now(),
+    )
+    health = endpoint_health(endpoint_id=endpoint.pk)
+    assert health["failure_streak"] == 0  # the failure came before the last success
+    assert health["last_success_at"] is not None
