@@ -174,7 +174,7 @@ def test_opening_the_link_shows_a_confirm_page_and_changes_nothing(subscribed: L
     "token",
     [
         "forged",
-        f"{uuid.uuid4().hex}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "0b4f6d0e8c2a4e6f9d1b3a5c7e9f1a2b:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         # A real signature, made for another purpose (salt): refused here.
         "other-salt",
     ],
