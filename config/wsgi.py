@@ -11,6 +11,7 @@ Django's WSGI handler, with two things in front of it:
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -80,3 +81,14 @@ def _application() -> WsgiApp:
 
 application = _application()
 green_worker_check()
+# Everything loaded so far (Django, the apps, their modules) lives as long as the
+# process: frozen, the cyclic garbage collector no longer walks it on every full
+# collection. A 100-event beacon allocates a few thousand containers (parsed events,
+# rows, UUIDs), and under gevent dozens of requests are in flight at once, so their
+# objects survive young collections and reach full ones. Measured with py-spy on one
+# gevent worker under 100-event batches: the collector took about 20% of its CPU, 6%
+# once frozen, under 1% with young collections every 10,000 allocations instead of
+# every 700 (objects of a finished request are then mostly freed before a collection
+# ever sees them).
+gc.freeze()
+gc.set_threshold(10_000, 10, 10)

@@ -40,6 +40,31 @@ def _parse(events, visitor_id=None, **extra):
 # --- events_parse ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("value", [["section-1"], {"key": "section-1"}, 7])
+def test_a_section_or_file_that_is_not_text_is_a_per_event_error(value) -> None:
+    gate = make_gate()
+    events = [
+        _ev(gate, section=value),
+        _ev(gate, type="download", file=value),
+        _ev(gate, section="section-2"),
+    ]
+    _, batch = _parse(events)
+    assert batch.errors == {
+        "events.0.section": ["Must be a section key."],
+        "events.1.file": ["Must be a file key."],
+    }
+    assert [e.section_key for e in batch.events] == ["section-2"]
+
+
+def test_the_same_id_in_two_spellings_is_a_duplicate_in_the_batch() -> None:
+    gate = make_gate()
+    event_id = uuid.uuid4()
+    events = [_ev(gate, id=str(event_id)), _ev(gate, id=str(event_id).upper())]
+    _, batch = _parse(events)
+    assert batch.errors == {"events.1.id": ["The same id appears twice in this batch."]}
+    assert [e.id_text for e in batch.events] == [str(event_id)]
+
+
 def test_valid_batch_parses_every_event() -> None:
     gate = make_gate()
     events = [

@@ -111,6 +111,7 @@ def clean_str(value: Any, max_len: int) -> str | None:
 
 
 TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "referrer")
+TOUCH_KEYS_SET = frozenset(TOUCH_KEYS)
 
 
 def touch_parse(raw: dict[str, Any]) -> tuple[dict[str, str] | None, str | None]:
@@ -211,16 +212,19 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
     # before this request.
     since = cache_clock()
     batch.gates = gate_keys_load(slugs)
-    seen: set[uuid.UUID] = set()
+    seen: set[str] = set()  # the stored ids as canonical text (hashed in C, unlike UUID)
     for index, raw in enumerate(raw_events):
-        errors: dict[str, str] = {}
         if not isinstance(raw, dict):
             batch.errors[f"events.{index}"] = ["Expected an object."]
             continue
+        errors: dict[str, str] = {}
         raw_id = raw.get("id")
         event_id = parse_uuid(raw_id)
+        key = ""
         if event_id is None:
             errors["id"] = "A UUID made by the client is required (it makes retries safe)."
+        else:
+            key = canonical_text(str(raw_id), event_id)
         etype = raw.get("type")
         if not isinstance(etype, str) or etype not in PUBLIC_EVENT_TYPES:
             errors["type"] = "Must be one of: " + ", ".join(sorted(PUBLIC_EVENT_TYPES)) + "."
@@ -232,17 +236,22 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             errors["gate"] = "Unknown or inactive gate."
         section = raw.get("section") or ""
         file_key = raw.get("file") or ""
-        if not isinstance(section, str) or not text_ok(section):
+        # A key the gate has came from the database: storable, no text_ok needed.
+        if gate is not None and isinstance(section, str) and section in gate.sections:
+            pass
+        elif not isinstance(section, str) or not text_ok(section):
             errors["section"] = "Must be a section key."
-        elif gate is not None and section and section not in gate.sections:
+        elif gate is not None and section:
             gate = _gate_fresh(batch, gate.slug, since) or gate
             if section not in gate.sections:
                 errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
         elif etype == EventType.SECTION_VIEW and not section:
             errors["section"] = "A section_view needs a section key."
-        if not isinstance(file_key, str) or not text_ok(file_key):
+        if gate is not None and isinstance(file_key, str) and file_key in gate.files:
+            pass
+        elif not isinstance(file_key, str) or not text_ok(file_key):
             errors["file"] = "Must be a file key."
-        elif gate is not None and file_key and file_key not in gate.files:
+        elif gate is not None and file_key:
             gate = _gate_fresh(batch, gate.slug, since) or gate
             if file_key not in gate.files:
                 errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
@@ -256,25 +265,29 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
         ):
             errors["duration_ms"] = f"Must be a whole number from 0 to {MAX_DURATION_MS}."
         occurred_raw = raw.get("occurred_at")
-        occurred = _parse_time(occurred_raw)
+        occurred = None if occurred_raw is None else _parse_time(occurred_raw)
         if occurred_raw is not None and occurred is None:
             errors["occurred_at"] = "Must be an ISO 8601 time with a zone."
-        url = clean_str(raw.get("url") or "", MAX_URL)
-        if url is None:
-            errors["url"] = f"Must be text of at most {MAX_URL} characters."
-        touch, touch_error = touch_parse(raw)
-        if touch_error:
-            errors[touch_error] = "Must be text of at most 200 characters (referrer: 2000)."
-        if event_id is not None and event_id in seen:
+        url = raw.get("url") or ""
+        if url:
+            url = clean_str(url, MAX_URL)
+            if url is None:
+                errors["url"] = f"Must be text of at most {MAX_URL} characters."
+        touch: dict[str, str] | None = None
+        if not TOUCH_KEYS_SET.isdisjoint(raw):  # most events carry no touch fields
+            touch, touch_error = touch_parse(raw)
+            if touch_error:
+                errors[touch_error] = "Must be text of at most 200 characters (referrer: 2000)."
+        if key and key in seen:
             errors["id"] = "The same id appears twice in this batch."
         if errors:
-            for key, message in errors.items():
-                batch.errors[f"events.{index}.{key}"] = [message]
+            for name, message in errors.items():
+                batch.errors[f"events.{index}.{name}"] = [message]
             continue
         assert event_id is not None
         assert gate is not None
         assert url is not None
-        seen.add(event_id)
+        seen.add(key)
         batch.events.append(
             NewEvent(
                 id=event_id,
@@ -283,12 +296,12 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
                 section_key=section,
                 file_key=file_key,
                 duration_ms=duration,
-                occurred_at=occurred_at_correct(
-                    occurred=occurred, sent_at=sent_at, received=received
-                ),
+                occurred_at=received
+                if occurred is None
+                else occurred_at_correct(occurred=occurred, sent_at=sent_at, received=received),
                 url=url,
                 touch=touch,
-                key=canonical_text(str(raw_id), event_id),
+                key=key,
             )
         )
     return visitor_id, batch
