@@ -124,8 +124,20 @@ class Event(models.Model):
     # The three foreign keys have no index of their own: each is the first column of one
     # of the composite indexes below, which serve the same lookups (and the cascades). An
     # event row is written on the hottest path; three fewer index entries per row matter.
+    # Nor do they have a constraint in the database (db_constraint=False): PostgreSQL
+    # checks a foreign key with a trigger per inserted row at commit, which was about a
+    # third of its time for a 100-event batch (docs/benchmarks.md, "Event ingest").
+    # Integrity holds without it: the one ingest statement (profiling/ingest_sql.py)
+    # upserts the visitor before its events and reads the lead under that visitor's row
+    # lock, gate ids come from the active gates just read, leads are never deleted (erased
+    # and merged ones stay as tombstones), and deleting a visitor or a gate goes through
+    # the ORM, whose collector still cascades and nulls as on_delete says.
     visitor = models.ForeignKey(
-        Visitor, on_delete=models.CASCADE, related_name="events", db_index=False
+        Visitor,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
     )
     # Denormalised from visitor.lead so scoring reads one index range per lead; set when
     # the visitor identifies (earlier anonymous events then count).
@@ -136,10 +148,18 @@ class Event(models.Model):
         on_delete=models.SET_NULL,
         related_name="events",
         db_index=False,
+        db_constraint=False,
     )
     type = models.CharField(max_length=16, choices=EventType.choices)
     name = models.CharField(max_length=200, blank=True)  # track events: the event name
-    gate = models.ForeignKey(Gate, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    gate = models.ForeignKey(
+        Gate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
+        db_constraint=False,
+    )
     section_key = models.CharField(max_length=80, blank=True)
     file_key = models.CharField(max_length=80, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
