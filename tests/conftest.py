@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,11 @@ def _configure_services() -> None:
 _configure_services()
 
 
+# A folder that does not exist: the test process and the servers it starts serve static
+# files from the finders (or, in the production-server tests, from their own collectstatic).
+NO_STATIC_ROOT = Path(tempfile.gettempdir()) / "leadgate-tests-no-static-root"
+
+
 def _configure_static_files() -> None:
     """Static files in the test process: straight from static/ and the apps (finders),
     under their own names, as in development.
@@ -142,6 +148,11 @@ def _configure_static_files() -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_USE_FINDERS = True
+    # Not the checkout's staticfiles/: WhiteNoise walks STATIC_ROOT when a client first
+    # loads the middleware, and the demo script's test (or a developer's demo) may be
+    # running collectstatic there at that moment, replacing files under the walk.
+    settings.STATIC_ROOT = NO_STATIC_ROOT
+    os.environ["LEADGATE_STATIC_ROOT"] = str(NO_STATIC_ROOT)
 
 
 _configure_static_files()

@@ -289,7 +289,15 @@ def _script_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
+        # The script runs as a person would: its own database, key and static folder.
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_SECRET_KEY",
+            "LEADGATE_STATIC_ROOT",
+        }
     }
     env.update(extra)
     return env
