@@ -12,6 +12,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 
+from profiling.capped import keep_newest
 from profiling.models import SandboxEmail
 
 KEPT_EMAILS = 500
@@ -46,13 +47,7 @@ def sandbox_email_store(*, message: EmailMessage) -> SandboxEmail:
             text=text,
             html=html,
         )
-        oldest_kept = (
-            SandboxEmail.objects.order_by("-id")
-            .values_list("id", flat=True)[KEPT_EMAILS - 1 : KEPT_EMAILS]
-            .first()
-        )
-        if oldest_kept is not None:
-            SandboxEmail.objects.filter(id__lt=oldest_kept).delete()
+        keep_newest(SandboxEmail, KEPT_EMAILS)
     return stored
 
 

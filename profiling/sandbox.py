@@ -30,6 +30,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
+from profiling.capped import keep_newest
 from profiling.models import SandboxMessage, WebhookEndpoint
 
 MAX_BODY_BYTES = 256 * 1024
@@ -155,15 +156,7 @@ def sandbox_message_store(*, headers: dict[str, str], body: bytes, verdict: Verd
             signature_valid=verdict.valid,
             verification_error=verdict.error[:300],
         )
-        # Ids grow with arrival: the newest messages are the highest ids (the primary key
-        # index answers this without a sort).
-        oldest_kept = (
-            SandboxMessage.objects.order_by("-id")
-            .values_list("id", flat=True)[KEPT_MESSAGES - 1 : KEPT_MESSAGES]
-            .first()
-        )
-        if oldest_kept is not None:
-            SandboxMessage.objects.filter(id__lt=oldest_kept).delete()
+        keep_newest(SandboxMessage, KEPT_MESSAGES)
 
 
 def _summary(message: SandboxMessage) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import email.utils
 import json
 import logging
 import os
-import random
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from profiling.models import Delivery, DeliveryStatus, Lead, WebhookEndpoint
 from profiling.queue import enqueue_now
+from profiling.retries import backoff_delay
 from profiling.services.delivery.payloads import TEST_EVENT
 from profiling.services.delivery.signing import signature_header
 from profiling.services.delivery.urls import UnsafeWebhookUrl, webhook_target
@@ -68,9 +68,9 @@ def earlier_pending() -> QuerySet[Delivery]:
 
 def next_delay(attempts: int, retry_after: float | None) -> timedelta | None:
     """The wait before the next attempt after `attempts` failures; None: give up."""
-    if attempts >= MAX_ATTEMPTS:
+    delay = backoff_delay(RETRY_SCHEDULE, attempts)
+    if delay is None:
         return None
-    delay = RETRY_SCHEDULE[attempts - 1] * random.uniform(0.9, 1.1)
     if retry_after is not None:
         # Honoured, but never shortens our backoff and never parks a row past a day.
         delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))

@@ -10,7 +10,6 @@ between those two steps can lead to a second copy (when its lease ends).
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -21,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from profiling.models import EmailStatus, Lead, OutboundEmail
+from profiling.retries import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,7 @@ ERROR_EXCERPT = 500
 
 def next_delay(attempts: int) -> timedelta | None:
     """The wait before the next attempt after `attempts` failures; None: give up."""
-    if attempts >= MAX_ATTEMPTS:
-        return None
-    return RETRY_SCHEDULE[attempts - 1] * random.uniform(0.9, 1.1)
+    return backoff_delay(RETRY_SCHEDULE, attempts)
 
 
 def _claim(email_id: uuid.UUID, now: datetime) -> OutboundEmail | None:
