@@ -1,0 +1,133 @@
+"""Behaviour: events, the write keys of Segment-compatible sources, score-pending marks."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+from forms_app.models import Gate
+from profiling.models.people import Lead, Visitor
+
+
+class EventType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    SECTION_VIEW = "section_view", "Section view"
+    DOWNLOAD = "download", "Download"
+    FORM_VIEW = "form_view", "Form view"
+    # Extension: Segment `track` calls with other names, scored by name.
+    TRACK = "track", "Custom track event"
+
+
+class Event(models.Model):
+    # Client-made UUID: a retried batch inserts nothing new (ON CONFLICT DO NOTHING).
+    id = models.UUIDField(primary_key=True)
+    # The three foreign keys have no index of their own: each is the first column of one
+    # of the composite indexes below, which serve the same lookups (and the cascades). An
+    # event row is written on the hottest path; three fewer index entries per row matter.
+    # Nor do they have a constraint in the database (db_constraint=False): PostgreSQL
+    # checks a foreign key with a trigger per inserted row at commit, which was about a
+    # third of its time for a 100-event batch (docs/benchmarks.md, "Event ingest").
+    # Integrity holds without it: the one ingest statement (profiling/ingest_sql.py)
+    # upserts the visitor before its events and reads the lead under that visitor's row
+    # lock, gate ids come from the active gates just read, leads are never deleted (erased
+    # and merged ones stay as tombstones), and deleting a visitor or a gate goes through
+    # the ORM, whose collector still cascades and nulls as on_delete says.
+    visitor = models.ForeignKey(
+        Visitor,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Denormalised from visitor.lead so scoring reads one index range per lead; set when
+    # the visitor identifies (earlier anonymous events then count).
+    lead = models.ForeignKey(
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
+    )
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    name = models.CharField(max_length=200, blank=True)  # track events: the event name
+    gate = models.ForeignKey(
+        Gate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
+        db_constraint=False,
+    )
+    section_key = models.CharField(max_length=80, blank=True)
+    file_key = models.CharField(max_length=80, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    url = models.CharField(max_length=2000, blank=True)
+    source = models.CharField(max_length=16, default="tracker")  # tracker|server|segment
+    # Where the visit came from, when the client said: {utm_source, utm_medium,
+    # utm_campaign, referrer} (only the keys that were given). Read for the profile's
+    # touches; one JSON column instead of four keeps the batch INSERT narrow.
+    touch = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at"]
+        indexes = [
+            # Partial: an anonymous visitor's events (most of the beacon's traffic) have
+            # no lead, and nothing reads events by "no lead" through this index; every
+            # read is one lead's events. Identify fills lead_id in later (an UPDATE).
+            models.Index(
+                fields=["lead", "occurred_at"],
+                name="event_lead_time",
+                condition=models.Q(lead__isnull=False),
+            ),
+            models.Index(fields=["visitor", "occurred_at"], name="event_visitor_time"),
+            models.Index(fields=["gate", "type", "occurred_at"], name="event_gate_type_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class ScorePending(models.Model):
+    """A lead with stored events that scoring has not seen yet.
+
+    Written in the same transaction as the events, so it is exactly as durable as they
+    are: if Redis or the workers are down, the periodic sweep finds the row later and
+    scores the lead. The sweep deletes the row before it enqueues the score task.
+    """
+
+    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "score pending mark"
+        verbose_name_plural = "score pending marks"
+
+    def __str__(self) -> str:
+        return f"score pending for {self.lead_id}"
+
+
+def make_write_key() -> str:
+    return "wk_" + secrets.token_urlsafe(24)
+
+
+class Source(models.Model):
+    """A Segment-compatible source: its write key authenticates /v1/batch and friends."""
+
+    name = models.CharField(max_length=200)
+    write_key = models.CharField(max_length=100, unique=True, default=make_write_key)
+    # Contract: allowed_gates is a list of slugs, or null for all gates.
+    all_gates = models.BooleanField(default=True)
+    gates = models.ManyToManyField(Gate, blank=True, related_name="+")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
