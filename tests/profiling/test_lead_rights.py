@@ -105,7 +105,9 @@ def test_unsubscribe_withdraws_the_consents_in_force(api: Client, auth: dict) ->
     withdrawn = Consent.objects.get(pk=current.pk).withdrawn_at
     assert withdrawn is not None
     # an opt-in that had already ended keeps its own end
-    assert Consent.objects.get(pk=old.pk).withdrawn_at < withdrawn
+    earlier = Consent.objects.get(pk=old.pk).withdrawn_at
+    assert earlier is not None
+    assert earlier < withdrawn
 
     # idempotent: the withdrawal time stays the first one
     assert send(api, "patch", f"{LEADS}{lead.id}", {"subscribed": False}, auth).status_code == 200

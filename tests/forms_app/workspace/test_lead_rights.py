@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -77,7 +78,7 @@ def test_unsubscribe_and_do_not_contact_from_the_lead_page(mclient: Client) -> N
 
 def test_export_downloads_the_persons_json(mclient: Client) -> None:
     lead = _lead()
-    response = mclient.get(f"/app/leads/{lead.id}/export.json")
+    response: Any = mclient.get(f"/app/leads/{lead.id}/export.json")  # streamed
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="leadgate-lead-{lead.id}.json"'
     doc = json.loads(b"".join(response.streaming_content))
