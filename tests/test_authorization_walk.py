@@ -323,8 +323,13 @@ POLICY: dict[str, Entry] = {
     "^api/v1/leads/?$": Entry({"GET": VIEW}),
     "^api/v1/leads/export\\.csv$": Entry({"GET": VIEW}),
     "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$": Entry(
-        {"GET": VIEW, "DELETE": EDIT}, {"pk": "lead"}, ok={"DELETE": 204}
+        {"GET": VIEW, "PATCH": EDIT, "DELETE": EDIT},
+        {"pk": "lead"},
+        ok={"PATCH": 200, "DELETE": 204},
+        bodies={"PATCH": _const({"do_not_contact": True})},
     ),
+    # A full dump of one person's data: marketers only, like erasure.
+    "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/export/?$": Entry({"GET": EDIT}, {"pk": "lead"}),
     # --- workspace ----------------------------------------------------------------------
     "app/login/": Entry({"GET": LOGIN}),
     "app/logout/": Entry({"POST": LOGIN}),
@@ -400,6 +405,19 @@ POLICY: dict[str, Entry] = {
     "app/leads/": Entry({"GET": VIEW}),
     "app/leads/export.csv": Entry({"GET": VIEW}),
     "app/leads/<uuid:pk>/": Entry({"GET": VIEW}, {"pk": "lead"}),
+    "app/leads/<uuid:pk>/contact": Entry(
+        {"POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"action": "do-not-contact"})},
+    ),
+    "app/leads/<uuid:pk>/export.json": Entry({"GET": EDIT}, {"pk": "lead"}),
+    "app/leads/<uuid:pk>/erase": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"confirm": "erase"})},
+    ),
 }
 
 

@@ -44,4 +44,7 @@ urlpatterns = [
     path("leads/", leads.lead_list, name="leads"),
     path("leads/export.csv", leads.lead_export, name="leads-export"),
     path("leads/<uuid:pk>/", leads.lead_detail, name="lead"),
+    path("leads/<uuid:pk>/contact", leads.lead_contact, name="lead-contact"),
+    path("leads/<uuid:pk>/export.json", leads.lead_person_export, name="lead-export"),
+    path("leads/<uuid:pk>/erase", leads.lead_erase_confirm, name="lead-erase"),
 ]
