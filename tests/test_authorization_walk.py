@@ -264,6 +264,11 @@ POLICY: dict[str, Entry] = {
             "PATCH": _const({"title": "Patched"}),
         },
     ),
+    # A gate's content analytics is a report: sales reads it (the gate itself is config).
+    "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content/?$": Entry({"GET": VIEW}, {"slug": "gate"}),
+    "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content\\.csv$": Entry(
+        {"GET": VIEW}, {"slug": "gate"}
+    ),
     # --- marketer API: scoring ----------------------------------------------------------
     "^api/v1/scoring-rules/?$": Entry(
         {"GET": EDIT, "POST": EDIT}, ok={"POST": 201}, bodies={"POST": _const(RULE_API_BODY)}
@@ -349,6 +354,8 @@ POLICY: dict[str, Entry] = {
         ok={"POST": 302},
         bodies={"POST": lambda w: _gate_form(w["gate"])},
     ),
+    "app/gates/<slug:slug>/content": Entry({"GET": VIEW}, {"slug": "gate"}),
+    "app/gates/<slug:slug>/content.csv": Entry({"GET": VIEW}, {"slug": "gate"}),
     "app/gates/<slug:slug>/delete": Entry({"POST": EDIT}, {"slug": "gate"}, ok={"POST": 302}),
     "app/gates/<slug:slug>/preview/<str:mode>": Entry(
         {"GET": EDIT},

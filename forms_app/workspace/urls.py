@@ -5,7 +5,16 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from forms_app.workspace import dashboard, gates, leads, quarantine, scoring, sources, webhooks
+from forms_app.workspace import (
+    content,
+    dashboard,
+    gates,
+    leads,
+    quarantine,
+    scoring,
+    sources,
+    webhooks,
+)
 from forms_app.workspace.access import LOGIN_URL
 
 app_name = "workspace"
@@ -26,6 +35,8 @@ urlpatterns = [
     path("gates/", gates.gate_list, name="gates"),
     path("gates/new", gates.gate_edit, name="gate-new"),
     path("gates/<slug:slug>/", gates.gate_edit, name="gate-edit"),
+    path("gates/<slug:slug>/content", content.gate_content, name="gate-content"),
+    path("gates/<slug:slug>/content.csv", content.gate_content_csv, name="gate-content-csv"),
     path("gates/<slug:slug>/delete", gates.gate_remove, name="gate-delete"),
     path("gates/<slug:slug>/preview/<str:mode>", gates.gate_preview, name="gate-preview"),
     path("scoring/", scoring.scoring_home, name="scoring"),
