@@ -119,6 +119,32 @@ def test_demo_seeds_the_model_case_and_is_idempotent(media_root: Path) -> None:
     assert "Created" not in second
 
 
+def test_sample_readers_give_the_content_analytics_a_drop_off() -> None:
+    from profiling.content_analytics import gate_content_report
+    from profiling.models import Event, Visitor
+
+    first = _run()
+    gate = Gate.objects.get(slug="network-vbook")
+    events = Event.objects.filter(gate=gate)
+    count = events.count()
+    assert Visitor.objects.filter(lead__isnull=True).count() == 24
+    assert events.filter(type="section_view", duration_ms__gt=0).count() > 24
+    assert "sample readers" in first.split("Created", 1)[1].splitlines()[0]
+    assert "http://127.0.0.1:8000/app/gates/network-vbook/content" in first
+    report = gate_content_report(gate=gate)
+    assert report.visitors == 24
+    readers = [s.readers for s in report.sections]
+    assert readers[0] == 24  # everyone reads the first section
+    assert readers == sorted(readers, reverse=True)  # and fewer read on
+    assert 0 < readers[-1] < readers[0]
+    assert all(s.median_active_ms for s in report.sections if s.readers)
+    assert any(s.read < s.readers for s in report.sections)  # some only skim
+
+    second = _run()
+    assert events.count() == count
+    assert "sample readers" in second.split("Kept", 1)[1].splitlines()[0]
+
+
 def test_base_url_moves_the_single_sandbox_endpoint() -> None:
     _run()
     origins = Gate.objects.get(slug="network-vbook").allowed_origins

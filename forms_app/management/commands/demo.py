@@ -1,7 +1,8 @@
 """`python manage.py demo`: seed the model case, the fibre company's e-book.
 
 Safe to run again: it creates only what is missing (the gate with its sections and map,
-the two scoring rules, the thresholds, the sandbox webhook, the demo user) and leaves
+the two scoring rules, the thresholds, the sandbox webhook, the demo user, a few
+anonymous sample readers for the content analytics) and leaves
 what exists as it is, so whatever a marketer changed in the workspace survives: allowed
 origins, texts, sections, rules, thresholds, webhooks, the user's password. Only what
 belongs to this server is brought up to date: the sandbox webhook posts to this server's
@@ -12,6 +13,9 @@ gone is written again.
 
 from __future__ import annotations
 
+import random
+import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,12 +25,20 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from forms_app import demo_content
 from forms_app.models import Gate, GateFile
 from forms_app.services.gates import FileInput, SectionInput, gate_save
-from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
+from profiling.models import (
+    Event,
+    EventType,
+    ScoringRule,
+    ScoringSettings,
+    Visitor,
+    WebhookEndpoint,
+)
 from profiling.services.endpoints import webhook_endpoint_save
 
 DEMO_USER = "demo"
@@ -36,6 +48,11 @@ READ_RULE = "Read e-book sections"
 MAP_RULE = "Downloaded the network map"
 WARM_THRESHOLD = 30
 HOT_THRESHOLD = 80
+# Anonymous visitors who read the e-book over the last two weeks, so that the content
+# analytics page has a drop-off to show; ids derived from this namespace make a second
+# run find them instead of adding more.
+SAMPLE_READERS = 24
+SAMPLE_NAMESPACE = uuid.UUID("6f1c2a52-3f0e-4d7e-9a39-5c7a0c1d2e10")
 
 
 def _stored_bytes(gate_file: GateFile | None) -> bytes | None:
@@ -74,6 +91,7 @@ class Command(BaseCommand):
             gate, map_state = self._gate(base_url)
             self._scoring(gate)
             endpoint = self._endpoint(base_url)
+            self._sample_readers(gate)
         self._summary(base_url, user, token, gate, map_state, endpoint)
 
     def _note(self, created: bool, what: str) -> None:
@@ -158,6 +176,48 @@ class Command(BaseCommand):
         )
         self._note(created, f"rule “{MAP_RULE}”")
 
+    def _sample_readers(self, gate: Gate) -> None:
+        """Each reads on from the start, fewer at each section (some only skim), in
+        heartbeats of a few seconds of active time, as the tracker reports them."""
+        first = uuid.uuid5(SAMPLE_NAMESPACE, "visitor-0")
+        if Visitor.objects.filter(pk=first).exists():
+            self._note(False, "sample readers")
+            return
+        sections = list(gate.sections.order_by("position", "id").values_list("key", flat=True))
+        rnd = random.Random(7)  # the same readers on every machine
+        now = timezone.now()
+        visitors: list[Visitor] = []
+        events: list[Event] = []
+        for i in range(SAMPLE_READERS):
+            visitor = Visitor(id=uuid.uuid5(SAMPLE_NAMESPACE, f"visitor-{i}"))
+            visitors.append(visitor)
+            at = now - timedelta(days=rnd.uniform(0.5, 14), minutes=rnd.randint(0, 600))
+            rows: list[tuple[str, str, int | None]] = [(EventType.PAGE_VIEW, "", None)]
+            for depth, key in enumerate(sections):
+                if depth and rnd.random() > 0.8 - depth * 0.06:
+                    break
+                skim = rnd.random() < 0.2
+                for _ in range(1 if skim else rnd.randint(2, 4)):
+                    ms = rnd.randint(1000, 3500) if skim else rnd.randint(3000, 15000)
+                    rows.append((EventType.SECTION_VIEW, key, ms))
+            for n, (kind, key, ms) in enumerate(rows):
+                at += timedelta(seconds=(ms or 2000) / 1000 + 1)
+                events.append(
+                    Event(
+                        id=uuid.uuid5(SAMPLE_NAMESPACE, f"event-{i}-{n}"),
+                        visitor=visitor,
+                        type=kind,
+                        gate=gate,
+                        section_key=key,
+                        duration_ms=ms,
+                        occurred_at=at,
+                        received_at=at,
+                    )
+                )
+        Visitor.objects.bulk_create(visitors, ignore_conflicts=True)
+        Event.objects.bulk_create(events, ignore_conflicts=True)
+        self._note(True, "sample readers")
+
     def _endpoint(self, base_url: str) -> WebhookEndpoint:
         url = base_url + SANDBOX_PATH
         endpoint = (
@@ -220,6 +280,7 @@ class Command(BaseCommand):
         out("  Open:")
         out(f"    marketer workspace {base_url}/app/  ({login})")
         out(f"    hosted gate        {base_url}/g/{gate.slug}")
+        out(f"    content analytics  {base_url}/app/gates/{gate.slug}/content")
         out(f"    sandbox CRM inbox  {base_url}{SANDBOX_PATH}")
         out(f"    API docs           {base_url}/api/docs/")
         out(f"    admin              {base_url}/admin/")
