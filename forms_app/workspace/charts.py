@@ -154,18 +154,18 @@ def dropoff(
     rows: Sequence[tuple[str, int, float | None, float | None]],
     *,
     label: str,
-    width: int = 560,
+    width: int = 1000,
 ) -> SafeString:
     """One bar per section or page, in reading order: (label, readers, reached share,
     read share), both shares of the gate's visitors. The light bar is who reached it,
     the dark one inside it who read it; the widths fall as readers drop off."""
-    row, gap, left, right = 22, 7, 150, 120
+    row, gap, left, right = 22, 7, 300, 130
     height = max(1, len(rows)) * (row + gap) + 4
     span = width - left - right
     parts = []
     for i, (name, readers, reach, read) in enumerate(rows):
         y = i * (row + gap)
-        short = name if len(name) <= 22 else name[:21] + "…"
+        short = name if len(name) <= 40 else name[:39] + "…"
         reach_w = span * (reach or 0)
         read_w = span * (read or 0)
         parts.append(
