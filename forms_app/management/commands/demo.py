@@ -198,8 +198,8 @@ class Command(BaseCommand):
                     break
                 skim = rnd.random() < 0.2
                 for _ in range(1 if skim else rnd.randint(2, 4)):
-                    ms = rnd.randint(1000, 3500) if skim else rnd.randint(3000, 15000)
-                    rows.append((EventType.SECTION_VIEW, key, ms))
+                    active = rnd.randint(1000, 3500) if skim else rnd.randint(3000, 15000)
+                    rows.append((EventType.SECTION_VIEW, key, active))
             for n, (kind, key, ms) in enumerate(rows):
                 at += timedelta(seconds=(ms or 2000) / 1000 + 1)
                 events.append(
