@@ -7,7 +7,7 @@ For one gate over an optional time range (events at or after `since`, before `un
 - median active time per reader: PostgreSQL's percentile_cont(0.5) over those sums;
 - reach: readers / the visitors who had any event on the gate in the range (the
   drop-off: a page view, a form view, a section read all count as having come);
-- read: readers whose sum reached the read threshold (read_threshold_ms);
+- read: readers whose sum reached the read threshold (read_threshold_for);
 - hot leads: leads that are hot now or ever became hot (a grade change to hot), counted
   by lead over all their devices, and which sections and pages they read.
 
@@ -45,7 +45,7 @@ MAX_FILLED_PAGES = 300
 WORK_MEM = "64MB"
 
 
-def read_threshold_ms(*, gate: Gate, section: Section | None = None) -> int:
+def read_threshold_for(*, gate: Gate, section: Section | None = None) -> int:
     """The active time after which a section (or, with `section` None, a PDF page)
     counts as read. The one place that decides it for this report."""
     return gate.min_dwell_ms
@@ -266,8 +266,8 @@ def gate_content_report(
     """The gate's content analytics over [since, until) (either end open when None)."""
     sections = list(Section.objects.filter(gate=gate).order_by("position", "id"))
     files = list(GateFile.objects.filter(gate=gate).order_by("position", "id"))
-    thresholds = {s.key: read_threshold_ms(gate=gate, section=s) for s in sections}
-    page_threshold = read_threshold_ms(gate=gate)
+    thresholds = {s.key: read_threshold_for(gate=gate, section=s) for s in sections}
+    page_threshold = read_threshold_for(gate=gate)
     time_sql, params = _time_filter(since, until)
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -205,3 +205,26 @@ def test_csv_rows_follow_the_columns(world: dict[str, Any]) -> None:
         "p2",
         "",
     )
+
+
+def test_each_section_is_held_to_its_own_threshold(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thresholds reach the SQL per section (by position), pages get the gate's."""
+    from profiling import content_analytics
+
+    per_section = {"intro": 9000, "costs": 3000, "redundancy": 1000}
+
+    def threshold(*, gate: Any, section: Any = None) -> int:
+        return per_section[section.key] if section is not None else 1000
+
+    monkeypatch.setattr(content_analytics, "read_threshold_for", threshold)
+    report = gate_content_report(gate=world["gate"], since=world["now"] - timedelta(days=1))
+    s = _by_key(report.sections)
+    assert [i.read_threshold_ms for i in report.sections] == [9000, 3000, 1000]
+    assert s["intro"].read == 2  # c 10000, e 20000; a's 6000 is short of 9 s now
+    assert s["intro"].hot_leads == 1  # the cooled lead's 6 s no longer counts
+    assert s["costs"].read == 2  # a 3000, c 8000
+    assert s["redundancy"].read == 1
+    p1, _, p3 = report.files[0].pages
+    assert (p1.read, p3.read, p1.read_threshold_ms) == (2, 1, 1000)
