@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from forms_app.demo_content import network_map_pdf
+from forms_app.demo.content import network_map_pdf
 from forms_app.models import Gate, GateFile
 from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
 

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from forms_app import demo_content
+from forms_app.demo import content as demo_content
 from forms_app.models import Gate, GateFile
 from forms_app.services.gates import FileInput, SectionInput, gate_save
 from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
