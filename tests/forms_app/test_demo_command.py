@@ -39,9 +39,11 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
     return tmp_path / "media"
 
 
-def _run(*args: str) -> str:
+def _run(*args: str, history: bool = False) -> str:
+    """The command; without its sixty days of history unless asked (tests/forms_app/
+    test_demo_history.py covers that, and it takes a few seconds)."""
     out = StringIO()
-    call_command("demo", *args, stdout=out)
+    call_command("demo", *args, *(() if history else ("--no-history",)), stdout=out)
     return out.getvalue()
 
 
