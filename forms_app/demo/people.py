@@ -1,6 +1,6 @@
 """Who visits the demo's e-book, and from where: names, companies and traffic channels.
 
-Plain data for history.py. The companies' domains end in `.example` (reserved, RFC 2606):
+Plain data for visits.py. The companies' domains end in `.example` (reserved, RFC 2606):
 made-up leads must never name a real company, and no address here can receive mail.
 """
 
@@ -20,7 +20,8 @@ LAST_NAMES = [
     "Nowak", "Okafor", "Olsen", "Patel", "Petrov", "Quinn", "Rossi", "Sato", "Schmidt",
     "Silva", "Novak", "Vogel", "Walsh", "Weber", "Yilmaz", "Zimmer",
 ]  # fmt: skip
-# Mostly companies (the profile infers them from the domain); some free-mail addresses.
+# Work addresses only: the profile infers the company from the domain. No free-mail
+# domain: a made-up gmail.com address may well be someone's.
 COMPANY_DOMAINS = [
     "harbor-logistics.example", "northfield-clinic.example", "eastgate-foods.example",
     "riverside-law.example", "southport-hotels.example", "westbrook-dental.example",
@@ -29,8 +30,6 @@ COMPANY_DOMAINS = [
     "brightside-insurance.example", "metro-architects.example", "summit-accounting.example",
     "lakeview-school.example", "greenline-energy.example", "polar-retail.example",
 ]  # fmt: skip
-FREE_MAIL_DOMAINS = ["gmail.com", "outlook.com", "gmx.de", "icloud.com"]
-FREE_MAIL_SHARE = 0.18
 
 SITE = "https://www.brightline-fibre.example"
 LANDING_PATH = "/business/fibre-e-book"

@@ -24,8 +24,6 @@ from forms_app.demo.people import (
     CHANNELS,
     COMPANY_DOMAINS,
     FIRST_NAMES,
-    FREE_MAIL_DOMAINS,
-    FREE_MAIL_SHARE,
     LANDING_PATH,
     LAST_NAMES,
     NEWSLETTER_BOOST,
@@ -190,12 +188,8 @@ class VisitPlanner:
     def new_lead(self, vid: uuid.UUID, channel: Channel, at: datetime, landing: str) -> PlannedLead:
         rng = self.rng
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        if rng.random() < FREE_MAIL_SHARE:
-            domain = rng.choice(FREE_MAIL_DOMAINS)
-            local = f"{first}.{last}{rng.randint(1, 99)}"
-        else:
-            domain = rng.choice(COMPANY_DOMAINS)
-            local = rng.choice([f"{first}.{last}", f"{first[0]}.{last}", f"{first}"])
+        domain = rng.choice(COMPANY_DOMAINS)
+        local = rng.choice([f"{first}.{last}", f"{first[0]}.{last}", f"{first}"])
         email = f"{local}@{domain}".lower()
         n = 2
         while email in self.emails:

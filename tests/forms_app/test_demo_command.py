@@ -369,6 +369,12 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         assert f"http://127.0.0.1:{port}/g/network-vbook" in result.stdout
         banner = result.stdout.split("-" * 78, 1)[1]
         assert banner.split()[:3] == ["Marketer", "workspace", f"http://127.0.0.1:{port}/app/"]
+        # The sandbox's role logins, not the superuser, are the way into the workspace.
+        lines = banner.strip("\n").splitlines()
+        assert re.fullmatch(r"   log in as marketer / [a-z2-7-]{14}  \(marketer: .+\)", lines[1])
+        assert re.fullmatch(r"   log in as sales / [a-z2-7-]{14}  \(sales: .+\)", lines[2])
+        assert "   admin and sandbox inboxes: user 'demo', password 'demo'" in lines
+        assert "History   60 days:" in result.stdout
         assert "Would start:" in result.stdout
         assert "gunicorn config.wsgi:application" in result.stdout
         # Static files collected as production serves them (hashed, compressed).
