@@ -16,17 +16,12 @@ from forms_app.workspace import (
     webhooks,
 )
 from forms_app.workspace.access import LOGIN_URL
+from forms_app.workspace.login import WorkspaceLoginView
 
 app_name = "workspace"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="workspace/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", WorkspaceLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page=LOGIN_URL), name="logout"),
     path("", dashboard.dashboard, name="dashboard"),
     path("dashboard.csv", dashboard.dashboard_csv, name="dashboard-csv"),

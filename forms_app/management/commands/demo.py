@@ -1,9 +1,10 @@
 """`python manage.py demo`: seed the model case, the fibre company's e-book.
 
 Safe to run again: it creates only what is missing (the gate with its sections and map,
-the two scoring rules, the thresholds, the sandbox webhook, the demo user, a few
-anonymous sample readers for the content analytics) and leaves
-what exists as it is, so whatever a marketer changed in the workspace survives: allowed
+the two scoring rules, the thresholds, the sandbox webhook, the demo user; with
+LEADGATE_SANDBOX=1 a `marketer` and a `sales` login, forms_app/demo/logins.py; sixty days
+of history, once, forms_app/demo/history.py) and leaves what exists as it is, so whatever
+a marketer changed in the workspace survives: allowed
 origins, texts, sections, rules, thresholds, webhooks, the user's password. Only what
 belongs to this server is brought up to date: the sandbox webhook posts to this server's
 own inbox, so its URL follows --base-url, and one that leadgate switched off after
@@ -13,9 +14,6 @@ gone is written again.
 
 from __future__ import annotations
 
-import random
-import uuid
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,18 +23,16 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from forms_app import demo_content
+from forms_app.demo import content as demo_content
+from forms_app.demo.history import HISTORY_DAYS, HistoryResult, history_present, history_seed
+from forms_app.demo.logins import EnsuredLogin, demo_logins_ensure
 from forms_app.models import Gate, GateFile
 from forms_app.services.gates import FileInput, SectionInput, gate_save
 from profiling.models import (
-    Event,
-    EventType,
     ScoringRule,
     ScoringSettings,
-    Visitor,
     WebhookEndpoint,
 )
 from profiling.services.endpoints import webhook_endpoint_save
@@ -51,8 +47,6 @@ HOT_THRESHOLD = 80
 # Anonymous visitors who read the e-book over the last two weeks, so that the content
 # analytics page has a drop-off to show; ids derived from this namespace make a second
 # run find them instead of adding more.
-SAMPLE_READERS = 24
-SAMPLE_NAMESPACE = uuid.UUID("6f1c2a52-3f0e-4d7e-9a39-5c7a0c1d2e10")
 
 
 def _stored_bytes(gate_file: GateFile | None) -> bytes | None:
@@ -77,6 +71,11 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000",
             help="Where this server is reached; the sandbox webhook posts to <base>/sandbox/crm/.",
         )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Do not make up the sixty days of visitors, leads and deliveries.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         base_url = str(options["base_url"]).rstrip("/")
@@ -91,8 +90,9 @@ class Command(BaseCommand):
             gate, map_state = self._gate(base_url)
             self._scoring(gate)
             endpoint = self._endpoint(base_url)
-            self._sample_readers(gate)
-        self._summary(base_url, user, token, gate, map_state, endpoint)
+            logins = self._logins()
+        history = None if options["no_history"] else self._history(gate)
+        self._summary(base_url, user, token, gate, map_state, endpoint, history, logins)
 
     def _note(self, created: bool, what: str) -> None:
         (self.created if created else self.kept).append(what)
@@ -176,48 +176,6 @@ class Command(BaseCommand):
         )
         self._note(created, f"rule “{MAP_RULE}”")
 
-    def _sample_readers(self, gate: Gate) -> None:
-        """Each reads on from the start, fewer at each section (some only skim), in
-        heartbeats of a few seconds of active time, as the tracker reports them."""
-        first = uuid.uuid5(SAMPLE_NAMESPACE, "visitor-0")
-        if Visitor.objects.filter(pk=first).exists():
-            self._note(False, "sample readers")
-            return
-        sections = list(gate.sections.order_by("position", "id").values_list("key", flat=True))
-        rnd = random.Random(7)  # the same readers on every machine
-        now = timezone.now()
-        visitors: list[Visitor] = []
-        events: list[Event] = []
-        for i in range(SAMPLE_READERS):
-            visitor = Visitor(id=uuid.uuid5(SAMPLE_NAMESPACE, f"visitor-{i}"))
-            visitors.append(visitor)
-            at = now - timedelta(days=rnd.uniform(0.5, 14), minutes=rnd.randint(0, 600))
-            rows: list[tuple[str, str, int | None]] = [(EventType.PAGE_VIEW, "", None)]
-            for depth, key in enumerate(sections):
-                if depth and rnd.random() > 0.8 - depth * 0.06:
-                    break
-                skim = rnd.random() < 0.2
-                for _ in range(1 if skim else rnd.randint(2, 4)):
-                    active = rnd.randint(1000, 3500) if skim else rnd.randint(3000, 15000)
-                    rows.append((EventType.SECTION_VIEW, key, active))
-            for n, (kind, key, ms) in enumerate(rows):
-                at += timedelta(seconds=(ms or 2000) / 1000 + 1)
-                events.append(
-                    Event(
-                        id=uuid.uuid5(SAMPLE_NAMESPACE, f"event-{i}-{n}"),
-                        visitor=visitor,
-                        type=kind,
-                        gate=gate,
-                        section_key=key,
-                        duration_ms=ms,
-                        occurred_at=at,
-                        received_at=at,
-                    )
-                )
-        Visitor.objects.bulk_create(visitors, ignore_conflicts=True)
-        Event.objects.bulk_create(events, ignore_conflicts=True)
-        self._note(True, "sample readers")
-
     def _endpoint(self, base_url: str) -> WebhookEndpoint:
         url = base_url + SANDBOX_PATH
         endpoint = (
@@ -244,6 +202,25 @@ class Command(BaseCommand):
             endpoint = webhook_endpoint_save(endpoint=endpoint, data={"is_active": True})
         return endpoint
 
+    def _logins(self) -> list[EnsuredLogin]:
+        # Accounts with printed passwords belong to the sandbox only (LEADGATE_SANDBOX=1,
+        # as scripts/demo.sh runs it), never to a server that may face the internet.
+        if not settings.LEADGATE_SANDBOX:
+            return []
+        logins = demo_logins_ensure()
+        self._note(any(e.created for e in logins), "sandbox logins")
+        return logins
+
+    def _history(self, gate: Gate) -> HistoryResult | None:
+        # Once: a second run (or a database in real use) already has its history, and
+        # made-up visitors must never mix into it again.
+        if history_present():
+            self._note(False, "history")
+            return None
+        result = history_seed(gate=gate)
+        self._note(True, "history")
+        return result
+
     def _summary(
         self,
         base_url: str,
@@ -252,6 +229,8 @@ class Command(BaseCommand):
         gate: Gate,
         map_state: str,
         endpoint: WebhookEndpoint,
+        history: HistoryResult | None,
+        logins: list[EnsuredLogin],
     ) -> None:
         ok = self.style.SUCCESS
         out = self.stdout.write
@@ -260,6 +239,12 @@ class Command(BaseCommand):
         default_password = user.check_password(DEMO_PASSWORD)
         password = f"password {DEMO_PASSWORD!r}" if default_password else "password as you set it"
         login = f"{DEMO_USER} / {DEMO_PASSWORD}" if default_password else f"user {DEMO_USER}"
+        signs_in = [
+            f"{e.login.username} / {e.login.password}"
+            if e.password_is_demo
+            else f"{e.login.username} (password as you set it)"
+            for e in logins
+        ]
         out(ok("leadgate demo is ready."))
         out("")
         if self.created:
@@ -273,12 +258,22 @@ class Command(BaseCommand):
             f"{ScoringRule.objects.filter(is_active=True).count()} active rules"
         )
         out(f"  Webhook   {endpoint.url}  (grades: {', '.join(endpoint.grades) or 'none'})")
-        out(f"  Login     user {user.username!r}, {password}")
+        if history is not None:
+            out(
+                f"  History   {HISTORY_DAYS} days: {history.visitors:,} visitors, "
+                f"{history.events:,} events, {history.leads} leads ({history.warm} warm, "
+                f"{history.hot} hot), {history.deliveries} CRM deliveries "
+                f"({history.failed} failed); made in {history.seconds:.1f} s"
+            )
+        # scripts/demo.sh puts the "Sign in" lines in its banner: keep their prefix.
+        for e, text in zip(logins, signs_in, strict=True):
+            out(f"  Sign in   {text}  ({e.login.group}: {e.login.does})")
+        out(f"  Admin     user {user.username!r}, {password}  (superuser: admin, sandbox inboxes)")
         out(f"  API token {token.key}")
         out(f"            curl -H 'Authorization: Token {token.key}' {base_url}/api/v1/leads/")
         out("")
         out("  Open:")
-        out(f"    marketer workspace {base_url}/app/  ({login})")
+        out(f"    marketer workspace {base_url}/app/  ({signs_in[0] if signs_in else login})")
         out(f"    hosted gate        {base_url}/g/{gate.slug}")
         out(f"    content analytics  {base_url}/app/gates/{gate.slug}/content")
         out(f"    sandbox CRM inbox  {base_url}{SANDBOX_PATH}")
