@@ -53,6 +53,7 @@ urlpatterns = [
     re_path(r"^api/v1/leads/?$", leads.LeadListApi.as_view()),
     re_path(r"^api/v1/leads/export\.csv$", leads.LeadExportApi.as_view()),
     re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$", leads.LeadDetailApi.as_view()),
+    re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/merge/?$", leads.LeadMergeApi.as_view()),
     path("sandbox/crm/", sandbox.crm_inbox, name="sandbox-crm"),
     path("sandbox/mail/", sandbox_mail.mail_inbox, name="sandbox-mail"),
     # The List-Unsubscribe link of emails to leads; the token is a django.core.signing one.
