@@ -56,7 +56,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, "expired", status=410, gate=gate)
     if submission is None:
         return _page(request, "gone", status=404)
-    context = {"gate": submission.gate, "submission": submission}
+    context: dict[str, Any] = {"gate": submission.gate, "submission": submission}
     if request.method == "POST":
         if submission_confirm(submission_id=submission_id) is ConfirmOutcome.GONE:
             return _page(request, "gone", status=404)

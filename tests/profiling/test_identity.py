@@ -287,9 +287,9 @@ def test_a_browser_that_proves_two_addresses_merges_their_leads_into_the_older(
     older.refresh_from_db()
     assert older.email_verified_at is not None
     # The proofs moved with the person.
-    assert set(IdentityProof.objects.filter(visitor_id=phone).values_list("lead_id", flat=True)) == {
-        older.id
-    }
+    assert set(
+        IdentityProof.objects.filter(visitor_id=phone).values_list("lead_id", flat=True)
+    ) == {older.id}
     assert younger.merged_into_id == older.id
     assert younger.score == 0
     # Moved, not copied: three events, each counted once.
@@ -396,3 +396,107 @@ def test_ingest_racing_identify_never_deadlocks_or_loses_the_lead() -> None:
     assert errors == []
     assert Event.objects.filter(visitor_id=visitor_id).count() == rounds
     assert Event.objects.filter(visitor_id=visitor_id, lead=lead).count() == rounds
+
+
+# --- claims without proof ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_claim_on_a_known_lead_from_an_unproven_browser_takes_nothing_over() -> None:
+    alice = make_lead(name="Alice", subscribed=False)
+    stranger = uuid.uuid4()
+    result = lead_identify(
+        email=alice.email, name="Mallory", subscribed=True, consent_text="n", visitor_id=stranger
+    )
+    assert (result.lead.id, result.created, result.proven, result.pending) == (
+        alice.id,
+        False,
+        False,
+        True,
+    )
+    alice.refresh_from_db()
+    assert (alice.name, alice.subscribed, alice.consent_text) == ("Alice", False, "")
+    assert not Consent.objects.filter(lead=alice).exists()
+    # Behaviour only: the browser belonged to no one, so its events count for Alice.
+    assert Visitor.objects.get(pk=stranger).lead_id == alice.id
+
+
+@pytest.mark.django_db
+def test_a_double_opt_in_claim_makes_the_lead_but_holds_the_opt_in() -> None:
+    result = lead_identify(
+        email=random_email(), name="Dee", subscribed=True, consent_text="n", hold_opt_in=True
+    )
+    assert (result.created, result.pending) == (True, True)
+    assert (result.lead.name, result.lead.subscribed) == ("Dee", False)
+    assert not Consent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_which_lead_a_browser_follows_when_it_claims_another_address() -> None:
+    # Unproven: a new address (a new person at a shared browser) takes the browser along.
+    shared = uuid.uuid4()
+    first = lead_identify(email=random_email(), name="A", visitor_id=shared).lead
+    second = lead_identify(email=random_email(), name="B", visitor_id=shared).lead
+    assert Visitor.objects.get(pk=shared).lead_id == second.id
+    # An unproven claim on a known lead does not: the browser stays where it was.
+    lead_identify(email=first.email, name="A", visitor_id=shared)
+    assert Visitor.objects.get(pk=shared).lead_id == second.id
+    # A browser that proved its lead keeps it, whatever new address it types.
+    visitor_prove(visitor_id=shared, lead_id=second.id)
+    third = lead_identify(email=random_email(), name="C", visitor_id=shared).lead
+    assert Visitor.objects.get(pk=shared).lead_id == second.id
+    assert Lead.objects.filter(merged_into__isnull=False).count() == 0
+    # Proving a second address merges the two leads it proved, and nothing else.
+    visitor_prove(visitor_id=shared, lead_id=third.id)
+    third.refresh_from_db()
+    second.refresh_from_db()
+    assert {second.merged_into_id, third.merged_into_id} - {None} == {second.id}
+    first.refresh_from_db()
+    assert first.merged_into_id is None
+
+
+@pytest.mark.django_db
+def test_proving_is_idempotent_and_makes_the_visitor_row() -> None:
+    lead = make_lead()
+    browser = uuid.uuid4()  # never sent an event: no row yet
+    for _ in range(2):
+        assert visitor_prove(visitor_id=browser, lead_id=lead.id).id == lead.id
+    assert IdentityProof.objects.filter(visitor_id=browser, lead=lead).count() == 1
+    assert Visitor.objects.get(pk=browser).lead_id == lead.id
+
+
+@pytest.mark.django_db
+def test_confirming_a_claim_on_an_erased_lead_fails_cleanly() -> None:
+    from profiling.services.leads import lead_erase
+
+    lead = make_lead()
+    lead_erase(lead=lead)
+    with pytest.raises(Lead.DoesNotExist):
+        lead_claim_confirm(
+            lead_id=lead.id,
+            visitor_id=uuid.uuid4(),
+            name="X",
+            subscribe=True,
+            consent_text="n",
+            gate_id=None,
+        )
+    lead.refresh_from_db()
+    assert (lead.subscribed, lead.email_verified_at) == (False, None)
+
+
+@pytest.mark.django_db
+def test_a_merge_by_hand_keeps_the_lead_it_is_told_to() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    older, younger = make_lead(), make_lead()
+    Lead.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(days=3))
+    visitor = make_visitor(lead=older)
+    IdentityProof.objects.create(visitor=visitor, lead=older, proved_at=timezone.now())
+    winner = leads_merge(lead_ids=[older.id, younger.id], into=younger.id)
+    assert winner.id == younger.id
+    older.refresh_from_db()
+    assert older.merged_into_id == younger.id
+    assert Visitor.objects.get(pk=visitor.id).lead_id == younger.id
+    assert IdentityProof.objects.get().lead_id == younger.id
