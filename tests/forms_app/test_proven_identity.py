@@ -327,7 +327,12 @@ def test_the_link_expires_is_refused_when_forged_and_says_when_the_data_is_gone(
     claim = Submission.objects.create(gate=gate, lead=lead, claimed_name="X", subscribed=True)
     real_time = time.time
     with monkeypatch.context() as patch:
-        patch.setattr(signing.time, "time", lambda: real_time() - 8 * 24 * 3600)
+        # Signed eight days ago: the link works for seven.
+        patch.setattr(
+            signing.TimestampSigner,
+            "timestamp",
+            lambda self: signing.b62_encode(int(real_time() - 8 * 24 * 3600)),
+        )
         old = confirmation_token_make(submission_id=claim.pk)
     expired = Client().get(f"/confirm/{old}")
     assert expired.status_code == 410
@@ -406,6 +411,15 @@ def test_double_opt_in_subscribes_only_after_the_confirmation(
     assert consent["text"] == doi_gate.consent_text
     assert consent["given_at"]
     assert consent["withdrawn_at"] is None
+
+
+def test_the_public_gate_config_says_whether_it_asks_for_double_opt_in(
+    client: Client, gate: Gate, doi_gate: Gate
+) -> None:
+    for g, expected in ((gate, False), (doi_gate, True)):
+        response = client.get(f"/api/v1/public/gates/{g.slug}")
+        assert response.status_code == 200
+        assert response.json()["double_opt_in"] is expected
 
 
 def test_double_opt_in_without_the_box_ticked_sends_no_confirmation(
