@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from profiling.models import Consent, ConsentMethod, IdentityProof, Lead, SandboxEmail
+from tests.forms_app.browser.conftest import SCREENSHOTS
 from tests.support.factories import make_gate, make_lead
 from tests.support.waiting import wait_for
 
@@ -81,12 +82,15 @@ def test_double_opt_in_confirms_with_the_button_not_the_link(
         mail.goto(link.group(1))
         assert mail.inner_text("h1") == "Confirm your subscription"
         assert mail.locator("button[type=submit]").count() == 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        mail.screenshot(path=str(SCREENSHOTS / "confirm-subscription.png"))
         lead.refresh_from_db()
         assert (lead.subscribed, lead.email_verified_at) == (False, None)
 
         mail.click("button[type=submit]")
         mail.wait_for_selector("text=Confirmed")
         assert "You are subscribed" in mail.inner_text("[role=status]")
+        mail.screenshot(path=str(SCREENSHOTS / "confirm-subscription-done.png"))
         lead.refresh_from_db()
         assert lead.subscribed is True
         assert lead.email_verified_at is not None
