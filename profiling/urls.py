@@ -64,6 +64,7 @@ urlpatterns = [
         r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content\.csv$",
         content.GateContentCsvApi.as_view(),
     ),
+    re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/merge/?$", leads.LeadMergeApi.as_view()),
     path("sandbox/crm/", sandbox.crm_inbox, name="sandbox-crm"),
     path("sandbox/mail/", sandbox_mail.mail_inbox, name="sandbox-mail"),
     # The List-Unsubscribe link of emails to leads; the token is a django.core.signing one.

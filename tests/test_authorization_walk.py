@@ -50,7 +50,9 @@ from forms_app.models import (
     QuarantinedSubmission,
     QuarantineReason,
     QuarantineVia,
+    Submission,
 )
+from forms_app.services.confirmation import confirmation_token_make
 from profiling.models import Delivery, DeliveryStatus
 from profiling.services.mail import unsubscribe_token_make
 from profiling.services.segment import source_create
@@ -249,6 +251,11 @@ POLICY: dict[str, Entry] = {
         {"token": "unsubscribe"},
         bodies={"POST": _const({"List-Unsubscribe": "One-Click"})},
     ),
+    # An email's confirmation link: the signed token is the whole authorisation; a GET
+    # only shows the button, the POST confirms (once: everyone after sees "confirmed").
+    "^confirm/(?P<token>[A-Za-z0-9_:-]{1,200})/?$": Entry(
+        {"GET": PUBLIC, "POST": PUBLIC}, {"token": "confirm"}
+    ),
     # --- marketer API: gates ------------------------------------------------------------
     "^api/v1/gates/?$": Entry(
         {"GET": EDIT, "POST": EDIT},
@@ -335,6 +342,12 @@ POLICY: dict[str, Entry] = {
     ),
     # A full dump of one person's data: marketers only, like erasure.
     "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/export/?$": Entry({"GET": EDIT}, {"pk": "lead"}),
+    "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/merge/?$": Entry(
+        {"POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 200},
+        bodies={"POST": lambda w: {"into": w["other_lead"]}},
+    ),
     # --- workspace ----------------------------------------------------------------------
     "app/login/": Entry({"GET": LOGIN}),
     "app/logout/": Entry({"POST": LOGIN}),
@@ -516,6 +529,11 @@ def world(settings: Any) -> World:
     rule = make_rule(gate=gate)
     lead = make_lead()
     make_visitor(lead=lead)
+    other_lead = make_lead()
+    # A claim waiting for its emailed confirmation.
+    claim = Submission.objects.create(
+        gate=gate, lead=other_lead, visitor_id=uuid.uuid4(), claimed_name="Walker"
+    )
     endpoint = make_endpoint(url=HOOK_URL, grades=["warm", "hot"])
     # A rotation under way, so retiring the previous secret is a real write.
     endpoint.previous_secret = "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
@@ -554,6 +572,8 @@ def world(settings: Any) -> World:
         "cost": str(cost.pk),
         "schema": "lead.grade_changed.v1.json",
         "unsubscribe": unsubscribe_token_make(lead_id=lead.pk),
+        "other_lead": str(other_lead.pk),
+        "confirm": confirmation_token_make(submission_id=claim.pk),
     }
 
 

@@ -1,4 +1,5 @@
-"""Marketer API: leads (list, detail, consent changes, erasure, CSV and per-person export)."""
+"""Marketer API: leads (list, detail, consent changes, erasure, merge by hand, CSV and
+per-person export)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -16,11 +17,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.csv_export import csv_response
+from config.errors import error_body
 from config.json_export import json_download
+from config.openapi import errors
 from config.pagination import Pagination
 from config.roles import MarketerOnly, SalesMayRead
 from profiling.models import (
+    ConsentMethod,
     Grade,
+    Lead,
 )
 from profiling.selectors import (
     LEAD_CSV_COLUMNS,
@@ -31,6 +36,7 @@ from profiling.selectors import (
 )
 from profiling.selectors.person import lead_export_document, person_erasable
 from profiling.services.consent import lead_contact_set, lead_subscription_withdraw
+from profiling.services.identity import leads_merge
 from profiling.services.leads import lead_erase
 
 # --- leads -----------------------------------------------------------------------------
@@ -69,12 +75,25 @@ class LeadOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     email = serializers.CharField()
     subscribed = serializers.BooleanField()
+    # The person proved they own the address (confirmed from the email).
+    email_verified = serializers.SerializerMethodField()
     score = serializers.IntegerField()
     grade = serializers.CharField()
     company_domain = serializers.CharField()
     utm_source = serializers.CharField()
     created_at = serializers.DateTimeField()
     scored_at = serializers.DateTimeField(allow_null=True)
+
+    def get_email_verified(self, lead: Lead) -> bool:
+        return lead.email_verified_at is not None
+
+
+class ConsentOutputSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    method = serializers.ChoiceField(choices=ConsentMethod.choices)
+    gate = serializers.CharField(allow_null=True, help_text="The gate's slug, if any.")
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
 
 
 class LeadListApi(APIView):
@@ -152,10 +171,25 @@ class LeadDetailApi(APIView):
     class LeadDetailOutputSerializer(LeadOutputSerializer):
         reasons = serializers.ListField(child=serializers.CharField())
         do_not_contact = serializers.BooleanField()
+        consents = serializers.SerializerMethodField()
         profile = serializers.SerializerMethodField()
         visitors = serializers.SerializerMethodField()
         timeline = serializers.SerializerMethodField()
         grade_changes = serializers.SerializerMethodField()
+
+        @extend_schema_field(ConsentOutputSerializer(many=True))
+        def get_consents(self, lead: Lead) -> list[dict[str, Any]]:
+            # Every opt-in as given (proof of consent), oldest first.
+            return [
+                {
+                    "text": c.text,
+                    "given_at": c.given_at,
+                    "method": c.method,
+                    "gate": c.gate.slug if c.gate is not None else None,
+                    "withdrawn_at": c.withdrawn_at,
+                }
+                for c in lead.consents.select_related("gate").order_by("given_at", "id")
+            ]
 
         def get_profile(self, lead: Any) -> dict[str, Any]:
             # Passive enrichment, never asked: see selectors.lead_profile.
@@ -242,6 +276,32 @@ class LeadPersonExportApi(APIView):
         return json_download(
             lead_export_document(lead=lead), filename=f"leadgate-lead-{lead.id}.json"
         )
+
+
+class LeadMergeApi(APIView):
+    """Merge this lead into another one, by hand (automatic merges need proof: see
+    profiling/services/identity)."""
+
+    permission_classes = [MarketerOnly]
+
+    class LeadMergeInputSerializer(serializers.Serializer):
+        into = serializers.UUIDField(help_text="The lead that remains: this one joins it.")
+
+    @extend_schema(
+        request=LeadMergeInputSerializer,
+        responses={200: LeadDetailApi.LeadDetailOutputSerializer, **errors(400, 404)},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        lead = _lead_or_404(pk)
+        serializer = self.LeadMergeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = lead_get(lead_id=serializer.validated_data["into"])
+        if target is None:
+            return Response(error_body({"into": ["No lead with this id."]}), status=400)
+        if target.pk == lead.pk:
+            return Response(error_body({"into": ["These are already one lead."]}), status=400)
+        winner = leads_merge(lead_ids=[lead.pk, target.pk], into=target.pk)
+        return Response(LeadDetailApi.LeadDetailOutputSerializer(winner).data)
 
 
 class LeadExportApi(APIView):

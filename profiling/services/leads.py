@@ -19,6 +19,7 @@ from profiling.models import (
     Event,
     Grade,
     GradeChange,
+    IdentityProof,
     Lead,
     OutboundEmail,
     SandboxEmail,
@@ -62,6 +63,8 @@ def lead_erase(*, lead: Lead) -> None:
         Visitor.objects.filter(pk__in=visitor_ids).delete()
         Submission.objects.filter(lead_id__in=ids).delete()
         Consent.objects.filter(lead_id__in=ids).delete()
+        # Proofs that other browsers own the address: gone with the address.
+        IdentityProof.objects.filter(lead_id__in=ids).delete()
         ScorePending.objects.filter(lead_id__in=ids).delete()
         GradeChange.objects.filter(lead_id__in=ids).update(reasons=[])
         if emails:
