@@ -1,4 +1,4 @@
-"""Email: the outbox of messages to leads and the sandbox mail inbox."""
+"""Email: the outbox of messages (to leads, and team invitations) and the sandbox mail inbox."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from profiling.models.people import Lead
 
 class EmailKind(models.TextChoices):
     CONTENT_LINK = "content_link", "Content link after a submission"
+    # To a colleague, not a lead: `lead` stays empty, so no unsubscribe or
+    # do-not-contact check applies (a one-off transactional message they asked for).
+    TEAM_INVITATION = "team_invitation", "Invitation to join the team"
 
 
 class EmailStatus(models.TextChoices):
