@@ -441,6 +441,21 @@ POLICY: dict[str, Entry] = {
         ok={"POST": 302},
         bodies={"POST": _const({"confirm": "remove"})},
     ),
+    "^api/v1/team/invitations/?$": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        ok={"POST": 201},
+        bodies={"POST": _const({"email": "walk-invitee@example-fibre.com", "role": "sales"})},
+    ),
+    "^api/v1/team/invitations/(?P<pk>[0-9]{1,18})/?$": Entry(
+        {"DELETE": EDIT}, {"pk": "invitation"}, ok={"DELETE": 204}
+    ),
+    "^api/v1/team/members/?$": Entry({"GET": EDIT}),
+    "^api/v1/team/members/(?P<pk>[0-9]{1,18})/?$": Entry(
+        {"PATCH": EDIT, "DELETE": EDIT},
+        {"pk": "member"},
+        ok={"PATCH": 200, "DELETE": 204},
+        bodies={"PATCH": _const({"role": "marketer"})},
+    ),
     # The invited colleague's page: the emailed token is the whole authorisation. (An
     # empty form: the same 400 for everyone, and the invitation stays usable.)
     "app/invite/<str:token>": Entry({"GET": PUBLIC, "POST": PUBLIC}, {"token": "invite"}),
