@@ -4,6 +4,7 @@ that keep a workspace with at least one marketer."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -352,3 +353,64 @@ def test_the_member_list_shows_roles(marketer: Any) -> None:
         nobody.pk: ("", False),
         admin.pk: ("marketer", True),
     }
+
+
+# --- races, with real concurrent database connections (threads) ---------------------------
+
+
+def _race(*calls: Any) -> tuple[list[Any], list[BaseException]]:
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(call: Any) -> None:
+        try:
+            barrier.wait(5)
+            results.append(call())
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_accepts_of_one_token_at_once_make_one_account() -> None:
+    marketer = _in("marketer")
+    _, token = _invite(marketer, email="sam@example-fibre.com")
+    results, errors = _race(
+        *[
+            lambda n=n: invitation_accept(token=token, name=f"Sam {n}", password=PASSWORD)
+            for n in range(4)
+        ]
+    )
+    assert len(results) == 1
+    assert len(errors) == 3
+    assert all(isinstance(e, InvitationUnusable) and e.reason == "used" for e in errors), errors
+    (user,) = User.objects.filter(username="sam@example-fibre.com")
+    assert user.pk == results[0].pk
+    assert Invitation.objects.get().accepted_by_id == user.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_marketers_removing_each_other_at_once_leave_one() -> None:
+    ann = _in("marketer")
+    bob = _in("marketer")
+    assert can_edit(ann)
+    assert can_edit(bob)
+    _, errors = _race(
+        lambda: member_remove(actor=ann, member=bob),
+        lambda: member_remove(actor=bob, member=ann),
+    )
+    assert len(errors) == 1
+    assert isinstance(errors[0], ValidationError)
+    assert "is the last marketer" in errors[0].messages[0]
+    assert User.objects.filter(pk__in=[ann.pk, bob.pk], is_active=True).count() == 1
