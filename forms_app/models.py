@@ -6,6 +6,7 @@ imports from `profiling` (Submission refers to Lead by its string label only).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -273,3 +274,39 @@ class CampaignCost(models.Model):
     def __str__(self) -> str:
         what = f"{self.utm_source}/{self.utm_campaign}" if self.utm_campaign else self.utm_source
         return f"{what} {self.period_start}..{self.period_end}: {self.amount} {self.currency}"
+
+
+class TeamRole(models.TextChoices):
+    # The two groups of config/roles.py.
+    MARKETER = "marketer", "Marketer (reads and changes everything)"
+    SALES = "sales", "Sales (reads leads and reports)"
+
+
+class Invitation(models.Model):
+    """A marketer's invitation to a colleague: an emailed link that makes (or joins) an
+    account in one role. Only the token's SHA-256 is stored: the raw token exists in the
+    email alone, so a database read does not hand out working links."""
+
+    email = models.EmailField(max_length=150)
+    role = models.CharField(max_length=16, choices=TeamRole.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} for {self.email} ({self.role})"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from forms_app import confirm, views
-from forms_app.api import auth, gates, public, quarantine
+from forms_app.api import auth, gates, public, quarantine, team
 
 # Contract paths have no trailing slash on items and one on collections; both forms are
 # accepted (`/?`) because a client that adds or drops it must not get a redirect or 404.
@@ -22,6 +22,12 @@ urlpatterns = [
         quarantine.QuarantineReleaseApi.as_view(),
     ),
     re_path(r"^api/v1/quarantine/(?P<pk>[0-9]{1,18})/?$", quarantine.QuarantineDetailApi.as_view()),
+    re_path(r"^api/v1/team/invitations/?$", team.TeamInvitationListApi.as_view()),
+    re_path(
+        r"^api/v1/team/invitations/(?P<pk>[0-9]{1,18})/?$", team.TeamInvitationDetailApi.as_view()
+    ),
+    re_path(r"^api/v1/team/members/?$", team.TeamMemberListApi.as_view()),
+    re_path(r"^api/v1/team/members/(?P<pk>[0-9]{1,18})/?$", team.TeamMemberDetailApi.as_view()),
     path("", views.home, name="home"),
     path("g/<slug:slug>", views.gate_page, name="gate-page"),
     path("g/<slug:slug>/embed", views.gate_embed, name="gate-embed"),
