@@ -440,6 +440,12 @@ POLICY: dict[str, Entry] = {
         ok={"POST": 302},
         bodies={"POST": _const({"confirm": "erase"})},
     ),
+    "app/leads/<uuid:pk>/merge": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 302},
+        bodies={"POST": lambda w: {"into": w["other_lead_email"]}},
+    ),
     # --- workspace: the team (who may log in, and as what) ------------------------------
     "app/team/": Entry(
         {"GET": EDIT, "POST": EDIT},
@@ -623,6 +629,7 @@ def world(settings: Any) -> World:
         "schema": "lead.grade_changed.v1.json",
         "unsubscribe": unsubscribe_token_make(lead_id=lead.pk),
         "other_lead": str(other_lead.pk),
+        "other_lead_email": other_lead.email,
         "confirm": confirmation_token_make(submission_id=claim.pk),
     }
 

@@ -54,6 +54,7 @@ urlpatterns = [
     path("leads/<uuid:pk>/contact", leads.lead_contact, name="lead-contact"),
     path("leads/<uuid:pk>/export.json", leads.lead_person_export, name="lead-export"),
     path("leads/<uuid:pk>/erase", leads.lead_erase_confirm, name="lead-erase"),
+    path("leads/<uuid:pk>/merge", leads.lead_merge, name="lead-merge"),
     path("team/", team.team_home, name="team"),
     path(
         "team/invitations/<int:pk>/revoke", team.invitation_withdraw, name="team-invitation-revoke"
