@@ -44,6 +44,8 @@ app.conf.update(
         # hourly set-based re-grade records (and pushes) the changes. Half-lives are
         # days, so an hour's lag is far below what a grade can move in that time.
         "scores-decay": {"task": "profiling.tasks.leads_regrade_decayed", "schedule": 3600.0},
+        # PDF pages whose render task was lost: enqueued again (forms_app/services/pdf.py).
+        "pdf-render-stalled": {"task": "forms_app.tasks.pdf_render_sweep", "schedule": 60.0},
     },
 )
 # Celery's Django fixup closes every database connection before and after each task
