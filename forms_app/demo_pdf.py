@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 
 # --- A tiny PDF writer -------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ def pdf_document(
     width: float,
     height: float,
     title: str,
-    outline: list[tuple[str, int]] = (),  # type: ignore[assignment]
+    outline: Sequence[tuple[str, int]] = (),
 ) -> bytes:
     """A valid PDF 1.4: one page per content stream (standard Helvetica fonts,
     compressed), with top-level bookmarks (title, 1-based page) and an xref table."""
@@ -345,7 +346,7 @@ MAP_CHAPTERS: list[tuple[str, int]] = [
 
 
 def _text_page(
-    title: str, intro: str, header: tuple[str, ...], rows: list[tuple[str, ...]], number: int
+    title: str, intro: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], number: int
 ) -> bytes:
     """A page with a title, one line of introduction and a table."""
     c = Canvas()

@@ -24,6 +24,10 @@ PAGE_IMAGE_WIDTH = 1200
 # A tiny page (a ticket, a label) is not blown up beyond this many pixels per point.
 MAX_SCALE = 4.0
 WEBP_QUALITY = 80
+# libwebp's effort (0-6). Measured on an A4 page at 1200 px: method 4 (Pillow's default)
+# 290 ms and 37.8 KB, method 2 102 ms and 39.2 KB: a third of the time for 4 % more
+# bytes. (JPEG: 13 ms but 94 KB; PNG: 129 ms and 85 KB.)
+WEBP_METHOD = 2
 MAX_PAGE_TEXT = 100_000
 
 PASSWORD_PROTECTED = "This PDF is password-protected: upload a copy without a password."
@@ -157,7 +161,7 @@ def pdf_render_pages(data: bytes, numbers: list[int]) -> list[RenderedPage]:
                 width_pt, _ = page.get_size()
                 image = page.render(scale=_scale(width_pt)).to_pil()
                 buffer = io.BytesIO()
-                image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)
+                image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
                 textpage = page.get_textpage()
                 try:
                     text = textpage.get_text_bounded()

@@ -131,7 +131,7 @@ class FileForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         # gate_save refuses it too; checked here so it shows with the row's other errors.
         # A PDF read inline has its own, larger limit, checked with the PDF itself there.
-        data = super().clean()
+        data = super().clean() or {}
         upload = data.get("upload")
         if upload and not data.get("read_inline") and upload.size > MAX_UPLOAD_BYTES:
             self.add_error("upload", UPLOAD_TOO_LARGE)

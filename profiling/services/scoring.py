@@ -116,9 +116,9 @@ def _config_parse(raw: str) -> tuple[list[RuleSpec], Thresholds]:
         row = ScoringSettings()
         limits = [row.warm_threshold, row.hot_threshold, row.half_life_days]
     warm, hot, half_life_days = limits
-    return [RuleSpec(*r[:-1], pages=tuple(r[-1])) for r in rules], Thresholds(
-        warm, hot, half_life_days
-    )
+    # The last column is a chapter rule's pages: a tuple, as RuleSpec is hashable.
+    specs = [RuleSpec(*[*r[:-1], tuple(r[-1])]) for r in rules]
+    return specs, Thresholds(warm, hot, half_life_days)
 
 
 def _facts_and_gates(

@@ -508,7 +508,8 @@ def test_the_map_is_a_multi_page_pdf_read_inline(
         ("service-levels", 6, 6),
     ]
     pricing = map_file.pdf_pages.get(number=5)
-    assert pricing.image and "Dual Path 10G" in pricing.text
+    assert pricing.image
+    assert "Dual Path 10G" in pricing.text
     # Reading it inline scores: pages of the map, and its pricing chapter.
     rules = {r.name: r for r in ScoringRule.objects.filter(file_key="network-map")}
     pages_rule = rules["Read pages of the network map"]
@@ -533,7 +534,8 @@ def test_the_seeds_earlier_one_page_map_is_replaced(media_root: Path) -> None:
         handle.write(b"%PDF-1.4\n<< /Title (old map) /Producer (leadgate demo) >>\n%%EOF\n")
     assert "replaced by the multi-page map, read inline" in _run()
     map_file.refresh_from_db()
-    assert map_file.read_inline and map_file.pdf_page_count == 6
+    assert map_file.read_inline
+    assert map_file.pdf_page_count == 6
     # A map the marketer uploaded instead is theirs: kept.
     GateFile.objects.filter(pk=map_file.pk).update(read_inline=False, pdf_status="")
     with map_file.upload.open("wb") as handle:

@@ -44,7 +44,8 @@ def _attach(gate_file: GateFile, data: bytes, capture: Any, *, render: bool = Tr
 def test_inspect_reads_pages_and_outline_chapters() -> None:
     info = pdf_inspect(pdf_bytes(6, chapters=CHAPTERS), max_pages=100)
     assert [p.number for p in info.pages] == [1, 2, 3, 4, 5, 6]
-    assert info.pages[0].width == 1200 and info.pages[0].height > 1600  # A4 portrait
+    assert info.pages[0].width == 1200
+    assert info.pages[0].height > 1600
     assert [(c.key, c.title, c.first_page, c.last_page) for c in info.chapters] == [
         ("coverage", "Coverage", 1, 2),
         ("buildings-on-net", "Buildings on net", 3, 4),
@@ -88,8 +89,10 @@ def test_attach_writes_pages_and_chapters_and_renders_nothing_in_the_request(
         django_capture_on_commit_callbacks,
         render=False,
     )
-    assert gate_file.read_inline and gate_file.pdf_status == PdfStatus.PENDING
-    assert gate_file.pdf_page_count == 6 and gate_file.pdf_pages_ready == 0
+    assert gate_file.read_inline
+    assert gate_file.pdf_status == PdfStatus.PENDING
+    assert gate_file.pdf_page_count == 6
+    assert gate_file.pdf_pages_ready == 0
     pages = list(PdfPage.objects.filter(gate_file=gate_file))
     assert [p.number for p in pages] == [1, 2, 3, 4, 5, 6]
     assert all(p.image == "" for p in pages)
@@ -107,13 +110,16 @@ def test_render_task_renders_images_and_text(django_capture_on_commit_callbacks:
     gate_file = _attach(
         _map_file(), pdf_bytes(3, words="Dual path ring"), django_capture_on_commit_callbacks
     )
-    assert gate_file.pdf_status == PdfStatus.READY and gate_file.pdf_pages_ready == 3
+    assert gate_file.pdf_status == PdfStatus.READY
+    assert gate_file.pdf_pages_ready == 3
     for page in PdfPage.objects.filter(gate_file=gate_file):
         assert page.image.endswith(f"/p{page.number}.webp")
         with default_storage.open(page.image, "rb") as handle:
             head = handle.read(16)
-        assert head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-        assert page.width == 1200 and page.height > 1600
+        assert head[:4] == b"RIFF"
+        assert head[8:12] == b"WEBP"
+        assert page.width == 1200
+        assert page.height > 1600
         assert f"Dual path ring {page.number}" in page.text
         assert page.words >= 4
 
@@ -158,7 +164,8 @@ def test_a_new_upload_stops_the_old_uploads_tasks(django_capture_on_commit_callb
     assert not PdfPage.objects.filter(gate_file=gate_file).exclude(image="").exists()
     assert pdf_render_next(gate_file_id=gate_file.pk, version=gate_file.pdf_version) == 0
     gate_file.refresh_from_db()
-    assert gate_file.pdf_status == PdfStatus.READY and gate_file.pdf_page_count == 2
+    assert gate_file.pdf_status == PdfStatus.READY
+    assert gate_file.pdf_page_count == 2
 
 
 def test_rendering_again_is_idempotent(django_capture_on_commit_callbacks: Any) -> None:
@@ -173,7 +180,7 @@ def test_rendering_again_is_idempotent(django_capture_on_commit_callbacks: Any) 
 
 def test_a_missing_upload_fails_with_a_message(django_capture_on_commit_callbacks: Any) -> None:
     gate_file = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks, render=False)
-    default_storage.delete(gate_file.upload.name)
+    default_storage.delete(str(gate_file.upload.name))
     pdf_render_next(gate_file_id=gate_file.pk, version=gate_file.pdf_version)
     gate_file.refresh_from_db()
     assert gate_file.pdf_status == PdfStatus.FAILED
@@ -245,7 +252,8 @@ def test_reader_page_has_tracked_pages_text_and_chapters(
     assert '<a href="#page-5">Pricing</a>' in nav
     # The tracker runs there, from our own host; no inline script or style.
     assert re.search(r'<script src="/static/leadgate\.js" data-gate="[^"]+"', html)
-    assert "<style" not in html and "style=" not in html
+    assert "<style" not in html
+    assert "style=" not in html
     assert "<script>" not in html
 
 
@@ -282,7 +290,7 @@ def test_page_images_are_served_and_cached_by_version(
     response = client.get(f"{base}/2?v={gate_file.pdf_version}")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
-    body = b"".join(response.streaming_content)
+    body = response.getvalue()
     assert body[8:12] == b"WEBP"
     assert "max-age=31536000" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
@@ -320,7 +328,9 @@ def test_api_upload_accepts_a_pdf_and_reports_progress(
         response = _post(gate_file, pdf_bytes(6, chapters=CHAPTERS))
     assert response.status_code == 202, response.content
     body = response.json()
-    assert body["status"] == "pending" and body["page_count"] == 6 and body["read_inline"]
+    assert body["status"] == "pending"
+    assert body["page_count"] == 6
+    assert body["read_inline"]
     assert body["chapters"][2] == {
         "key": "pricing",
         "title": "Pricing",
@@ -332,12 +342,14 @@ def test_api_upload_accepts_a_pdf_and_reports_progress(
     state = Client(HTTP_AUTHORIZATION=f"Token {marketer.token}").get(
         f"/api/v1/gates/{gate_file.gate.slug}/files/network-map/pdf"
     )
-    assert state.json()["status"] == "ready" and state.json()["pages_ready"] == 6
+    assert state.json()["status"] == "ready"
+    assert state.json()["pages_ready"] == 6
     gate = Client(HTTP_AUTHORIZATION=f"Token {marketer.token}").get(
         f"/api/v1/gates/{gate_file.gate.slug}"
     )
     listed = gate.json()["files"][0]
-    assert listed["read_inline"] is True and listed["pdf_status"] == "ready"
+    assert listed["read_inline"] is True
+    assert listed["pdf_status"] == "ready"
 
 
 @pytest.mark.parametrize(
@@ -354,7 +366,8 @@ def test_api_upload_refuses_unreadable_pdfs(data: bytes, message: str) -> None:
     errors = assert_error(_post(gate_file, data), 400, "file")
     assert message in errors["file"][0]
     gate_file.refresh_from_db()
-    assert gate_file.pdf_status == "" and not gate_file.read_inline
+    assert gate_file.pdf_status == ""
+    assert not gate_file.read_inline
 
 
 def test_api_upload_refuses_an_oversized_pdf(settings: Any) -> None:
@@ -437,7 +450,8 @@ def test_builder_uploads_a_pdf_read_inline(django_capture_on_commit_callbacks: A
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     gate_file.refresh_from_db()
-    assert gate_file.read_inline and gate_file.pdf_status == PdfStatus.READY
+    assert gate_file.read_inline
+    assert gate_file.pdf_status == PdfStatus.READY
     assert gate_file.pdf_page_count == 4
     page = client.get(f"/app/gates/{gate_file.gate.slug}/").content.decode()
     assert "PDF read inline: 4 pages, ready." in page
@@ -453,4 +467,5 @@ def test_builder_refuses_a_password_protected_pdf_on_its_row() -> None:
     assert response.status_code == 400
     assert "This PDF is password-protected" in response.content.decode()
     gate_file.refresh_from_db()
-    assert gate_file.pdf_status == "" and not gate_file.read_inline
+    assert gate_file.pdf_status == ""
+    assert not gate_file.read_inline

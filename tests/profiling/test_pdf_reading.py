@@ -155,8 +155,10 @@ def test_a_rule_counts_pages_read_of_the_map(map_file: GateFile) -> None:
     lead = _read_pages(map_file, [1, 2, 2, 4])  # page 2 twice: a re-read counts once
     change = lead_score(lead_id=lead.id)
     lead.refresh_from_db()
-    assert lead.score == 30 and lead.grade == "warm"
-    assert change is not None and change.grade == "warm"
+    assert lead.score == 30
+    assert lead.grade == "warm"
+    assert change is not None
+    assert change.grade == "warm"
     assert lead.reasons == ["read 3 pages of network-map, 24 s [read 3 pages of the map: +30]"]
     _assert_sql_agrees(lead)
 

@@ -134,9 +134,7 @@ class Command(BaseCommand):
             # would fail, and nothing of the marketer's is lost by writing it again.
             if map_file.pdf_status:
                 # Its page images went with it: rendered again.
-                gate_file_pdf_attach(
-                    gate_file=map_file, data=pdf, name=demo_content.MAP_FILE_NAME
-                )
+                gate_file_pdf_attach(gate_file=map_file, data=pdf, name=demo_content.MAP_FILE_NAME)
             else:
                 map_file.upload.save(demo_content.MAP_FILE_NAME, ContentFile(pdf), save=True)
             return gate, "written again (its stored copy was missing)"

@@ -90,7 +90,8 @@ def test_reading_pages_sends_section_views_of_the_file(chromium: Any, live_serve
         assert all(e.file_key == "network-map" for e in views)
         assert all(e.duration_ms and e.duration_ms >= 1000 for e in views)
         sent = [e for e in posted if e["type"] == "section_view"]
-        assert sent and all(e["file"] == "network-map" for e in sent)
+        assert sent
+        assert all(e["file"] == "network-map" for e in sent)
         # The lead's score counts the pages read (score_lead ran eagerly on ingest).
         lead.refresh_from_db()
         assert lead.score >= 20
