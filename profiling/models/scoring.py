@@ -88,6 +88,17 @@ class ScoringRule(models.Model):
             errors["file_key"] = (
                 f"Gate {self.gate.slug if self.gate else self.gate_id!r} has no file {self.file_key!r}."
             )
+        elif (
+            self.file_key
+            and kind == EventType.SECTION_VIEW
+            and self.gate_id is not None
+            and not GateFile.objects.filter(
+                gate_id=self.gate_id, key=self.file_key, read_inline=True
+            ).exists()
+        ):
+            errors["file_key"] = (
+                f"File {self.file_key!r} is not read inline: only its downloads can be scored."
+            )
         if self.event_name and kind != EventType.TRACK:
             errors["event_name"] = "Only track rules match on an event name."
         if kind == RULE_TYPE_PROFILE:

@@ -216,3 +216,16 @@ def test_rules_name_files_and_chapters_that_exist(map_file: GateFile) -> None:
         ScoringRule(
             name="x", event_type="page_view", gate=gate, file_key="network-map", points=5
         ).full_clean()
+
+
+def test_a_page_rule_needs_a_file_read_inline(map_file: GateFile) -> None:
+    GateFile.objects.filter(pk=map_file.pk).update(read_inline=False)
+    with pytest.raises(ValidationError) as exc:
+        ScoringRule(
+            name="x",
+            event_type="section_view",
+            gate=map_file.gate,
+            file_key="network-map",
+            points=5,
+        ).full_clean()
+    assert "is not read inline" in str(exc.value)
