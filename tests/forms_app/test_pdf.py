@@ -469,3 +469,67 @@ def test_builder_refuses_a_password_protected_pdf_on_its_row() -> None:
     gate_file.refresh_from_db()
     assert gate_file.pdf_status == ""
     assert not gate_file.read_inline
+
+
+def test_the_sweep_enqueues_stalled_renders_only(django_capture_on_commit_callbacks: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from forms_app.services.pdf import pdf_render_sweep
+
+    stalled = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks, render=False)
+    moving = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks, render=False)
+    GateFile.objects.filter(pk=stalled.pk).update(
+        pdf_progress_at=timezone.now() - timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert pdf_render_sweep() == 1
+    assert len(queued) == 1
+    stalled.refresh_from_db()
+    moving.refresh_from_db()
+    assert stalled.pdf_status == PdfStatus.READY
+    assert moving.pdf_status == PdfStatus.PENDING
+
+
+def test_builder_makes_an_uploaded_pdf_readable_inline(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.core.files.base import ContentFile
+
+    gate_file = _map_file()
+    gate_file.url = ""
+    gate_file.upload.save("map.pdf", ContentFile(pdf_bytes(3)), save=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _marketer_client().post(
+            f"/app/gates/{gate_file.gate.slug}/", _builder_form(gate_file, "")
+        )
+    assert response.status_code == 302
+    gate_file.refresh_from_db()
+    assert gate_file.read_inline
+    assert (gate_file.pdf_status, gate_file.pdf_page_count) == (PdfStatus.READY, 3)
+
+
+def test_builder_needs_a_pdf_to_read_inline() -> None:
+    gate_file = _map_file()  # a link only, no upload
+    response = _marketer_client().post(
+        f"/app/gates/{gate_file.gate.slug}/", _builder_form(gate_file, "")
+    )
+    assert response.status_code == 400
+    assert "Upload a PDF to read it inline." in response.content.decode()
+
+
+def test_api_gate_update_turns_reading_inline_off(django_capture_on_commit_callbacks: Any) -> None:
+    gate_file = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks)
+    marketer = make_marketer()
+    client = Client(HTTP_AUTHORIZATION=f"Token {marketer.token}")
+    body = {"files": [{"key": "network-map", "title": "Network map", "read_inline": False}]}
+    response = client.patch(
+        f"/api/v1/gates/{gate_file.gate.slug}", body, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["files"][0]["read_inline"] is False
+    assert _reader(gate_file).status_code == 404
+    # The download is as it was.
+    gate_file.refresh_from_db()
+    assert gate_file.upload
