@@ -64,9 +64,7 @@ def gate_file_pdf_attach(
             chapter_of[number] = chapter.key
     with transaction.atomic():
         row = GateFile.objects.select_for_update().get(pk=gate_file.pk)
-        old_images = list(
-            PdfPage.objects.filter(gate_file=row).exclude(image="").values_list("image", flat=True)
-        )
+        # The old pages' images go once this commits (pdf_page_image_forget).
         PdfPage.objects.filter(gate_file=row).delete()
         PdfChapter.objects.filter(gate_file=row).delete()
         row.upload.save(_file_name(name), ContentFile(data), save=False)
@@ -104,16 +102,23 @@ def gate_file_pdf_attach(
             batch_size=500,
         )
         enqueue_after_commit(RENDER_TASK, row.pk, row.pdf_version)
-        transaction.on_commit(lambda: _images_delete(old_images))
     return row
 
 
-def _images_delete(names: list[str]) -> None:
-    for name in names:
+def pdf_page_image_forget(sender: type[PdfPage], instance: PdfPage, **kwargs: object) -> None:
+    """A deleted page (a new upload, its file or gate deleted) takes its image along,
+    once the deletion commits (post_delete receiver, connected in FormsAppConfig)."""
+    name = instance.image
+    if not name:
+        return
+
+    def delete() -> None:
         try:
             default_storage.delete(name)
         except OSError:
-            log.warning("could not delete the old page image %s", name)
+            log.warning("could not delete the page image %s", name)
+
+    transaction.on_commit(delete)
 
 
 def _fail(gate_file_id: int, version: int, message: str) -> None:

@@ -533,3 +533,18 @@ def test_api_gate_update_turns_reading_inline_off(django_capture_on_commit_callb
     # The download is as it was.
     gate_file.refresh_from_db()
     assert gate_file.upload
+
+
+def test_page_images_go_with_their_pages(django_capture_on_commit_callbacks: Any) -> None:
+    gate_file = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks)
+    first = list(PdfPage.objects.filter(gate_file=gate_file).values_list("image", flat=True))
+    assert all(default_storage.exists(name) for name in first)
+    # A new upload: the old images are deleted once it commits.
+    gate_file = _attach(gate_file, pdf_bytes(1), django_capture_on_commit_callbacks)
+    assert not any(default_storage.exists(name) for name in first)
+    second = PdfPage.objects.get(gate_file=gate_file).image
+    assert default_storage.exists(second)
+    # Deleting the gate deletes its files' pages and their images.
+    with django_capture_on_commit_callbacks(execute=True):
+        gate_file.gate.delete()
+    assert not default_storage.exists(second)
