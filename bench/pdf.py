@@ -178,8 +178,9 @@ def run(quick: bool) -> str:
         f"{pages / total * 1000:.1f} | {total / base:.2f} |",
         "",
         f"The WebP encoding is most of leadgate's time (a bitmap of a page is about 6 MB, its "
-        f"WebP about 40 KB): leadgate takes {total / base_webp:.2f}x the time of rendering and "
-        "encoding alone; the text, the rows and the storage are the rest.",
+        f"WebP about 40 KB): leadgate, text, rows and storage included, takes "
+        f"{total / base_webp:.2f}x the time of rendering and encoding alone (on a shared "
+        "machine this ratio moves between runs by more than the text and rows cost).",
         "",
         f"- The upload request's part (open, page sizes, outline, {pages} page rows): "
         f"**{request_ms:.0f} ms**; no page is rendered in a request.",
