@@ -229,3 +229,36 @@ def test_a_page_rule_needs_a_file_read_inline(map_file: GateFile) -> None:
             points=5,
         ).full_clean()
     assert "is not read inline" in str(exc.value)
+
+
+def test_segment_section_viewed_with_a_page_of_the_file(map_file: GateFile) -> None:
+    import base64
+
+    from profiling.models import Source
+
+    source = Source.objects.create(name="site")
+    auth = "Basic " + base64.b64encode(f"{source.write_key}:".encode()).decode()
+
+    def message(section: str, file: str) -> dict[str, Any]:
+        return {
+            "type": "track",
+            "event": "Section Viewed",
+            "anonymousId": str(uuid.uuid4()),
+            "messageId": str(uuid.uuid4()),
+            "properties": {"gate": map_file.gate.slug, "section": section, "file": file},
+        }
+
+    batch = [
+        message("p4", "network-map"),
+        message("p9", "network-map"),
+        message("p1", "price-list"),
+    ]
+    response = Client().post(
+        "/v1/batch",
+        data=json.dumps({"batch": batch}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+    )
+    assert response.status_code == 200
+    stored = list(Event.objects.filter(type="section_view").values_list("file_key", "section_key"))
+    assert stored == [("network-map", "p4")]  # no page 9; the price list is not read inline
