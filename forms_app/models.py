@@ -101,6 +101,12 @@ class Section(models.Model):
         return f"{self.gate.slug}/{self.key}"
 
 
+class PdfStatus(models.TextChoices):
+    PENDING = "pending", "Rendering"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class GateFile(models.Model):
     gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="files")
     key = models.CharField(max_length=80, validators=[KEY_VALIDATOR])
@@ -109,6 +115,18 @@ class GateFile(models.Model):
     url = models.URLField(max_length=1000, blank=True)
     upload = models.FileField(upload_to="gate-files/", blank=True)
     position = models.PositiveIntegerField(default=0)
+    # A PDF upload may also be read on the gate, page by page (forms_app/pdf.py renders
+    # it in the background; each page is a tracked section "p<N>" of this file).
+    read_inline = models.BooleanField(default=False)
+    pdf_status = models.CharField(max_length=8, choices=PdfStatus.choices, blank=True)
+    pdf_page_count = models.PositiveIntegerField(default=0)
+    pdf_pages_ready = models.PositiveIntegerField(default=0)
+    pdf_error = models.CharField(max_length=300, blank=True)
+    # Bumped by every PDF upload: a render task of an older upload finds it changed and
+    # stops, and page image URLs change with it (they are cached for good).
+    pdf_version = models.PositiveIntegerField(default=0)
+    # When rendering last moved on: a pending PDF that stays still lost its task.
+    pdf_progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["gate_id", "position", "id"]
@@ -118,6 +136,62 @@ class GateFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate.slug}/{self.key}"
+
+    @property
+    def readable_inline(self) -> bool:
+        """Shown in the page viewer: marked so, and a PDF whose pages exist."""
+        return self.read_inline and self.pdf_status in (PdfStatus.PENDING, PdfStatus.READY)
+
+
+def page_section_key(number: int) -> str:
+    """The section key of a PDF page in events: "p3" for the third page (1-based)."""
+    return f"p{number}"
+
+
+class PdfPage(models.Model):
+    """One page of a gate file's PDF: its rendered image (empty until rendered) and text."""
+
+    gate_file = models.ForeignKey(GateFile, on_delete=models.CASCADE, related_name="pdf_pages")
+    number = models.PositiveIntegerField()  # 1-based
+    width = models.PositiveIntegerField()  # of the image, in pixels
+    height = models.PositiveIntegerField()
+    image = models.CharField(max_length=300, blank=True)  # a name in the default storage
+    text = models.TextField(blank=True)
+    words = models.PositiveIntegerField(default=0)
+    chapter_key = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["gate_file_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate_file", "number"], name="pdf_page_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate_file_id} page {self.number}"
+
+    @property
+    def section_key(self) -> str:
+        return page_section_key(self.number)
+
+
+class PdfChapter(models.Model):
+    """A top-level bookmark of the PDF's outline: the pages from it to the next one."""
+
+    gate_file = models.ForeignKey(GateFile, on_delete=models.CASCADE, related_name="pdf_chapters")
+    key = models.CharField(max_length=80)  # the slugified title, unique per file
+    title = models.CharField(max_length=200)
+    first_page = models.PositiveIntegerField()
+    last_page = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate_file_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate_file", "key"], name="pdf_chapter_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate_file_id} {self.key} (pages {self.first_page}-{self.last_page})"
 
 
 class FieldType(models.TextChoices):

@@ -14,7 +14,10 @@ from django.utils import timezone
 from config.roles import MARKETER, SALES
 from forms_app.models import (
     Gate,
+    GateFile,
     Invitation,
+    PdfPage,
+    PdfStatus,
     QuarantinedSubmission,
     SpamTally,
     SpamTallyKind,
@@ -33,6 +36,23 @@ def gate_get(*, slug: str) -> Gate | None:
 
 def gate_get_active(*, slug: str) -> Gate | None:
     return gate_list().filter(slug=slug, is_active=True).first()
+
+
+def gate_file_get(*, gate_slug: str, key: str, active_only: bool = False) -> GateFile | None:
+    rows = GateFile.objects.select_related("gate").prefetch_related("pdf_chapters")
+    if active_only:
+        rows = rows.filter(gate__is_active=True)
+    return rows.filter(gate__slug=gate_slug, key=key).first()
+
+
+def pdf_pages(*, gate_file: GateFile) -> QuerySet[PdfPage]:
+    return PdfPage.objects.filter(gate_file=gate_file).order_by("number")
+
+
+def pdf_page_get(*, gate_file: GateFile, number: int) -> PdfPage | None:
+    if gate_file.pdf_status not in (PdfStatus.PENDING, PdfStatus.READY):
+        return None
+    return PdfPage.objects.filter(gate_file=gate_file, number=number).first()
 
 
 def lead_id_for_visitor(visitor_id: uuid.UUID | None) -> uuid.UUID | None:

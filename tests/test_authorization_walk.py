@@ -228,6 +228,11 @@ POLICY: dict[str, Entry] = {
     "g/<slug:slug>": Entry({"GET": PUBLIC}, {"slug": "gate"}),
     "g/<slug:slug>/embed": Entry({"GET": PUBLIC}, {"slug": "gate"}),
     "g/<slug:slug>/files/<str:key>": Entry({"GET": PUBLIC}, {"slug": "gate", "key": "file"}),
+    # The PDF reader and its page images: public pages, the gate's access decides.
+    "g/<slug:slug>/read/<str:key>": Entry({"GET": PUBLIC}, {"slug": "gate", "key": "file"}),
+    "g/<slug:slug>/read/<str:key>/pages/<int:number>": Entry(
+        {"GET": PUBLIC}, {"slug": "gate", "key": "file", "number": "page"}
+    ),
     "^v1/(?:batch|b)/?$": Entry({"POST": PUBLIC}, paths=("/v1/batch", "/v1/b")),
     "^v1/(?:track|t)/?$": Entry({"POST": PUBLIC}, paths=("/v1/track", "/v1/t")),
     "^v1/(?:identify|i)/?$": Entry({"POST": PUBLIC}, paths=("/v1/identify", "/v1/i")),
@@ -263,6 +268,11 @@ POLICY: dict[str, Entry] = {
         {"GET": EDIT, "POST": EDIT},
         ok={"POST": 201},
         bodies={"POST": _const(GATE_API_BODY)},
+    ),
+    # A gate file's PDF read inline: upload (multipart; the walk sends no file, a 400 for
+    # the marketer, refused before it is read for everyone else) and its state.
+    "^api/v1/gates/(?P<slug>[a-z0-9-]+)/files/(?P<key>[a-z0-9][a-z0-9_-]{0,79})/pdf/?$": Entry(
+        {"GET": EDIT, "POST": EDIT}, {"slug": "gate", "key": "file"}, ok={"POST": 400}
     ),
     "^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$": Entry(
         {"GET": EDIT, "PUT": EDIT, "PATCH": EDIT, "DELETE": EDIT},
@@ -619,6 +629,7 @@ def world(settings: Any) -> World:
         "held": str(held.pk),
         "gate": gate.slug,
         "file": "network-map",
+        "page": "1",
         "rule": str(rule.pk),
         "lead": str(lead.pk),
         "endpoint": str(endpoint.pk),
