@@ -16,6 +16,10 @@ urlpatterns = [
     re_path(r"^api/v1/auth/token/?$", auth.TokenCreateApi.as_view()),
     re_path(r"^api/v1/gates/?$", gates.GateListCreateApi.as_view()),
     re_path(r"^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$", gates.GateDetailApi.as_view()),
+    re_path(
+        r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/diagnostics/?$",
+        gates.GateDiagnosticsApi.as_view(),
+    ),
     re_path(r"^api/v1/quarantine/?$", quarantine.QuarantineListApi.as_view()),
     re_path(
         r"^api/v1/quarantine/(?P<pk>[0-9]{1,18})/release/?$",

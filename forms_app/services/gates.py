@@ -21,6 +21,7 @@ from forms_app.models import (
     Stage,
     default_consent_text,
 )
+from forms_app.section_body import body_html, body_problems
 from forms_app.stage_policy import MAX_CUSTOM_QUESTIONS
 
 GATE_SCALARS = (
@@ -176,6 +177,13 @@ def gate_save(
             _check_unique(items, attr, label)
     if fields:
         _check_unique(fields, "name", "fields")
+    body_errors = {
+        f"sections.{index}.body": problems
+        for index, s in enumerate(sections or [])
+        if (problems := body_problems(s.body))
+    }
+    if body_errors:
+        raise ValidationError(body_errors)
     for index, f in enumerate(files or []):
         if f.upload is not None and (f.upload.size or 0) > MAX_UPLOAD_BYTES:
             raise ValidationError({f"files.{index}.upload": [UPLOAD_TOO_LARGE]})
@@ -193,7 +201,13 @@ def gate_save(
                 "key",
                 "sections",
                 [
-                    {"key": s.key, "title": s.title, "body": s.body, "topics": s.topics}
+                    {
+                        "key": s.key,
+                        "title": s.title,
+                        "body": s.body,
+                        "body_html": body_html(s.body),
+                        "topics": s.topics,
+                    }
                     for s in sections
                 ],
             )
