@@ -433,7 +433,7 @@ def gate_page(request: HttpRequest, slug: str) -> HttpResponseBase:
 @csrf_exempt  # checked with the Origin header instead, see _same_origin_post
 @xframe_options_exempt  # X-Frame-Options knows no allow-list: CSP frame-ancestors decides
 @require_http_methods(["GET", "HEAD", "POST"])
-@csp_update(SECTION_IMAGES)  # type: ignore[arg-type]
+@csp_update(SECTION_IMAGES)  # type: ignore[arg-type]  # typed for (request) views
 def gate_embed(request: HttpRequest, slug: str) -> HttpResponseBase:
     return _gate_response(request, slug, embed=True)
 

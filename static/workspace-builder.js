@@ -70,7 +70,7 @@
   function renumber() {
     if (!list) return;
     Array.prototype.forEach.call(list.children, function (row, index) {
-      var order = row.querySelector("input[data-order]");
+      var order = row.querySelector("input[name$='-ORDER']");
       if (order) order.value = String(index + 1);
     });
   }

@@ -165,9 +165,7 @@ class OrderedFormSet(forms.BaseFormSet):
     (static/workspace-builder.js), and without JavaScript a move button re-numbers the rows
     on the server (forms_app/workspace/gates.py)."""
 
-    @classmethod
-    def get_ordering_widget(cls) -> forms.Widget:
-        return forms.HiddenInput(attrs={"data-order": ""})
+    ordering_widget = forms.HiddenInput
 
 
 SectionFormSet = forms.formset_factory(

@@ -192,7 +192,7 @@ def _show_service_errors(
 
 @marketer_required
 @require_http_methods(["GET", "POST"])
-@csp_update(IMAGES)  # type: ignore[arg-type]  # typed for (request) views
+@csp_update(IMAGES)
 def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase:
     gate = gate_get(slug=slug) if slug else None
     if slug and gate is None:
@@ -203,12 +203,12 @@ def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase
     if move is not None:
         # A move button without JavaScript: show the new order, save nothing yet.
         index, step = move
-        data = _moved(request.POST, "sections", index, step, SectionFormSet.absolute_max)
-        main = GateForm(data)
-        sections = SectionFormSet(data, prefix="sections")
-        files = FileFormSet(data, prefix="files")
-        questions = QuestionFormSet(data, prefix="fields")
-        total = min(int(data.get("sections-TOTAL_FORMS") or 0), SectionFormSet.absolute_max)
+        moved = _moved(request.POST, "sections", index, step, SectionFormSet.absolute_max)
+        main = GateForm(moved)
+        sections = SectionFormSet(moved, prefix="sections")
+        files = FileFormSet(moved, prefix="files")
+        questions = QuestionFormSet(moved, prefix="fields")
+        total = min(int(moved.get("sections-TOTAL_FORMS") or 0), SectionFormSet.absolute_max)
         new_index = max(0, min(index + step, total - 1))
         moved_row = f"sections-{new_index}"
         messages.info(request, "Order changed. Save to keep it.")
@@ -315,9 +315,9 @@ def gate_remove(request: HttpRequest, slug: str) -> HttpResponseBase:
 @marketer_required
 @require_GET
 @xframe_options_sameorigin
+@csp_update(IMAGES)
 # The gate builder frames this page (same origin); the site-wide CSP lets no one.
 @csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]  # typed for (request) views
-@csp_update(IMAGES)  # type: ignore[arg-type]
 def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
     """The gate as a visitor sees it, rendered with the hosted page's own templates.
 
@@ -445,7 +445,7 @@ def _draft_gate(data: QueryDict, saved: Gate | None) -> Gate:
 
 @marketer_required
 @require_POST
-@csp_update(IMAGES)  # type: ignore[arg-type]
+@csp_update(IMAGES)
 def gate_draft_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: the builder's form as posted (not saved, valid or not), rendered
     as a visitor would see it. static/workspace-builder.js posts the form as the marketer
