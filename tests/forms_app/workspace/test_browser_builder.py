@@ -106,6 +106,18 @@ def test_builder_live_preview_reorder_snippet_and_layout(chromium: Any, live_ser
     expect(keys.nth(1)).to_have_value("faq")
     page.clock.run_for(500)
     expect(frame.locator(".lg-reading h2").first).to_have_text("Pricing")
+    # Drag and drop: the last section (Intro) dragged onto the top of the first.
+    rows = page.locator("#block-sections [data-row]")
+    page.set_viewport_size({"width": 1440, "height": 2600})  # both rows in view: no scroll mid-drag
+    rows.nth(0).scroll_into_view_if_needed()
+    rows.nth(2).locator("[data-drag]").drag_to(rows.nth(0), target_position={"x": 40, "y": 5})
+    expect(keys.nth(0)).to_have_value("intro")
+    expect(page.locator("#block-sections input[name$='-ORDER']").nth(0)).to_have_value("1")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    # ... and back down with the buttons, as the marketer wanted it.
+    rows.nth(0).locator("[data-move='down']").click()
+    rows.nth(1).locator("[data-move='down']").click()
+    expect(keys.nth(2)).to_have_value("intro")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     sticky = _box(page, ".ws-preview")
     assert 0 <= sticky["y"] < 900  # still in view at the bottom of the long form
