@@ -54,6 +54,10 @@ return 1
 """
 
 
+# The script object per Redis client (it keeps its SHA1 and loads itself when missing).
+_scripts: dict[int, Any] = {}
+
+
 @dataclass(frozen=True)
 class Refusal:
     gate_id: int
@@ -86,7 +90,9 @@ def refusals_record(refusals: Iterable[Refusal]) -> None:
     now = time.time()
     hour = int(now // 3600)
     try:
-        script = client.register_script(_RECORD)
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts.setdefault(id(client), client.register_script(_RECORD))
         pipe = client.pipeline(transaction=False)
         for r in unique:
             field = SEP.join((r.reason, (r.origin or "")[:MAX_VALUE], (r.key or "")[:MAX_VALUE]))

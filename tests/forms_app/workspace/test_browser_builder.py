@@ -139,5 +139,13 @@ def test_builder_live_preview_reorder_snippet_and_layout(chromium: Any, live_ser
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], width
     page.screenshot(path=str(SCREENSHOTS / "workspace-builder-phone.png"), full_page=True)
+
+    # --- a new gate has its live preview too, before anything is saved ------------------------
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{base}/app/gates/new")
+    expect(frame.locator("input[name=email]")).to_be_visible()
+    page.fill("#id_title", "Not saved yet")
+    page.clock.run_for(500)
+    expect(frame.locator("h1")).to_have_text("Not saved yet")
     assert not [c for c in console if any(e in c for e in ERRORS)], console
     context.close()
