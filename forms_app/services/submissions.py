@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from config.metrics import SUBMISSIONS
+from config.metrics import SUBMISSIONS, labelled
 from forms_app.access import access_token_make
 from forms_app.models import Gate, Stage, Submission
 from forms_app.services.content_email import content_email_queue
@@ -113,7 +113,7 @@ def submission_create(
             access_token=access_token,
             base=base_url,
         )
-    SUBMISSIONS.labels("lead").inc()
+    labelled(SUBMISSIONS, "lead").inc()
     return SubmissionResult(
         lead_id=result.lead.id,
         visitor_id=visitor_id,

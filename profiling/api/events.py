@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from config.chunked import chunked_body_read
 from config.cors import cors_headers_add, origin_allowed
 from config.errors import error_body
-from config.metrics import EVENTS_REFUSED
+from config.metrics import EVENTS_REFUSED, labelled
 from config.openapi import ErrorSerializer, errors
 from config.parsers import json_loads_safe
 from profiling.caches import GateKeys, since_received
@@ -61,7 +61,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
     if declared:
         # Refuse on the declared length before reading the body into memory.
         if declared.isdigit() and int(declared) > limit:
-            EVENTS_REFUSED.labels("too_large").inc()
+            labelled(EVENTS_REFUSED, "too_large").inc()
             return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
         body = request.body
     else:
@@ -70,12 +70,12 @@ def events_post(request: HttpRequest) -> HttpResponse:
         chunked = chunked_body_read(request.META, limit)
         body = request.body if chunked is None else chunked
     if len(body) > limit:
-        EVENTS_REFUSED.labels("too_large").inc()
+        labelled(EVENTS_REFUSED, "too_large").inc()
         return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
     try:
         payload = json_loads_safe(body)
     except (ValueError, UnicodeDecodeError):
-        EVENTS_REFUSED.labels("not_json").inc()
+        labelled(EVENTS_REFUSED, "not_json").inc()
         return _json(error_body("The body is not valid JSON."), 400)
     received = timezone.now()
     visitor_id, batch = events_parse(payload, received=received)
@@ -89,7 +89,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
         visitor_id, batch = events_parse(payload, received=received)
         refused = _origin_refused(request, batch)
         if refused:
-            EVENTS_REFUSED.labels("origin").inc(max(1, len(batch.events)))
+            labelled(EVENTS_REFUSED, "origin").inc(max(1, len(batch.events)))
             return _json(
                 error_body(f"This website is not allowed to send events for {refused[0].slug}."),
                 403,
@@ -100,7 +100,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
         # a refused batch stores nothing, and the tracker sends it again later.
         wait = events_wait_seconds(request, visitor_id=visitor_id, count=len(batch.events))
         if wait is not None:
-            EVENTS_REFUSED.labels("rate_limited").inc(len(batch.events))
+            labelled(EVENTS_REFUSED, "rate_limited").inc(len(batch.events))
             response = _json(error_body(f"Too many events; retry in {wait} seconds."), 429)
             response["Retry-After"] = str(wait)
             return response
@@ -108,7 +108,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
         result = events_ingest(visitor_id=visitor_id, events=batch.events, received=received)
         accepted, duplicates = result.accepted, result.duplicates
     if batch.errors:
-        EVENTS_REFUSED.labels("invalid").inc(_refused_count(batch.errors))
+        labelled(EVENTS_REFUSED, "invalid").inc(_refused_count(batch.errors))
         return _json({"errors": batch.errors, "accepted": accepted, "duplicates": duplicates}, 400)
     return _json({"accepted": accepted, "duplicates": duplicates}, 202)
 

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.metrics import GRADE_CHANGES
+from config.metrics import GRADE_CHANGES, labelled
 from profiling.models import GradeChange, Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
@@ -140,7 +140,7 @@ def _changes_count(cursor: Any, change_ids: list[int]) -> None:
         [change_ids],
     )
     for grade, n in cursor.fetchall():
-        GRADE_CHANGES.labels(grade).inc(n)
+        labelled(GRADE_CHANGES, grade).inc(n)
 
 
 def _push(change_ids: list[int]) -> int:

@@ -24,7 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.metrics import DELIVERIES, SPEED_TO_LEAD
+from config.metrics import DELIVERIES, SPEED_TO_LEAD, labelled
 from profiling.models import Delivery, DeliveryStatus, Lead, WebhookEndpoint
 from profiling.queue import enqueue_now
 from profiling.retries import backoff_delay
@@ -312,7 +312,7 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, now: datetime | None = Non
             status=DeliveryStatus.SKIPPED, last_error=skip, next_attempt_at=None
         )
         _kick_next(delivery)
-        DELIVERIES.labels("skipped").inc()
+        labelled(DELIVERIES, "skipped").inc()
         return "skipped"
 
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
@@ -372,7 +372,7 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, now: datetime | None = Non
     recorded = Delivery.objects.filter(
         pk=delivery.pk, status=DeliveryStatus.PENDING, attempts=delivery.attempts
     ).update(**fields)
-    DELIVERIES.labels(outcome).inc()
+    labelled(DELIVERIES, outcome).inc()
     if recorded and speed_s is not None and delivery.speed_to_lead_ms is None:
         # The first success of a push (a redelivery does not count again).
         SPEED_TO_LEAD.observe(speed_s)
