@@ -17,6 +17,7 @@ that leadgate does (docs/deploy.md says what was tested here).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -93,7 +94,12 @@ def cluster(tmp_path: Path, collected_static: Path) -> Iterator[Cluster]:  # noq
                 database_url=database_url,
                 redis_url=redis_url,
                 log=tmp_path / "node-a.log",
-                env={**common, "WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": str(machine_a)},
+                env={
+                    **common,
+                    "WEB_CONCURRENCY": "2",
+                    "PROMETHEUS_MULTIPROC_DIR": str(machine_a),
+                    "LEADGATE_LOG_FORMAT": "json",
+                },
             ) as a,
             gunicorn_server(
                 database_url=database_url,
@@ -153,8 +159,20 @@ def test_two_web_nodes_and_a_worker_node_share_one_database_and_redis(
     # Node B has read the gate and the (no) makes-hot rules into its caches.
     warm = _post(b, first_visitor.id, [_event(gate.slug, type="page_view")])
     assert warm.status_code == 202, warm.text
-    # The beacon (served before Django's handler under gunicorn) carries a request id.
+    # The beacon (served before Django's handler under gunicorn) carries a request id,
+    # and node A's log lines (JSON there) carry it too.
     assert warm.headers["x-request-id"]
+    rid = f"lb-{uuid.uuid4().hex}"
+    bad = httpx.post(
+        f"{a.url}/api/v1/public/events", content=b"{", headers={"X-Request-ID": rid}, timeout=10
+    )
+    assert (bad.status_code, bad.headers["x-request-id"]) == (400, rid)
+    logged = [
+        json.loads(line)
+        for line in a.log_text().splitlines()
+        if line.startswith("{") and rid in line
+    ]
+    assert [(line["level"], line["request_id"]) for line in logged] == [("WARNING", rid)]
 
     # Through node A's API: a new file, and a rule that makes its download hot.
     files = [
