@@ -54,7 +54,7 @@ SUBMISSIONS = Counter(
 )
 GRADE_CHANGES = Counter(
     "leadgate_grade_changes_total",
-    "Grade changes recorded: by a lead's scoring (with the new grade) or by a rescore.",
+    "Grade changes recorded (a lead's scoring, a rescore, decay), by the new grade.",
     ["grade"],
 )
 DELIVERIES = Counter(
@@ -151,3 +151,22 @@ class _ThisProcess(Collector):
         for family in REGISTRY.collect():
             if family.name.startswith("leadgate_"):
                 yield family
+
+
+def _zeros() -> None:
+    """Every known label value starts at 0, so each series exists from the first scrape
+    (a rate() or an alert on a series that appears only with its first event misses it)."""
+    for source in ("tracker", "segment", "server"):
+        labelled(EVENTS_ACCEPTED, source)
+        labelled(EVENTS_DUPLICATE, source)
+    for reason in ("invalid", "origin", "rate_limited", "too_large", "not_json"):
+        labelled(EVENTS_REFUSED, reason)
+    for outcome in ("lead", "quarantined"):
+        labelled(SUBMISSIONS, outcome)
+    for grade in ("cold", "warm", "hot"):
+        labelled(GRADE_CHANGES, grade)
+    for outcome in ("succeeded", "retry", "gave-up", "gone", "failed", "skipped"):
+        labelled(DELIVERIES, outcome)
+
+
+_zeros()

@@ -146,6 +146,14 @@ def test_metrics_answers_the_prometheus_text_format_with_the_token(
         "leadgate_delivery_lag_seconds",
     } <= names
     assert all(name.startswith("leadgate_") for name in names), names
+    # Every known label value is a series from the first scrape (0 until it happens).
+    samples = {
+        (s.name, tuple(s.labels.items()))
+        for f in text_string_to_metric_families(response.content.decode())
+        for s in f.samples
+    }
+    assert ("leadgate_deliveries_total", (("outcome", "gone"),)) in samples
+    assert ("leadgate_events_refused_total", (("reason", "origin"),)) in samples
 
 
 # --- /metrics: values that move ---------------------------------------------------------------
