@@ -23,6 +23,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,42 @@ def test_killing_a_web_node_loses_no_accepted_event(cluster: Cluster) -> None:
     # Node A, the worker and the shared stores carry on.
     assert httpx.get(f"{cluster.a.url}/readyz").status_code == 200
     assert cluster.worker.alive
+
+
+def test_a_web_node_without_a_metrics_folder_adds_up_its_processes(
+    tmp_path: Path,
+    collected_static: Path,  # noqa: F811
+) -> None:
+    """gunicorn.conf.py makes a folder of the run's own when PROMETHEUS_MULTIPROC_DIR is
+    unset: /metrics counts every worker process's events, whichever process answers."""
+    require_services()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    gate = make_gate()
+    temporary = tmp_path / "tmp"  # where the run's folder is made (tempfile reads TMPDIR)
+    temporary.mkdir()
+    with gunicorn_server(
+        database_url=database_url_for(connection.settings_dict),
+        redis_url=settings.CELERY_BROKER_URL,
+        log=tmp_path / "node.log",
+        env={
+            "LEADGATE_STATIC_ROOT": str(collected_static),
+            "LEADGATE_METRICS_TOKEN": TOKEN,
+            "WEB_CONCURRENCY": "2",
+            "TMPDIR": str(temporary),
+        },
+    ) as node:
+
+        def send(_: int) -> int:
+            # A connection per batch: the kernel hands them to either worker process.
+            return _post(node, uuid.uuid4(), [_event(gate.slug, type="page_view")]).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert set(pool.map(send, range(40))) == {202}
+        counted = {
+            _metrics(node)[("leadgate_events_accepted_total", (("source", "tracker"),))]
+            for _ in range(6)  # whichever worker answers the scrape
+        }
+    assert counted == {40.0}
+    (folder,) = temporary.glob("leadgate-metrics-*")
+    # Each worker process keeps its counts in a file of its own there.
+    assert len(list(folder.glob("counter_*.db"))) >= 2
