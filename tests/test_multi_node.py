@@ -174,6 +174,10 @@ def test_two_web_nodes_and_a_worker_node_share_one_database_and_redis(
         if line.startswith("{") and rid in line
     ]
     assert [(line["level"], line["request_id"]) for line in logged] == [("WARNING", rid)]
+    # Every line node A wrote is a JSON object, gunicorn's own included.
+    lines = [line for line in a.log_text().splitlines() if line.strip()]
+    assert all(line.startswith("{") for line in lines), lines
+    assert any(json.loads(line)["logger"] == "gunicorn.error" for line in lines)
 
     # Through node A's API: a new file, and a rule that makes its download hot.
     files = [
