@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -237,3 +238,83 @@ def test_anonymous_retention_reaches_every_partition(settings) -> None:
     assert kept == {young.id}
     assert in_may.id not in kept
     assert in_default.id not in kept
+
+
+def test_the_migration_moves_an_existing_table_and_back() -> None:
+    """The migration's own SQL, on a table of the old shape in a schema of its own."""
+    migration = importlib.import_module("profiling.migrations.0016_event_partitions_and_receipts")
+    now = datetime.now(UTC)
+    rows = {
+        "recent": now - timedelta(days=2),  # its receipt is written
+        "old": now - timedelta(days=400),  # a month partition of its own
+        "ancient": now - timedelta(days=365 * 7),  # past 60 months: the default
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA migration_check")
+        cursor.execute("SET LOCAL search_path = migration_check")
+        cursor.execute(
+            "CREATE TABLE profiling_event (LIKE public.profiling_event INCLUDING DEFAULTS"
+            " INCLUDING CONSTRAINTS, CONSTRAINT profiling_event_pkey PRIMARY KEY (id))"
+        )
+        cursor.execute(
+            "CREATE INDEX event_lead_time ON profiling_event (lead_id, occurred_at)"
+            " WHERE lead_id IS NOT NULL"
+        )
+        cursor.execute(
+            "CREATE INDEX event_visitor_time ON profiling_event (visitor_id, occurred_at)"
+        )
+        cursor.execute(
+            "CREATE INDEX event_gate_type_time ON profiling_event (gate_id, type, occurred_at)"
+        )
+        cursor.execute(
+            "CREATE TABLE profiling_eventreceipt (LIKE public.profiling_eventreceipt INCLUDING ALL)"
+        )
+        ids = {name: uuid.uuid4() for name in rows}
+        for name, at in rows.items():
+            cursor.execute(
+                "INSERT INTO profiling_event (id, visitor_id, type, name, section_key, file_key,"
+                " occurred_at, received_at, url, source, touch)"
+                " VALUES (%s, %s, 'page_view', '', '', '', %s, %s, '', 'tracker', '{}')",
+                [ids[name], uuid.uuid4(), at, at],
+            )
+        cursor.execute(migration.FORWARD)
+        cursor.execute("SELECT id, tableoid::regclass::text FROM profiling_event")
+        homes = dict(cursor.fetchall())
+        assert homes[ids["recent"]] == partitions.Month(partitions.month_of(rows["recent"])).name
+        assert homes[ids["old"]] == partitions.Month(partitions.month_of(rows["old"])).name
+        assert homes[ids["ancient"]] == partitions.DEFAULT
+        cursor.execute("SELECT id FROM profiling_eventreceipt")
+        assert [row[0] for row in cursor.fetchall()] == [ids["recent"]]
+        cursor.execute(
+            "SELECT count(*) FROM pg_partitioned_table"
+            " WHERE partrelid = 'migration_check.profiling_event'::regclass"
+        )
+        assert cursor.fetchone()[0] == 1
+        # Months ahead exist, and the indexes carry the model's names.
+        ahead = partitions.Month(partitions.month_add(partitions.month_of(now), 2)).name
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f"migration_check.{ahead}"])
+        assert cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'migration_check'"
+            " AND tablename = 'profiling_event' ORDER BY 1"
+        )
+        assert [row[0] for row in cursor.fetchall()] == [
+            "event_gate_type_time",
+            "event_lead_time",
+            "event_visitor_time",
+        ]
+
+        cursor.execute(migration.REVERSE)
+        cursor.execute(
+            "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c"
+            " ON c.oid = p.partrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'migration_check'"
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT id FROM profiling_event")
+        assert {row[0] for row in cursor.fetchall()} == set(ids.values())
+        cursor.execute(
+            "SELECT conname FROM pg_constraint"
+            " WHERE conrelid = 'migration_check.profiling_event'::regclass AND contype = 'p'"
+        )
+        assert cursor.fetchall() == [("profiling_event_pkey",)]
