@@ -77,6 +77,14 @@ app.conf.update(
         "scores-decay": {"task": "profiling.tasks.leads_regrade_decayed", "schedule": 3600.0},
         # Retention: anonymous visitors' events past LEADGATE_ANONYMOUS_RETENTION_DAYS,
         # deleted once a day in bounded batches (profiling/services/retention.py).
+        # The events table's months (profiling/partitions.py): the current one and the
+        # next ones created ahead, old ones dropped with LEADGATE_EVENT_RETENTION_DAYS,
+        # the event receipts past their window deleted. Idempotent; hourly so a run that
+        # could not get its lock has many more chances before a month is needed.
+        "events-partitions": {
+            "task": "profiling.tasks.event_partitions_maintain",
+            "schedule": 3600.0,
+        },
         "anonymous-retention": {
             "task": "profiling.tasks.anonymous_events_purge",
             "schedule": 86400.0,

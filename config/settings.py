@@ -376,6 +376,10 @@ LEADGATE_INGEST_GROUP_WRITERS = env_int("LEADGATE_INGEST_GROUP_WRITERS", default
 LEADGATE_ANONYMOUS_RETENTION_DAYS = env_int(
     "LEADGATE_ANONYMOUS_RETENTION_DAYS", default=180, minimum=0
 )
+# Events (of leads too) older than this many days are dropped a whole month partition at a
+# time by the beat task (profiling/partitions.py): a month goes once its last day is past
+# the cut-off, so up to a month more is kept. 0 (the default) keeps every event.
+LEADGATE_EVENT_RETENTION_DAYS = env_int("LEADGATE_EVENT_RETENTION_DAYS", default=0, minimum=0)
 # Segment-compatible ingest: requests in flight per process before answering 429.
 LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default=64)
 

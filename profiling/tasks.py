@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from profiling import partitions
 from profiling.services.delivery import deliveries_sweep as sweep_deliveries
 from profiling.services.delivery import delivery_attempt
 from profiling.services.mail import email_attempt
@@ -90,3 +91,12 @@ def emails_sweep() -> int:
 def anonymous_events_retention() -> int:
     result = anonymous_events_purge()
     return result.events
+
+
+# Plumbing, not a service: DDL on the events table's partitions, each step idempotent.
+@shared_task(name="profiling.tasks.event_partitions_maintain", soft_time_limit=900, time_limit=960)
+def event_partitions_maintain() -> list[str]:
+    created = partitions.event_partitions_ensure()
+    partitions.event_partitions_drop_old()
+    partitions.event_receipts_purge()
+    return created

@@ -12,7 +12,14 @@ from profiling.models.delivery import (
     make_webhook_secret,
 )
 from profiling.models.email import EmailKind, EmailStatus, OutboundEmail, SandboxEmail
-from profiling.models.events import Event, EventType, ScorePending, Source, make_write_key
+from profiling.models.events import (
+    Event,
+    EventReceipt,
+    EventType,
+    ScorePending,
+    Source,
+    make_write_key,
+)
 from profiling.models.people import (
     GRADE_RANK,
     Consent,
@@ -42,6 +49,7 @@ __all__ = [
     "EmailKind",
     "EmailStatus",
     "Event",
+    "EventReceipt",
     "EventType",
     "Grade",
     "GradeChange",
