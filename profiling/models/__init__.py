@@ -22,6 +22,12 @@ from profiling.models.people import (
     Lead,
     Visitor,
 )
+from profiling.models.rollups import (
+    DailyGateStats,
+    DailyLeadStats,
+    RollupDirtyDay,
+    RollupState,
+)
 from profiling.models.scoring import (
     RULE_TYPE_CHOICES,
     RULE_TYPE_PROFILE,
@@ -37,6 +43,8 @@ __all__ = [
     "RULE_TYPE_PROFILE",
     "Consent",
     "ConsentMethod",
+    "DailyGateStats",
+    "DailyLeadStats",
     "Delivery",
     "DeliveryStatus",
     "EmailKind",
@@ -49,6 +57,8 @@ __all__ = [
     "Lead",
     "OutboundEmail",
     "ProfileCondition",
+    "RollupDirtyDay",
+    "RollupState",
     "SandboxEmail",
     "SandboxMessage",
     "ScorePending",
