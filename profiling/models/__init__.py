@@ -25,6 +25,7 @@ from profiling.models.people import (
 from profiling.models.rollups import (
     DailyGateStats,
     DailyLeadStats,
+    DailyTimingStats,
     RollupDirtyDay,
     RollupState,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ConsentMethod",
     "DailyGateStats",
     "DailyLeadStats",
+    "DailyTimingStats",
     "Delivery",
     "DeliveryStatus",
     "EmailKind",

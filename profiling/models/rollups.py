@@ -36,6 +36,23 @@ class DailyLeadStats(models.Model):
         return f"{self.day} gate {self.gate_id} {self.src or '-'}: {self.leads}"
 
 
+class DailyTimingStats(models.Model):
+    """Time to warm and to hot of the live leads created on `day` that got there: how
+    many took a time in each histogram bucket (profiling.selectors.cohort.timing_bucket)."""
+
+    day = models.DateField()
+    gate_id = models.IntegerField()
+    grade = models.CharField(max_length=8)  # warm (warm or hot) or hot
+    bucket = models.SmallIntegerField()
+    leads = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "gate_id"], name="dailytiming_day_gate")]
+
+    def __str__(self) -> str:
+        return f"{self.day} gate {self.gate_id} {self.grade} [{self.bucket}]: {self.leads}"
+
+
 class DailyGateStats(models.Model):
     """Page views and form views (by when they occurred) and submissions on `day`."""
 

@@ -33,6 +33,7 @@ from forms_app.models import Gate, Submission  # the catalog layer: models only
 from profiling.models import (
     DailyGateStats,
     DailyLeadStats,
+    DailyTimingStats,
     Event,
     GradeChange,
     Lead,
@@ -40,7 +41,12 @@ from profiling.models import (
     RollupState,
 )
 from profiling.models.rollups import STATE_KEY
-from profiling.selectors.cohort import lead_day_groups
+from profiling.selectors.cohort import (
+    TIMING_GRADES,
+    first_reach_seconds,
+    lead_day_groups,
+    timing_bucket,
+)
 from profiling.services.ingest.parse import MAX_EVENT_AGE
 
 # A write is stamped when it starts and seen when it commits: changes stamped up to this
@@ -87,6 +93,25 @@ def _fold_leads(days: Iterable[date]) -> None:
                     leads=r["n"],
                 )
                 for r in rows
+            ],
+            batch_size=2000,
+        )
+
+
+def _fold_timing(days: Iterable[date]) -> None:
+    for first, last in _runs(days):
+        counts: dict[tuple[date, int, str, int], int] = {}
+        for grade, grades in TIMING_GRADES:
+            for day, gate_id, seconds in first_reach_seconds(
+                since=_day_start(first), until=_day_start(last + timedelta(1)), grades=grades
+            ):
+                key = (day, gate_id, grade, timing_bucket(seconds))
+                counts[key] = counts.get(key, 0) + 1
+        DailyTimingStats.objects.filter(day__gte=first, day__lte=last).delete()
+        DailyTimingStats.objects.bulk_create(
+            [
+                DailyTimingStats(day=d, gate_id=g, grade=grade, bucket=b, leads=n)
+                for (d, g, grade, b), n in counts.items()
             ],
             batch_size=2000,
         )
@@ -182,6 +207,7 @@ def rollups_fold(*, now: datetime | None = None) -> int:
             lead_days |= {d for d in changed if d < today}
         marked = {d for _, d in marks if d < today}
         _fold_leads(lead_days | marked)
+        _fold_timing(lead_days | marked)
         _fold_gates(gate_days | marked)
         RollupDirtyDay.objects.filter(id__in=[i for i, _ in marks]).delete()
         RollupState.objects.update_or_create(key=STATE_KEY, defaults={"folded_at": now})
@@ -195,6 +221,7 @@ def rollups_rebuild(*, now: datetime | None = None) -> int:
         RollupState.objects.filter(key=STATE_KEY).delete()
         DailyLeadStats.objects.all().delete()
         DailyGateStats.objects.all().delete()
+        DailyTimingStats.objects.all().delete()
         return rollups_fold(now=now)
 
 

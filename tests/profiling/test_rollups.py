@@ -16,11 +16,13 @@ from profiling import tasks
 from profiling.models import (
     DailyGateStats,
     DailyLeadStats,
+    DailyTimingStats,
     GradeChange,
     Lead,
     RollupDirtyDay,
     RollupState,
 )
+from profiling.selectors.cohort import timing_bucket
 from profiling.services.identity.merge import leads_merge
 from profiling.services.leads import lead_erase
 from profiling.services.rollups import rollups_fold, rollups_rebuild
@@ -109,6 +111,12 @@ def test_a_grade_change_refolds_the_day_the_lead_came() -> None:
     GradeChange.objects.create(lead=lead, previous_grade="cold", grade="hot", score=90)
     rollups_fold()
     assert _leads(_day(5)) == {("linkedin", 2): 1}
+    # Time to hot (and warm): from its creation (no visit recorded) to now, in the
+    # histogram bucket of that many seconds.
+    seconds = (timezone.now() - lead.created_at).total_seconds()
+    timing = {(r.grade, r.leads): r.bucket for r in DailyTimingStats.objects.filter(day=_day(5))}
+    assert set(timing) == {("warm", 1), ("hot", 1)}
+    assert abs(timing["hot", 1] - timing_bucket(seconds)) <= 1
     # Cooling down does not lower the best grade reached.
     Lead.objects.filter(pk=lead.pk).update(grade="cold")
     GradeChange.objects.create(lead=lead, previous_grade="hot", grade="cold", score=0)

@@ -127,11 +127,11 @@ def cohort_groups(rng: DateRange, gate: Gate | None = None) -> list[CohortGroup]
         rows = DailyLeadStats.objects.filter(day__gte=parts.rolled[0], day__lte=parts.rolled[1])
         if gate is not None:
             rows = rows.filter(gate_id=gate.id)
-        for r in (
+        for row in (
             rows.values("src", "med", "host", "day", "reached").annotate(n=Sum("leads")).order_by()
         ):
-            key = (r["src"], r["med"], r["host"], _bucket(r["day"], unit), r["reached"])
-            counts[key] = counts.get(key, 0) + r["n"]
+            key = (row["src"], row["med"], row["host"], _bucket(row["day"], unit), row["reached"])
+            counts[key] = counts.get(key, 0) + row["n"]
     if parts.live is not None:
         trunc = TruncDay("created_at") if unit == "day" else TruncWeek("created_at")
         leads = live_leads().filter(created_at__gte=parts.live[0], created_at__lt=parts.live[1])

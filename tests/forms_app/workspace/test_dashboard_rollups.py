@@ -17,6 +17,7 @@ from forms_app.models import CampaignCost, Gate, Submission
 from forms_app.workspace import reports
 from forms_app.workspace.common import DateRange
 from profiling.models import DailyLeadStats, GradeChange, Lead, RollupState
+from profiling.selectors.cohort import TIMING_ACCURACY
 from profiling.services.rollups import rollups_fold
 from tests.support.factories import make_event, make_gate, make_lead, make_visitor
 
@@ -73,12 +74,26 @@ def dataset() -> dict[str, Any]:
                     change = GradeChange.objects.create(
                         lead=lead, previous_grade="cold", grade="warm", score=40, reasons=[]
                     )
-                    GradeChange.objects.filter(pk=change.pk).update(created_at=at)
+                    GradeChange.objects.filter(pk=change.pk).update(
+                        created_at=at + timedelta(minutes=37 * (t * g + 1) + ago)
+                    )
+                if grade == "hot":
+                    change = GradeChange.objects.create(
+                        lead=lead, previous_grade="warm", grade="hot", score=90, reasons=[]
+                    )
+                    GradeChange.objects.filter(pk=change.pk).update(
+                        created_at=at + timedelta(hours=3 + t, seconds=g)
+                    )
                 if n % 17 == 0:
                     Lead.objects.filter(pk=lead.pk).update(erased_at=now)
                 if gate is not None:
                     visitor = make_visitor(lead=lead)
-                    make_event(visitor=visitor, type="page_view", gate=gate, occurred_at=at)
+                    make_event(
+                        visitor=visitor,
+                        type="page_view",
+                        gate=gate,
+                        occurred_at=at - timedelta(seconds=500 * g * t),
+                    )
                     if (t + ago) % 2 == 0:
                         make_event(visitor=visitor, type="form_view", gate=gate, occurred_at=at)
                     if grade != "cold":
@@ -125,6 +140,7 @@ def _snapshot(rng: DateRange, gate: Gate | None) -> dict[str, Any]:
             "sources": reports.sources(rng, gate),
             "grades": reports.grade_mix(rng, gate),
             "spend": [(s.cost.pk, s.leads, s.warm, s.hot) for s in reports.spend(rng, gate)],
+            "timing": reports.time_to_grade(rng, gate),
         }
 
 
@@ -154,9 +170,21 @@ def test_reports_and_csvs_from_rollups_equal_the_live_reads(
     assert rollups_fold() == 100  # the first fold: all history up to yesterday
     assert DailyLeadStats.objects.exists()
     rolled = [_snapshot(rng, gate) for rng, gate in scopes]
+    assert any(t.p50_s and t.p50_s > 600 for snap in live for t in snap["timing"])
+    for before, after in zip(live, rolled, strict=True):
+        _assert_timing_close(before.pop("timing"), after.pop("timing"))
     assert rolled == live
-    assert [_csvs(sclient, rng, gate) for rng, gate in scopes] == live_csv
-    # The page shows the same numbers (the forms carry a fresh CSRF token: cut them out).
+    rolled_csv = [_csvs(sclient, rng, gate) for rng, gate in scopes]
+    for before, after in zip(live_csv, rolled_csv, strict=True):
+        timing = before.pop("timing"), after.pop("timing")
+        assert [r[:2] for r in timing[0]] == [r[:2] for r in timing[1]]
+        for b, a in zip(timing[0][1:], timing[1][1:], strict=True):
+            for exact, approx in zip(b[2:], a[2:], strict=True):
+                assert (exact == "") == (approx == "")
+                if exact:
+                    assert float(approx) == pytest.approx(float(exact), rel=TIMING_ACCURACY, abs=1)
+    assert rolled_csv == live_csv
+    # The page shows the same numbers (the forms carry a fresh CSRF token: cut out).
     assert _without_tokens(sclient.get("/app/").content.decode()) == _without_tokens(live_page)
 
 
@@ -178,7 +206,19 @@ def test_the_live_reads_count_what_the_dataset_holds(dataset: dict[str, Any]) ->
     assert steps["submissions"] == Submission.objects.filter(created_at__gte=rng.since).count()
 
 
+def _assert_timing_close(exact: list[Any], approx: list[Any]) -> None:
+    """Counts equal; percentiles within the histogram's accuracy (4.4%, or 1 s)."""
+    assert [(t.grade, t.count) for t in approx] == [(t.grade, t.count) for t in exact]
+    for e, a in zip(exact, approx, strict=True):
+        for x, y in ((e.p50_s, a.p50_s), (e.p90_s, a.p90_s)):
+            assert (x is None) == (y is None)
+            if x is not None:
+                assert y == pytest.approx(x, rel=TIMING_ACCURACY, abs=1)
+
+
 def _without_tokens(html: str) -> str:
     import re
 
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    # Time to warm/hot is approximate from the rollups (compared above).
+    return re.sub(r'<section class="ws-card" id="timing".*?</section>', "", html, flags=re.S)
