@@ -46,7 +46,8 @@ def _generate(n: int) -> tuple[float, list[int]]:
         c.execute(
             "TRUNCATE profiling_event, profiling_visitor, profiling_gradechange, "
             "profiling_delivery, profiling_lead, forms_app_submission, forms_app_gate, "
-            "profiling_dailyleadstats, profiling_dailygatestats, profiling_rollupstate, "
+            "profiling_dailyleadstats, profiling_dailygatestats, profiling_dailytimingstats, "
+            "profiling_rollupstate, "
             "profiling_rollupdirtyday CASCADE"
         )
     gates = [

@@ -1,9 +1,9 @@
 """Daily rollups the dashboard reads instead of the leads, events and submissions of a
 range (profiling/services/rollups.py keeps them).
 
-Past days only: a day is folded once it is over, and refolded when something changes it
-later (a grade change of one of its leads, a late event, an erasure or a merge). The
-dashboard reads today (and any day the fold has not reached yet) live.
+Today is folded up to the fold's moment every minute; a past day is refolded when
+something changes it later (a grade change of one of its leads, a late event, an erasure
+or a merge). The dashboard reads what came after the last fold live.
 
 Gate ids are plain integers, not foreign keys: a rollup row outlives nothing and must
 not slow down deleting a gate; 0 stands for "no gate" so the columns stay NOT NULL.
@@ -72,8 +72,8 @@ class DailyGateStats(models.Model):
 
 
 class RollupState(models.Model):
-    """One row: how far the fold has got. Days before the day of `folded_at` are in the
-    rollups; that day and later are read live."""
+    """One row: how far the fold has got. Rows made before `folded_at` are in the
+    rollups; later ones are read live."""
 
     key = models.CharField(max_length=20, primary_key=True)
     folded_at = models.DateTimeField()

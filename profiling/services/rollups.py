@@ -1,22 +1,26 @@
 """Keep the dashboard's daily rollups (profiling/models/rollups.py).
 
 A beat task (profiling.tasks.rollups_fold, every minute) folds the days that changed
-since its last run, recomputing each such day whole from the source rows, so a fold is
-idempotent and can be re-run or overlap another harmlessly. Nothing is added to the
-event ingest path or to scoring: the fold finds what changed by time, on indexes:
+since its last run, today up to the moment it runs, recomputing each such day whole from
+the source rows, so a fold is idempotent and can be re-run harmlessly (one at a time:
+an advisory lock). Nothing is added to the event ingest path or to scoring: the fold
+finds what changed by time, on indexes:
 
-- a day that has just ended (the fold's previous run was on it);
+- today (up to now) and the day of its previous run, always;
 - events: an event lands at most MAX_EVENT_AGE before it is received (ingest clamps it),
   so the gate counts of the last MAX_EVENT_AGE days are recounted on the
   (gate, type, occurred_at) index;
-- submissions: stamped when made, so only a day that has just ended gains any;
+- submissions and leads are stamped when made: only today (or a day that has just ended)
+  gains any;
 - grade changes to warm or hot since the last run (gradechange_created index): the days
   their leads were created on (a cooling cannot lower "best grade reached");
 - erasures and merges mark the days they change (RollupDirtyDay) in their transaction.
 
-Lag: a change to a past day shows on the dashboard within a fold period (a minute);
-today is always read live. Until the first fold (after an upgrade, the first beat runs
-`rollups_rebuild`'s work), the dashboard reads everything live, as before.
+The dashboard reads the rollups up to the last fold and the rows since then live (a
+minute's worth), so new leads show at once; a change to an already-folded day (a grade
+change, a late event) shows within a fold period, a minute. Until the first fold (after
+an upgrade, the first beat folds all history by itself; or `manage.py rollups
+--rebuild`) the dashboard reads everything live, as before.
 """
 
 from __future__ import annotations
@@ -76,10 +80,16 @@ def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return out
 
 
-def _fold_leads(days: Iterable[date]) -> None:
+def _span(first: date, last: date, cutoff: datetime) -> tuple[datetime, datetime]:
+    """Days [first, last] as times, the last one ending at the fold's cutoff (today)."""
+    return _day_start(first), min(_day_start(last + timedelta(days=1)), cutoff)
+
+
+def _fold_leads(days: Iterable[date], cutoff: datetime) -> None:
     for first, last in _runs(days):
         DailyLeadStats.objects.filter(day__gte=first, day__lte=last).delete()
-        rows = lead_day_groups(since=_day_start(first), until=_day_start(last + timedelta(1)))
+        since, until = _span(first, last, cutoff)
+        rows = lead_day_groups(since=since, until=until)
         DailyLeadStats.objects.bulk_create(
             [
                 DailyLeadStats(
@@ -98,12 +108,13 @@ def _fold_leads(days: Iterable[date]) -> None:
         )
 
 
-def _fold_timing(days: Iterable[date]) -> None:
+def _fold_timing(days: Iterable[date], cutoff: datetime) -> None:
     for first, last in _runs(days):
         counts: dict[tuple[date, int, str, int], int] = {}
+        since, until = _span(first, last, cutoff)
         for grade, grades in TIMING_GRADES:
             for day, gate_id, seconds in first_reach_seconds(
-                since=_day_start(first), until=_day_start(last + timedelta(1)), grades=grades
+                since=since, until=until, grades=grades
             ):
                 key = (day, gate_id, grade, timing_bucket(seconds))
                 counts[key] = counts.get(key, 0) + 1
@@ -123,13 +134,13 @@ def _gate_row(
     return counts.setdefault((day, gate_id), DailyGateStats(day=day, gate_id=gate_id))
 
 
-def _fold_gates(days: Iterable[date]) -> None:
+def _fold_gates(days: Iterable[date], cutoff: datetime) -> None:
     # Naming the gates lets PostgreSQL use the (gate, type, occurred_at) index: one range
     # scan per gate and type (there is no index on occurred_at alone). Events of a
     # deleted gate have lost their gate and count nowhere, as on the live dashboard.
     gate_ids = list(Gate.objects.values_list("id", flat=True))
     for first, last in _runs(days):
-        since, until = _day_start(first), _day_start(last + timedelta(1))
+        since, until = _span(first, last, cutoff)
         counts: dict[tuple[date, int], DailyGateStats] = {}
 
         events = (
@@ -182,10 +193,11 @@ def _locked() -> bool:
 
 
 def rollups_fold(*, now: datetime | None = None) -> int:
-    """Fold the past days that changed since the last run; returns how many days were
-    (re)computed. The first run (no state yet) folds all history."""
+    """Fold the days that changed since the last run, today up to `now`; returns how
+    many days were (re)computed. The first run (no state yet) folds all history."""
     now = now or timezone.now()
     today = timezone.localdate(now)
+    end = today + timedelta(days=1)
     with transaction.atomic():
         if not _locked():
             return 0  # another fold is running; the next beat catches up
@@ -193,22 +205,22 @@ def rollups_fold(*, now: datetime | None = None) -> int:
         marks = list(RollupDirtyDay.objects.values_list("id", "day"))
         if state is None:
             first = _first_day() or today
-            lead_days = gate_days = _days(first, today)
+            lead_days = gate_days = _days(first, end)
         else:
             since = state.folded_at - FOLD_OVERLAP
-            lead_days = _days(timezone.localdate(since), today)
-            gate_days = _days(timezone.localdate(since - MAX_EVENT_AGE), today)
+            lead_days = _days(timezone.localdate(since), end)
+            gate_days = _days(timezone.localdate(since - MAX_EVENT_AGE), end)
             changed = (
                 GradeChange.objects.filter(created_at__gte=since, grade__in=("warm", "hot"))
                 .annotate(day=TruncDate(F("lead__created_at")))
                 .values_list("day", flat=True)
                 .distinct()
             )
-            lead_days |= {d for d in changed if d < today}
-        marked = {d for _, d in marks if d < today}
-        _fold_leads(lead_days | marked)
-        _fold_timing(lead_days | marked)
-        _fold_gates(gate_days | marked)
+            lead_days |= {d for d in changed if d <= today}
+        marked = {d for _, d in marks if d <= today}
+        _fold_leads(lead_days | marked, now)
+        _fold_timing(lead_days | marked, now)
+        _fold_gates(gate_days | marked, now)
         RollupDirtyDay.objects.filter(id__in=[i for i, _ in marks]).delete()
         RollupState.objects.update_or_create(key=STATE_KEY, defaults={"folded_at": now})
         return len(lead_days | gate_days | marked)

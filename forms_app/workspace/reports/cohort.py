@@ -2,9 +2,9 @@
 grade a lead has reached (profiling.selectors.cohort), and the cohort counted once by
 source, day and grade.
 
-Past days come from the daily rollups (profiling/models/rollups.py), so a range costs
-what its days cost, not what its leads cost; today, and any day the fold has not reached
-yet, is read live from the leads, events and submissions (`split`).
+Days come from the daily rollups (profiling/models/rollups.py), so a range costs what
+its days cost, not what its leads cost; what came after the last fold (a minute's
+worth) is read live from the leads, events and submissions (`split`).
 """
 
 from __future__ import annotations
@@ -73,17 +73,18 @@ class Split:
 
 
 def split(start: date, end: date) -> Split:
-    """Days before the fold's day are in the rollups; that day and later are read live.
-    Without any fold yet (just upgraded), everything is read live."""
+    """The rollups hold everything before the last fold (its day up to the fold's
+    moment); what came after is read live. Without any fold yet (just upgraded),
+    everything is read live."""
+    since, until = day_start(start), day_start(end + timedelta(days=1))
     state = RollupState.objects.filter(key=STATE_KEY).only("folded_at").first()
     if state is None:
-        return Split(None, (day_start(start), day_start(end + timedelta(days=1))))
-    horizon = timezone.localdate(state.folded_at)
-    rolled_end = min(end, horizon - timedelta(days=1))
-    live_start = max(start, horizon)
+        return Split(None, (since, until))
+    rolled_end = min(end, timezone.localdate(state.folded_at))
+    live_since = max(since, state.folded_at)
     return Split(
         (start, rolled_end) if start <= rolled_end else None,
-        (day_start(live_start), day_start(end + timedelta(days=1))) if live_start <= end else None,
+        (live_since, until) if live_since < until else None,
     )
 
 
@@ -117,8 +118,8 @@ def _bucket(day: date, unit: str) -> datetime:
 def cohort_groups(rng: DateRange, gate: Gate | None = None) -> list[CohortGroup]:
     """The range's new leads counted by (source, medium, referrer host, day or week, best
     grade reached): ONE read feeds the funnel's lead steps, the sources table and the
-    grade mix, instead of a read each. Past days are summed from the daily rollups; only
-    today's leads are scanned. The groups are few (sources x days x 3), so Python folds
+    grade mix, instead of a read each. Folded days are summed from the daily rollups; only
+    the leads since the last fold are scanned. The groups are few (sources x days x 3), so Python folds
     them."""
     unit = bucket_unit(rng)
     parts = split(rng.start, rng.end)

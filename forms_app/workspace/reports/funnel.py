@@ -1,5 +1,5 @@
 """The funnel: page views, form views, submissions, then the cohort's warm and hot leads.
-Past days from the daily rollups, today live (cohort.split)."""
+Days from the daily rollups, what came since the last fold live (cohort.split)."""
 
 from __future__ import annotations
 

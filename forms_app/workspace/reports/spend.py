@@ -41,8 +41,8 @@ class Spend:
 
 def spend(rng: DateRange, gate: Gate | None = None) -> list[Spend]:
     """Costs whose period overlaps the range; each against the leads its source (and
-    campaign) brought during the cost's own period (first touch): past days from the daily
-    rollups, today live."""
+    campaign) brought during the cost's own period (first touch): from the daily rollups, and
+    live since the last fold."""
     costs = CampaignCost.objects.filter(period_start__lte=rng.end, period_end__gte=rng.start)[
         :MAX_COST_ROWS
     ]

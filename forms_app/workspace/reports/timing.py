@@ -1,10 +1,10 @@
 """Time to warm and to hot: from a lead's first visit to its first grade change there.
 
-Past days come from the daily rollups' histograms (profiling.selectors.cohort: buckets
-2^(1/8) wide, so a percentile is within 4.4% or 1 s of the exact one), today's leads are
-measured live and added to the same histogram. A range with no folded day (today alone,
-or before the first fold) is measured exactly over a bounded window of its latest leads
-(the same practice as profiling.selectors.endpoint_delivery_stats).
+Folded days come from the daily rollups' histograms (profiling.selectors.cohort: buckets
+2^(1/8) wide, so a percentile is within 4.4% or 1 s of the exact one); leads since the
+last fold are measured live and added to the same histogram. Before the first fold, a
+range is measured exactly over a bounded window of its latest leads (the same practice
+as profiling.selectors.endpoint_delivery_stats).
 """
 
 from __future__ import annotations
