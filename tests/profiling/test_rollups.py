@@ -217,3 +217,27 @@ def test_beat_runs_the_fold_every_minute() -> None:
     _lead(1, utm_source="linkedin")
     assert tasks.rollups_fold.apply().get() == 2
     assert _leads(_day(1)) == {("linkedin", 0): 1}
+
+
+def _plan(sql: str, params: list[Any]) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Tiny test tables: without this the planner rightly prefers a sequential scan.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_fold_and_the_failure_count_read_through_their_indexes() -> None:
+    from profiling.models import Delivery
+
+    since = timezone.now() - timedelta(minutes=15)
+    changes = GradeChange.objects.filter(created_at__gte=since, grade__in=("warm", "hot"))
+    sql, params = changes.values_list("lead_id").query.sql_with_params()
+    assert "gradechange_created" in _plan(sql, list(params))
+    failed = Delivery.objects.filter(
+        endpoint_id=1, status="failed", created_at__gte=since, created_at__lt=timezone.now()
+    )
+    sql, params = failed.values_list("id").query.sql_with_params()
+    assert "delivery_endpoint_failed" in _plan(sql, list(params))
