@@ -150,7 +150,7 @@ def _csvs(client: Client, rng: DateRange, gate: Gate | None) -> dict[str, list[l
         query = f"table={table}&start={rng.start}&end={rng.end}" + (
             f"&gate={gate.slug}" if gate else ""
         )
-        response = client.get(f"/app/dashboard.csv?{query}")
+        response: Any = client.get(f"/app/dashboard.csv?{query}")
         assert response.status_code == 200
         out[table] = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     return out
