@@ -250,7 +250,7 @@ profiling/services/rollups.py) up to their last fold and only the rows since the
 so it costs what a range's days cost, not what the range's leads cost; speed to lead
 reads a bounded window of the latest deliveries. Before the rollups, when it aggregated
 every lead of the range, the same dashboard took 89 ms and 2,447 ms (27.4x) for all
-gates and 40 ms and 842 ms (21.0x) for one gate (run of 2026-11-23). A fold (the beat
+gates and 40 ms and 842 ms (21.0x) for one gate (the last run before them). A fold (the beat
 task, every minute) refolds today up to its moment, recounts the last 7 days of gate
 counts (late events) and refolds the days whose leads' grade rose; it runs in the
 background and holds no lock the dashboard waits for. Run on the shared 2-core development machine while other work

@@ -241,3 +241,21 @@ def test_the_fold_and_the_failure_count_read_through_their_indexes() -> None:
     )
     sql, params = failed.values_list("id").query.sql_with_params()
     assert "delivery_endpoint_failed" in _plan(sql, list(params))
+
+
+def test_a_fold_while_another_runs_leaves_it_alone() -> None:
+    import psycopg
+    from django.db import connection
+
+    from profiling.services.rollups import FOLD_LOCK
+
+    _lead(1, utm_source="linkedin")
+    s = connection.settings_dict
+    with psycopg.connect(
+        dbname=s["NAME"], user=s["USER"], host=s["HOST"], port=s["PORT"], password=s["PASSWORD"]
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [FOLD_LOCK])
+        assert rollups_fold() == 0
+        assert not RollupState.objects.exists()
+        other.execute("SELECT pg_advisory_unlock(%s)", [FOLD_LOCK])
+    assert rollups_fold() == 2
