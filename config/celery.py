@@ -75,6 +75,11 @@ app.conf.update(
         # hourly set-based re-grade records (and pushes) the changes. Half-lives are
         # days, so an hour's lag is far below what a grade can move in that time.
         "scores-decay": {"task": "profiling.tasks.leads_regrade_decayed", "schedule": 3600.0},
+        # The dashboard's daily rollups: today and the days that changed since the last
+        # run (profiling/services/rollups.py). New rows are read live until folded; a
+        # minute is the lag of a late change to a folded day. The first run after an
+        # upgrade folds all history.
+        "rollups-fold": {"task": "profiling.tasks.rollups_fold", "schedule": 60.0},
         # Retention: anonymous visitors' events past LEADGATE_ANONYMOUS_RETENTION_DAYS,
         # deleted once a day in bounded batches (profiling/services/retention.py).
         # The events table's months (profiling/partitions.py): the current one and the

@@ -11,6 +11,7 @@ from profiling.services.mail import email_attempt
 from profiling.services.mail import emails_sweep as sweep_emails
 from profiling.services.rescore import leads_regrade_decayed, rescore_run
 from profiling.services.retention import anonymous_events_purge
+from profiling.services.rollups import rollups_fold as fold_rollups
 from profiling.services.score_triggers import score_pending_clear
 from profiling.services.score_triggers import score_pending_sweep as sweep_score_pending
 from profiling.services.scoring import lead_score
@@ -100,3 +101,8 @@ def event_partitions_maintain() -> list[str]:
     partitions.event_partitions_drop_old()
     partitions.event_receipts_purge()
     return created
+
+
+@shared_task(name="profiling.tasks.rollups_fold", soft_time_limit=900, time_limit=960)
+def rollups_fold() -> int:
+    return fold_rollups()

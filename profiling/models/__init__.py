@@ -29,6 +29,13 @@ from profiling.models.people import (
     Lead,
     Visitor,
 )
+from profiling.models.rollups import (
+    DailyGateStats,
+    DailyLeadStats,
+    DailyTimingStats,
+    RollupDirtyDay,
+    RollupState,
+)
 from profiling.models.scoring import (
     RULE_TYPE_CHOICES,
     RULE_TYPE_PROFILE,
@@ -44,6 +51,9 @@ __all__ = [
     "RULE_TYPE_PROFILE",
     "Consent",
     "ConsentMethod",
+    "DailyGateStats",
+    "DailyLeadStats",
+    "DailyTimingStats",
     "Delivery",
     "DeliveryStatus",
     "EmailKind",
@@ -57,6 +67,8 @@ __all__ = [
     "Lead",
     "OutboundEmail",
     "ProfileCondition",
+    "RollupDirtyDay",
+    "RollupState",
     "SandboxEmail",
     "SandboxMessage",
     "ScorePending",

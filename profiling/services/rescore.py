@@ -143,6 +143,13 @@ def _changes_count(cursor: Any, change_ids: list[int]) -> None:
         labelled(GRADE_CHANGES, grade).inc(n)
 
 
+def lead_id_ranges(sessions: int) -> list[Bound]:
+    """The leads' ids cut into `sessions` even keyset ranges (lo, hi], for reads that
+    split the leads between database sessions the way the rescore does (the what-if)."""
+    _, runs = _session_runs(2**31 - 1, sessions)
+    return [(run[0][0], run[-1][1]) for run in runs]
+
+
 def _push(change_ids: list[int]) -> int:
     # Deliveries only for the changes this rescore wrote, in the same transaction.
     from profiling.services.delivery import deliveries_create_for_change
