@@ -59,7 +59,7 @@ class TeamInvitationListApi(APIView):
     permission_classes = [MarketerOnly]
     pagination_class = Pagination
 
-    class InputSerializer(serializers.Serializer):
+    class InvitationInputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=MAX_EMAIL)
         role = serializers.ChoiceField(choices=TeamRole.choices)
 
@@ -79,7 +79,7 @@ class TeamInvitationListApi(APIView):
             "invitation to an address replaces its pending one. At most 30 an hour per "
             "marketer."
         ),
-        request=InputSerializer,
+        request=InvitationInputSerializer,
         responses={
             201: InvitationOutputSerializer,
             **errors(
@@ -89,7 +89,7 @@ class TeamInvitationListApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InvitationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             invitation, _ = invitation_create(
@@ -152,7 +152,7 @@ def _member_out(user: Any) -> dict[str, Any]:
 class TeamMemberDetailApi(APIView):
     permission_classes = [MarketerOnly]
 
-    class InputSerializer(serializers.Serializer):
+    class MemberRoleInputSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=TeamRole.choices)
 
     @extend_schema(
@@ -160,7 +160,7 @@ class TeamMemberDetailApi(APIView):
             "Change a member's role. Refused (400) for oneself, for an admin account, and "
             "when it would leave no marketer."
         ),
-        request=InputSerializer,
+        request=MemberRoleInputSerializer,
         responses={
             200: MemberOutputSerializer,
             **errors((400, "An invalid role, or a change the team's rules refuse.")),
@@ -172,7 +172,7 @@ class TeamMemberDetailApi(APIView):
         member = _member(pk)
         if member is None:
             return Response(error_body("No team member with this id."), status=404)
-        data = self.InputSerializer(data=request.data)
+        data = self.MemberRoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             member_role_set(actor=request.user, member=member, role=data.validated_data["role"])
