@@ -119,7 +119,8 @@ def test_every_workspace_page_fits_and_passes_axe(
 
     for path in workspace_paths(world):
         response = page.goto(base + path)
-        assert response is not None and response.status == 200, path
+        assert response is not None, path
+        assert response.status == 200, path
         where = f"{path} at {viewport['width']} px"
         assert_no_sideways_scroll(page, where)
         assert_accessible(page, where=where)
@@ -197,7 +198,8 @@ def test_wide_screen_shows_the_sidebar_without_a_menu_button(
     assert page.locator("#ws-menu").is_visible()
     nav_box = page.locator("nav.ws-nav").bounding_box()
     main_box = page.locator("main").bounding_box()
-    assert nav_box is not None and main_box is not None
+    assert nav_box is not None
+    assert main_box is not None
     assert nav_box["x"] + nav_box["width"] <= main_box["x"] + 1  # side by side
     context.close()
 

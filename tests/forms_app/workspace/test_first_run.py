@@ -36,7 +36,8 @@ def _step_html(html: str, key: str) -> str:
 def test_a_new_workspace_shows_four_steps_to_do(mclient: Client) -> None:
     state = first_run()
     assert [s.key for s in state.steps] == ["gate", "snippet", "webhook", "warm"]
-    assert state.done_count == 0 and not state.complete
+    assert state.done_count == 0
+    assert not state.complete
     html = mclient.get("/app/").content.decode()
     assert "Welcome to leadgate" in html
     assert "0 of 4 done" in html
