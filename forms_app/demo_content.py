@@ -12,6 +12,11 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
+# The demo's login, printed by `manage.py demo` and demo.sh and shown on the home page
+# while the sandbox is on: a local demo login, on purpose.
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"
+
 GATE_SLUG = "network-vbook"
 MAP_FILE_KEY = "network-map"
 MAP_FILE_NAME = "network-map.pdf"
@@ -24,8 +29,8 @@ GATE = {
     "description": (
         "Six short chapters on what downtime really costs, how redundant fibre paths "
         "work, and how to move to fibre without a day offline.\n\n"
-        "Inside: our network map, so you can check whether your building is already on "
-        "the Brightline fibre ring."
+        "Inside: our network map, so you can check whether your business park is already "
+        "on the Brightline fibre ring."
     ),
     "subscribe_label": "Send me new articles about business connectivity",
     "submit_label": "Get the e-book",
@@ -120,8 +125,8 @@ SECTIONS: list[DemoSection] = [
         "(guest Wi-Fi first, then backups, then voice, then everything else), and keep "
         "the old line as a fallback for the first month. Most sites are fully moved in "
         "two weeks without anyone noticing.\n\n"
-        "First step: check whether your building is already on our network. The map "
-        "below shows the ring and the business parks it reaches.",
+        "First step: check whether your business park is already on our network. The "
+        "network map, under Downloads, shows the ring and the business parks it reaches.",
         ["migration", "fiber"],
     ),
 ]

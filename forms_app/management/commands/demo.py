@@ -29,8 +29,8 @@ from forms_app.services.gates import FileInput, SectionInput, gate_save
 from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
 from profiling.services.endpoints import webhook_endpoint_save
 
-DEMO_USER = "demo"
-DEMO_PASSWORD = "demo"  # printed on purpose: a local demo login
+DEMO_USER = demo_content.DEMO_USER
+DEMO_PASSWORD = demo_content.DEMO_PASSWORD
 SANDBOX_PATH = "/sandbox/crm/"
 READ_RULE = "Read e-book sections"
 MAP_RULE = "Downloaded the network map"
