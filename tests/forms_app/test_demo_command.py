@@ -500,7 +500,7 @@ def test_the_demo_copy_matches_what_the_hosted_page_shows(client: Any) -> None:
 
     _run()
     gate = Gate.objects.get(slug="network-vbook")
-    assert GATE["description"].startswith("Six short chapters")
+    assert str(GATE["description"]).startswith("Six short chapters")
     assert len(SECTIONS) == 6
     lead = Lead.objects.create(email="ada@example-fibre.com", name="Ada")
     visitor = Visitor.objects.create(id=uuid.uuid4(), lead=lead)
