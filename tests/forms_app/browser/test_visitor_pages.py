@@ -1,4 +1,4 @@
-"""Every page a visitor sees, on a phone (390 px) and a wide screen (1440 px): no
+"""Every page a visitor sees, on phones (360, 390 px) and a wide screen (1440 px): no
 sideways scrolling and no serious or critical axe-core violation. And the iframe variant
 sizes itself to its content on the host page (no e-book scrolling in a fixed frame).
 
@@ -19,9 +19,15 @@ from profiling.models import Lead, Visitor
 from profiling.services.mail.unsubscribe import unsubscribe_token_make
 from tests.forms_app.browser.conftest import SCREENSHOTS, HostSite
 from tests.forms_app.browser.pages import host_page
-from tests.forms_app.browser.test_workspace_walk import PHONE, WIDE, assert_no_sideways_scroll
 from tests.support.axe import assert_accessible
 from tests.support.factories import make_gate
+from tests.support.layout import (
+    PHONE,
+    SMALL_PHONE,
+    WIDE,
+    assert_no_sideways_scroll,
+    small_targets,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,6 +90,12 @@ def _home() -> str:
     return "/"
 
 
+# What a thumb must hit on a phone (links inside sentences are exempt, as in WCAG 2.5.8).
+TARGETS = (
+    "main button, main .lg-button, .lg-file, .lg-toc a, "
+    'form input:not([type=hidden]):not([type=checkbox]):not([tabindex="-1"]), form select'
+)
+
 # name -> what the page needs, returning its path on leadgate. Pages that other work adds
 # (the email confirmation page of double opt-in, the PDF viewer) belong here too.
 VISITOR_PAGES: dict[str, Callable[[], str]] = {
@@ -97,7 +109,7 @@ VISITOR_PAGES: dict[str, Callable[[], str]] = {
 }
 
 
-@pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["390px", "1440px"])
+@pytest.mark.parametrize("viewport", [SMALL_PHONE, PHONE, WIDE], ids=["360px", "390px", "1440px"])
 @pytest.mark.parametrize("name", sorted(VISITOR_PAGES))
 def test_visitor_page_fits_and_passes_axe(
     chromium: Any, live_server: Any, name: str, viewport: dict[str, int]
@@ -112,6 +124,9 @@ def test_visitor_page_fits_and_passes_axe(
         where = f"{name} ({path}) at {viewport['width']} px"
         assert_no_sideways_scroll(page, where)
         assert_accessible(page, where=where)
+        if viewport["width"] < 800:
+            small = small_targets(page, TARGETS)
+            assert not small, f"{where}: touch targets under 44 px: {small}"
         assert errors == []
     finally:
         context.close()

@@ -1,7 +1,7 @@
-"""Every workspace page on a phone (390 px) and a wide screen (1440 px).
+"""Every workspace page on phones (360 and 390 px) and a wide screen (1440 px).
 
 On each page: no sideways scrolling of the page itself (wide tables scroll inside their
-own box), no serious or critical axe-core violation, and at 390 px the navigation is a
+own box), no serious or critical axe-core violation, and on phones the navigation is a
 collapsible menu (a button with aria-expanded, usable from the keyboard) whose links and
 the page's buttons are at least 44 px tall. Keyboard-only: the login form is filled and
 sent with Tab and Enter alone, with a visible focus ring on the way.
@@ -23,12 +23,16 @@ from tests.forms_app.browser.conftest import SCREENSHOTS
 from tests.forms_app.workspace.seed import seed_activity
 from tests.support.axe import assert_accessible
 from tests.support.factories import make_user
+from tests.support.layout import (
+    PHONE,
+    SMALL_PHONE,
+    WIDE,
+    assert_no_sideways_scroll,
+    small_targets,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long enough passphrase"
-PHONE = {"width": 390, "height": 844}
-WIDE = {"width": 1440, "height": 900}
-MIN_TARGET_PX = 44
 
 
 @pytest.fixture
@@ -80,28 +84,7 @@ def _login(page: Any, base: str) -> None:
     page.wait_for_url(re.compile(r".*/app/$"))
 
 
-def assert_no_sideways_scroll(page: Any, where: str) -> None:
-    widths = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
-    )
-    assert widths["scroll"] <= widths["inner"], f"{where}: page is {widths} px wide"
-
-
-def _small_targets(page: Any, selector: str) -> list[str]:
-    """Visible elements matching `selector` less than 44 px tall (or wide)."""
-    return list(
-        page.evaluate(
-            """([selector, min]) => Array.from(document.querySelectorAll(selector))
-                .filter((el) => el.getClientRects().length > 0)
-                .map((el) => [el, el.getBoundingClientRect()])
-                .filter(([el, r]) => r.height < min || r.width < min)
-                .map(([el, r]) => `${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`)""",
-            [selector, MIN_TARGET_PX],
-        )
-    )
-
-
-@pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["390px", "1440px"])
+@pytest.mark.parametrize("viewport", [SMALL_PHONE, PHONE, WIDE], ids=["360px", "390px", "1440px"])
 def test_every_workspace_page_fits_and_passes_axe(
     chromium: Any, live_server: Any, world: dict[str, Any], viewport: dict[str, int]
 ) -> None:
@@ -124,17 +107,20 @@ def test_every_workspace_page_fits_and_passes_axe(
         where = f"{path} at {viewport['width']} px"
         assert_no_sideways_scroll(page, where)
         assert_accessible(page, where=where)
-        if viewport is PHONE and "/preview/" not in path:
+        if viewport["width"] < 800 and "/preview/" not in path:
             name = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "lead", path.strip("/"))
             name = re.sub(r"[^a-z0-9]+", "-", name).removeprefix("app-") or "dashboard"
-            page.screenshot(path=str(SCREENSHOTS / f"workspace-390-{name}.png"), full_page=False)
+            page.screenshot(
+                path=str(SCREENSHOTS / f"workspace-{viewport['width']}-{name}.png"),
+                full_page=False,
+            )
             toggle = page.locator(".ws-menu-button")
             assert toggle.is_visible(), where
             assert toggle.get_attribute("aria-expanded") == "false", where
             assert not page.locator("#ws-menu").is_visible(), where
-            small = _small_targets(page, "main .ws-button, main button[type=submit]")
+            small = small_targets(page, "main .ws-button, main button[type=submit]")
             assert not small, f"{where}: buttons under 44 px: {small}"
-            assert not _small_targets(page, ".ws-menu-button"), where
+            assert not small_targets(page, ".ws-menu-button"), where
     assert not errors, errors
     context.close()
 
@@ -164,7 +150,7 @@ def test_phone_menu_opens_and_closes_from_the_keyboard(
     page.keyboard.press("Enter")
     assert toggle.get_attribute("aria-expanded") == "true"
     assert menu.is_visible()
-    small = _small_targets(page, "#ws-menu a, #ws-menu button")
+    small = small_targets(page, "#ws-menu a, #ws-menu button")
     assert not small, f"menu targets under 44 px: {small}"
     assert_no_sideways_scroll(page, "open menu")
     assert_accessible(page, where="open phone menu")
