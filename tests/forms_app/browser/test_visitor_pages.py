@@ -124,6 +124,9 @@ def test_visitor_page_fits_and_passes_axe(
         where = f"{name} ({path}) at {viewport['width']} px"
         assert_no_sideways_scroll(page, where)
         assert_accessible(page, where=where)
+        title = page.title()
+        assert title.endswith(" · leadgate") or title == "leadgate", title
+        assert "leadgate · leadgate" not in title
         if viewport["width"] < 800:
             small = small_targets(page, TARGETS)
             assert not small, f"{where}: touch targets under 44 px: {small}"
@@ -273,5 +276,25 @@ def test_height_messages_from_other_origins_are_ignored(
         page.wait_for_function("() => window.probes === 1")
         assert _frame_height(page, "other") < 200  # the browser's default, 150 px + borders
         assert _frame_height(page) < 5000
+    finally:
+        context.close()
+
+
+def test_unsubscribing_with_the_keyboard_only(chromium: Any, live_server: Any) -> None:
+    path = _unsubscribe()
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + path)
+        for _ in range(5):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.type") == "submit":
+                break
+        assert page.evaluate("document.activeElement.textContent.trim()") == "Unsubscribe"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("h1").inner_text() == "You are unsubscribed"
+        assert_accessible(page, where="unsubscribed")
+        assert Lead.objects.get(email="una@example-fibre.com").subscribed is False
     finally:
         context.close()
