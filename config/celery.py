@@ -44,6 +44,12 @@ app.conf.update(
         # hourly set-based re-grade records (and pushes) the changes. Half-lives are
         # days, so an hour's lag is far below what a grade can move in that time.
         "scores-decay": {"task": "profiling.tasks.leads_regrade_decayed", "schedule": 3600.0},
+        # Retention: anonymous visitors' events past LEADGATE_ANONYMOUS_RETENTION_DAYS,
+        # deleted once a day in bounded batches (profiling/services/retention.py).
+        "anonymous-retention": {
+            "task": "profiling.tasks.anonymous_events_purge",
+            "schedule": 86400.0,
+        },
     },
 )
 # Celery's Django fixup closes every database connection before and after each task

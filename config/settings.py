@@ -345,6 +345,13 @@ LEADGATE_INGEST_PREPARED = env_bool("LEADGATE_INGEST_PREPARED", default=True)
 # (profiling/ingest_writer/group.py), with at most this many statements in flight.
 LEADGATE_INGEST_GROUP_COMMIT = env_bool("LEADGATE_INGEST_GROUP_COMMIT", default=True)
 LEADGATE_INGEST_GROUP_WRITERS = env_int("LEADGATE_INGEST_GROUP_WRITERS", default=2, minimum=1)
+# Anonymous visitors' events (no lead: nobody ever identified on that browser) older than
+# this many days are deleted by a daily beat task (profiling/services/retention.py); a
+# visitor left with no events goes too. Events of leads are kept while the lead is (they
+# make the score, and erasure anonymises them). 0 keeps anonymous events forever.
+LEADGATE_ANONYMOUS_RETENTION_DAYS = env_int(
+    "LEADGATE_ANONYMOUS_RETENTION_DAYS", default=180, minimum=0
+)
 # Segment-compatible ingest: requests in flight per process before answering 429.
 LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default=64)
 

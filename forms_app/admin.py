@@ -56,7 +56,15 @@ class GateAdmin(admin.ModelAdmin):
         ("Page", {"fields": ("headline", "description", "submit_label", "subscribe_label")}),
         (
             "Consent and tracking",
-            {"fields": ("consent_text", "email_content", "min_dwell_ms", "allowed_origins")},
+            {
+                "fields": (
+                    "consent_text",
+                    "email_content",
+                    "double_opt_in",
+                    "min_dwell_ms",
+                    "allowed_origins",
+                )
+            },
         ),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
@@ -75,8 +83,16 @@ class GateAdmin(admin.ModelAdmin):
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     formfield_overrides = URL_OVERRIDES
-    list_display = ("created_at", "gate", "lead", "subscribed", "utm_source", "utm_campaign")
-    list_filter = ("gate", "subscribed", "utm_source")
+    list_display = (
+        "created_at",
+        "gate",
+        "lead",
+        "subscribed",
+        "verified",
+        "utm_source",
+        "utm_campaign",
+    )
+    list_filter = ("gate", "subscribed", "verified", "utm_source")
     search_fields = ("lead__email", "lead__name", "utm_campaign")
     date_hierarchy = "created_at"
     raw_id_fields = ("lead",)
@@ -85,8 +101,11 @@ class SubmissionAdmin(admin.ModelAdmin):
         "gate",
         "lead",
         "visitor_id",
+        "claimed_name",
         "subscribed",
         "consent_text",
+        "verified",
+        "confirmed_at",
         "answers",
         "utm_source",
         "utm_medium",

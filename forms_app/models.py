@@ -60,6 +60,9 @@ class Gate(models.Model):
     # Email the visitor the content link after a submission (what the default notice
     # promises; with it off the default notice is DEFAULT_CONSENT_TEXT_NO_EMAIL).
     email_content = models.BooleanField(default=True)
+    # Double opt-in: a visitor who ticks the box is subscribed only once they confirm from
+    # the email leadgate sends them (a plain form opt-in proves nothing about the address).
+    double_opt_in = models.BooleanField(default=False)
     # Exact origins ("https://www.example.com") allowed to call the public endpoints.
     allowed_origins = models.JSONField(default=list, blank=True)
     # A section counts as read after this much time at least half visible.
@@ -148,8 +151,17 @@ class Submission(models.Model):
     # String reference: the catalog never imports profiling (layering rule).
     lead = models.ForeignKey("profiling.Lead", on_delete=models.CASCADE, related_name="submissions")
     visitor_id = models.UUIDField(null=True, blank=True)
+    # What the visitor claimed: the name typed and the opt-in asked for (`subscribed`,
+    # under `consent_text`). Applied to the lead at once only when nothing is taken over
+    # (a new lead, or a browser that proved the address); otherwise once the address's
+    # owner confirms from the email (`confirmed_at`).
+    claimed_name = models.CharField(max_length=200, blank=True)
     subscribed = models.BooleanField(default=False)
     consent_text = models.TextField(blank=True)
+    # The submitter was proven to own the address: its browser had proven it before, or
+    # the person confirmed this submission from the email.
+    verified = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     answers = models.JSONField(default=dict, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
     utm_medium = models.CharField(max_length=200, blank=True)

@@ -8,7 +8,7 @@ from datetime import date
 
 from django.db.models import QuerySet, Sum
 
-from forms_app.models import Gate, QuarantinedSubmission, SpamTally, SpamTallyKind
+from forms_app.models import Gate, QuarantinedSubmission, SpamTally, SpamTallyKind, Submission
 from profiling.models import Delivery, DeliveryStatus, Event, Grade, Lead, Visitor, WebhookEndpoint
 from profiling.services.delivery.payloads import TEST_EVENT
 
@@ -29,6 +29,11 @@ def lead_id_for_visitor(visitor_id: uuid.UUID | None) -> uuid.UUID | None:
     if visitor_id is None:
         return None
     return Visitor.objects.filter(pk=visitor_id).values_list("lead_id", flat=True).first()
+
+
+def submission_for_confirmation(*, submission_id: int) -> Submission | None:
+    """The claim an emailed confirmation link names (with its gate), or None if gone."""
+    return Submission.objects.select_related("gate").filter(pk=submission_id).first()
 
 
 def quarantine_list(

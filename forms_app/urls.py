@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from forms_app import views
+from forms_app import confirm, views
 from forms_app.api import auth, gates, public, quarantine
 
 # Contract paths have no trailing slash on items and one on collections; both forms are
@@ -26,4 +26,6 @@ urlpatterns = [
     path("g/<slug:slug>", views.gate_page, name="gate-page"),
     path("g/<slug:slug>/embed", views.gate_embed, name="gate-embed"),
     path("g/<slug:slug>/files/<str:key>", views.gate_file, name="gate-file"),
+    # The emailed confirmation link; the token is a django.core.signing one.
+    re_path(r"^confirm/(?P<token>[A-Za-z0-9_:-]{1,200})/?$", confirm.confirm, name="confirm"),
 ]

@@ -1,5 +1,5 @@
 """Hosted pages: the landing page, a gate's own page (and its iframe variant), and the
-tracked download.
+tracked download (the emailed confirmation link's page: forms_app/confirm.py).
 
 The gate page works without JavaScript: a plain POST to the same URL, validated by a
 Django form, then a 303 to the content with the access token. `static/leadgate.js`
@@ -55,6 +55,11 @@ from forms_app.throttle import submission_wait_seconds
 from profiling.services.ingest import NewEvent, events_ingest
 
 VISITOR_COOKIE = "lg_vid"
+# Query flag of the content page after an opt-in on a double opt-in gate: "confirm from
+# the email". Set for every such opt-in, emailed or not (capped, already subscribed), so
+# the page never tells who already is a lead.
+CONFIRM_NOTICE = "confirm"
+
 VISITOR_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -240,10 +245,15 @@ def _page_url(request: HttpRequest) -> str:
     return clean_url(url + (f"?{query.urlencode()}" if query else ""))
 
 
-def _content_url(request: HttpRequest, gate: Gate, token: str, *, embed: bool) -> str:
+def _content_url(
+    request: HttpRequest, gate: Gate, token: str, *, embed: bool, confirm: bool = False
+) -> str:
     name = "gate-embed" if embed else "gate-page"
     url = reverse(name, kwargs={"slug": gate.slug})
-    return f"{url}?{urlencode({'t': token})}" if token else url
+    query = {"t": token} if token else {}
+    if confirm:
+        query[CONFIRM_NOTICE] = "1"
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def _fake_token() -> str:
@@ -347,8 +357,10 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
         data=_submission_input(request, form, visitor_id=visitor_id),
         base_url=base_url(request),
     )
+    asked_to_confirm = gate.double_opt_in and bool(form.cleaned_data.get("subscribe"))
     response = HttpResponseRedirect(
-        _content_url(request, gate, result.access_token, embed=embed), status=303
+        _content_url(request, gate, result.access_token, embed=embed, confirm=asked_to_confirm),
+        status=303,
     )
     _set_visitor_cookie(response, request, result.visitor_id)
     _set_access_cookie(response, request, gate.slug, result.access_token)
@@ -424,6 +436,7 @@ def _render_content(
         sections=list(gate.sections.all()),
         files=files,
         just_unlocked=bool(access is not None and request.GET.get("t")),
+        confirm_notice=bool(access is not None and request.GET.get(CONFIRM_NOTICE) == "1"),
         # The visitor gave their name and email under the form's notice: the tracker may
         # run even with Global Privacy Control or Do Not Track on.
         identified=access is not None,

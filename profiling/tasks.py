@@ -9,6 +9,7 @@ from profiling.services.delivery import delivery_attempt
 from profiling.services.mail import email_attempt
 from profiling.services.mail import emails_sweep as sweep_emails
 from profiling.services.rescore import leads_regrade_decayed, rescore_run
+from profiling.services.retention import anonymous_events_purge
 from profiling.services.score_triggers import score_pending_clear
 from profiling.services.score_triggers import score_pending_sweep as sweep_score_pending
 from profiling.services.scoring import lead_score
@@ -81,3 +82,11 @@ def send_email(email_id: str) -> str:
 @shared_task(name="profiling.tasks.emails_sweep")
 def emails_sweep() -> int:
     return sweep_emails()
+
+
+# Bounded inside (statements of a few thousand rows, a time budget below the limits);
+# idempotent: a rerun deletes what is still too old, nothing else.
+@shared_task(name="profiling.tasks.anonymous_events_purge", soft_time_limit=900, time_limit=960)
+def anonymous_events_retention() -> int:
+    result = anonymous_events_purge()
+    return result.events

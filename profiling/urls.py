@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from profiling import sandbox, sandbox_mail, unsubscribe
-from profiling.api import events, leads, scoring, sdk_config, segment, sources, webhooks
+from profiling.api import content, events, leads, scoring, sdk_config, segment, sources, webhooks
 
 urlpatterns = [
     # First: the hottest path of the product (the early dispatch, profiling/beacon.py,
@@ -53,6 +53,18 @@ urlpatterns = [
     re_path(r"^api/v1/leads/?$", leads.LeadListApi.as_view()),
     re_path(r"^api/v1/leads/export\.csv$", leads.LeadExportApi.as_view()),
     re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$", leads.LeadDetailApi.as_view()),
+    re_path(
+        r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/export/?$", leads.LeadPersonExportApi.as_view()
+    ),
+    # A gate's content analytics: a report (sales may read it), unlike the gate itself.
+    re_path(
+        r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content/?$", content.GateContentApi.as_view()
+    ),
+    re_path(
+        r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content\.csv$",
+        content.GateContentCsvApi.as_view(),
+    ),
+    re_path(r"^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/merge/?$", leads.LeadMergeApi.as_view()),
     path("sandbox/crm/", sandbox.crm_inbox, name="sandbox-crm"),
     path("sandbox/mail/", sandbox_mail.mail_inbox, name="sandbox-mail"),
     # The List-Unsubscribe link of emails to leads; the token is a django.core.signing one.

@@ -148,7 +148,13 @@ fi
 say "Migrating the database"
 "${PY}" manage.py migrate --no-input
 say "Seeding the demo"
-"${PY}" manage.py demo --base-url "${BASE}"
+# Its output is shown as it is, and its "Sign in" and "Admin" lines (the sandbox's demo
+# logins, their passwords derived from the secret key) go in the banner below.
+SEED_OUTPUT="$("${PY}" manage.py demo --base-url "${BASE}")" || die "seeding the demo failed (see above)"
+printf '%s\n' "${SEED_OUTPUT}"
+SIGN_IN="$(printf '%s\n' "${SEED_OUTPUT}" | sed -n \
+  -e 's/^  Sign in   /   log in as /p' \
+  -e 's/^  Admin     \(.*\)  (superuser.*/   admin and sandbox inboxes: \1/p')"
 # As in production (README): static files under hashed names with brotli and gzip copies,
 # what gunicorn serves with DJANGO_DEBUG=0. Debug serves static/ as it is edited. The first
 # run compresses everything (up to a minute); later runs only what changed.
@@ -176,7 +182,8 @@ else
   fi
 fi
 echo "------------------------------------------------------------------------------"
-echo " Marketer workspace ${BASE}/app/   (user demo, password demo)"
+echo " Marketer workspace ${BASE}/app/"
+if [ -n "${SIGN_IN}" ]; then printf '%s\n' "${SIGN_IN}"; fi
 echo " Hosted gate        ${BASE}/g/network-vbook"
 echo " Sandbox CRM inbox  ${BASE}/sandbox/crm/"
 echo " Sandbox mail inbox ${BASE}/sandbox/mail/"

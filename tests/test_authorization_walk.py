@@ -50,7 +50,9 @@ from forms_app.models import (
     QuarantinedSubmission,
     QuarantineReason,
     QuarantineVia,
+    Submission,
 )
+from forms_app.services.confirmation import confirmation_token_make
 from profiling.models import Delivery, DeliveryStatus
 from profiling.services.mail import unsubscribe_token_make
 from profiling.services.segment import source_create
@@ -249,6 +251,11 @@ POLICY: dict[str, Entry] = {
         {"token": "unsubscribe"},
         bodies={"POST": _const({"List-Unsubscribe": "One-Click"})},
     ),
+    # An email's confirmation link: the signed token is the whole authorisation; a GET
+    # only shows the button, the POST confirms (once: everyone after sees "confirmed").
+    "^confirm/(?P<token>[A-Za-z0-9_:-]{1,200})/?$": Entry(
+        {"GET": PUBLIC, "POST": PUBLIC}, {"token": "confirm"}
+    ),
     # --- marketer API: gates ------------------------------------------------------------
     "^api/v1/gates/?$": Entry(
         {"GET": EDIT, "POST": EDIT},
@@ -263,6 +270,11 @@ POLICY: dict[str, Entry] = {
             "PUT": lambda w: {"slug": w["gate"], "title": "Put", "stage": "interest"},
             "PATCH": _const({"title": "Patched"}),
         },
+    ),
+    # A gate's content analytics is a report: sales reads it (the gate itself is config).
+    "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content/?$": Entry({"GET": VIEW}, {"slug": "gate"}),
+    "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content\\.csv$": Entry(
+        {"GET": VIEW}, {"slug": "gate"}
     ),
     # --- marketer API: scoring ----------------------------------------------------------
     "^api/v1/scoring-rules/?$": Entry(
@@ -323,7 +335,18 @@ POLICY: dict[str, Entry] = {
     "^api/v1/leads/?$": Entry({"GET": VIEW}),
     "^api/v1/leads/export\\.csv$": Entry({"GET": VIEW}),
     "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/?$": Entry(
-        {"GET": VIEW, "DELETE": EDIT}, {"pk": "lead"}, ok={"DELETE": 204}
+        {"GET": VIEW, "PATCH": EDIT, "DELETE": EDIT},
+        {"pk": "lead"},
+        ok={"PATCH": 200, "DELETE": 204},
+        bodies={"PATCH": _const({"do_not_contact": True})},
+    ),
+    # A full dump of one person's data: marketers only, like erasure.
+    "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/export/?$": Entry({"GET": EDIT}, {"pk": "lead"}),
+    "^api/v1/leads/(?P<pk>[0-9a-f-]{32,36})/merge/?$": Entry(
+        {"POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 200},
+        bodies={"POST": lambda w: {"into": w["other_lead"]}},
     ),
     # --- workspace ----------------------------------------------------------------------
     "app/login/": Entry({"GET": LOGIN}),
@@ -344,6 +367,8 @@ POLICY: dict[str, Entry] = {
         ok={"POST": 302},
         bodies={"POST": lambda w: _gate_form(w["gate"])},
     ),
+    "app/gates/<slug:slug>/content": Entry({"GET": VIEW}, {"slug": "gate"}),
+    "app/gates/<slug:slug>/content.csv": Entry({"GET": VIEW}, {"slug": "gate"}),
     "app/gates/<slug:slug>/delete": Entry({"POST": EDIT}, {"slug": "gate"}, ok={"POST": 302}),
     "app/gates/<slug:slug>/preview/<str:mode>": Entry(
         {"GET": EDIT},
@@ -400,6 +425,19 @@ POLICY: dict[str, Entry] = {
     "app/leads/": Entry({"GET": VIEW}),
     "app/leads/export.csv": Entry({"GET": VIEW}),
     "app/leads/<uuid:pk>/": Entry({"GET": VIEW}, {"pk": "lead"}),
+    "app/leads/<uuid:pk>/contact": Entry(
+        {"POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"action": "do-not-contact"})},
+    ),
+    "app/leads/<uuid:pk>/export.json": Entry({"GET": EDIT}, {"pk": "lead"}),
+    "app/leads/<uuid:pk>/erase": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"confirm": "erase"})},
+    ),
 }
 
 
@@ -491,6 +529,11 @@ def world(settings: Any) -> World:
     rule = make_rule(gate=gate)
     lead = make_lead()
     make_visitor(lead=lead)
+    other_lead = make_lead()
+    # A claim waiting for its emailed confirmation.
+    claim = Submission.objects.create(
+        gate=gate, lead=other_lead, visitor_id=uuid.uuid4(), claimed_name="Walker"
+    )
     endpoint = make_endpoint(url=HOOK_URL, grades=["warm", "hot"])
     # A rotation under way, so retiring the previous secret is a real write.
     endpoint.previous_secret = "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
@@ -529,6 +572,8 @@ def world(settings: Any) -> World:
         "cost": str(cost.pk),
         "schema": "lead.grade_changed.v1.json",
         "unsubscribe": unsubscribe_token_make(lead_id=lead.pk),
+        "other_lead": str(other_lead.pk),
+        "confirm": confirmation_token_make(submission_id=claim.pk),
     }
 
 

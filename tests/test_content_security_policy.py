@@ -133,6 +133,7 @@ def test_api_answers_carry_it_too(client: Client, gate: Gate) -> None:
         "/app/gates/",
         "/app/gates/new",
         "/app/gates/{slug}/",
+        "/app/gates/{slug}/content",
         "/app/leads/",
         "/app/scoring/",
         "/app/webhooks/",

@@ -102,6 +102,10 @@ class GateInputSerializer(serializers.Serializer):
     submit_label = serializers.CharField(max_length=60, required=False)
     consent_text = serializers.CharField(max_length=2000, required=False)
     email_content = serializers.BooleanField(required=False)
+    double_opt_in = serializers.BooleanField(
+        required=False,
+        help_text="An opt-in counts only once the person confirms it from an email.",
+    )
     allowed_origins = serializers.ListField(
         child=serializers.CharField(max_length=300), required=False, max_length=50
     )
@@ -135,6 +139,7 @@ class GateOutputSerializer(serializers.Serializer):
     submit_label = serializers.CharField()
     consent_text = serializers.CharField()
     email_content = serializers.BooleanField()
+    double_opt_in = serializers.BooleanField()
     allowed_origins = serializers.ListField(child=serializers.CharField())
     min_dwell_ms = serializers.IntegerField()
     is_active = serializers.BooleanField()

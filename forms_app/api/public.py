@@ -97,6 +97,8 @@ class PublicGateApi(PublicApi):
         submit_label = serializers.CharField()
         consent_text = serializers.CharField()
         min_dwell_ms = serializers.IntegerField()
+        # An opt-in on this gate counts once confirmed from the email (say so after it).
+        double_opt_in = serializers.BooleanField()
         # Extension: the signed render-time token the submission must send back (spam.py).
         form_token = serializers.CharField()
         fields = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
@@ -138,6 +140,7 @@ class PublicGateApi(PublicApi):
             "submit_label": gate.submit_label,
             "consent_text": gate.consent_text,
             "min_dwell_ms": gate.min_dwell_ms,
+            "double_opt_in": gate.double_opt_in,
             "form_token": form_token_make(gate_slug=gate.slug),
             "fields": [f.as_public() for f in fields],
             "sections": [{"key": s.key, "title": s.title} for s in gate.sections.all()],
@@ -226,6 +229,14 @@ class PublicSubmissionApi(PublicApi):
 
     @extend_schema(
         request=SubmissionInputSerializer,
+        description=(
+            "Identifies the visitor as the lead with this email (made if new). An email "
+            "proves nothing: for an existing lead, the name and opt-in sent change it only "
+            "if this `visitor_id` has proven the address before; otherwise they are kept "
+            "on the submission and the address is emailed a confirmation link, which "
+            "applies them. On a `double_opt_in` gate an opt-in always waits for that "
+            "confirmation."
+        ),
         responses={
             201: SubmissionOutputSerializer,
             **errors((403, "This website is not allowed to use this gate (Origin)."), 429),

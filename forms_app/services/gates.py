@@ -33,6 +33,7 @@ GATE_SCALARS = (
     "submit_label",
     "consent_text",
     "email_content",
+    "double_opt_in",
     "allowed_origins",
     "min_dwell_ms",
     "is_active",

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from forms_app.access import access_token_make
 from forms_app.models import Gate, Stage, Submission
+from forms_app.services.confirmation import confirmation_email_queue
 from forms_app.services.content_email import content_email_queue
 from forms_app.stage_policy import next_question
 from profiling.services.identity import TouchSource, lead_identify
@@ -35,6 +36,8 @@ class SubmissionResult:
     visitor_id: uuid.UUID
     access_token: str
     created: bool
+    # A confirmation email was queued: the claim (opt-in, name) waits for it.
+    confirmation_sent: bool = False
 
 
 def gate_answers(gate: Gate, answers: dict[str, str]) -> dict[str, str]:
@@ -54,7 +57,10 @@ def submission_create(
     """Identify the visitor as a lead, record the submission and the notice they saw.
 
     The caller has validated the input; the stage policy is enforced here too (an
-    epiphany gate has no form, answers only to the question this gate asks).
+    epiphany gate has no form, answers only to the question this gate asks). What the
+    visitor claimed (name, opt-in) is applied only where nothing is taken over
+    (profiling/services/identity); a claim left pending, or an opt-in on a double opt-in
+    gate, gets the confirmation email.
     `submitted_at` and `consent_text` default to now and the gate's current notice; a
     released quarantined submission passes the time it was sent and the notice shown then.
     The content-link email (if the gate sends one) is queued in the same transaction;
@@ -74,6 +80,7 @@ def submission_create(
             visitor_id=visitor_id,
             subscribed=data.subscribe,
             consent_text=notice,
+            hold_opt_in=gate.double_opt_in,
             consented_at=submitted_at,
             source=TouchSource(
                 utm_source=data.utm_source,
@@ -82,14 +89,16 @@ def submission_create(
                 referrer=data.referrer,
                 landing_url=data.page_url,
             ),
-            first_gate_id=gate.id,
+            gate_id=gate.id,
         )
         submission = Submission.objects.create(
             gate=gate,
             lead_id=result.lead.id,
             visitor_id=visitor_id,
+            claimed_name=data.name,
             subscribed=data.subscribe,
             consent_text=notice,
+            verified=result.proven,
             answers=answers,
             utm_source=data.utm_source,
             utm_medium=data.utm_medium,
@@ -104,11 +113,15 @@ def submission_create(
         access_token = access_token_make(
             lead_id=result.lead.id, visitor_id=visitor_id, gate_slug=gate.slug
         )
+        confirmation_sent = result.pending and confirmation_email_queue(
+            gate=gate, submission=submission, lead=result.lead, to=data.email, base=base_url
+        )
         content_email_queue(
             gate=gate,
             lead_id=result.lead.id,
             to=data.email,
-            name=data.name,
+            # The lead's name, not the one typed: the address may be someone else's.
+            name=result.lead.name,
             access_token=access_token,
             base=base_url,
         )
@@ -117,6 +130,7 @@ def submission_create(
         visitor_id=visitor_id,
         access_token=access_token,
         created=result.created,
+        confirmation_sent=confirmation_sent,
     )
 
 

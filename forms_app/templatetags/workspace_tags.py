@@ -74,3 +74,9 @@ def ago(value: datetime | None) -> str:
     if timezone.now() - value < timedelta(minutes=1):
         return "just now"
     return f"{timesince(value)} ago"
+
+
+@register.filter
+def duration_ms(value: float | None) -> str:
+    """Milliseconds in words: 65000 -> "1 min 5 s"; None -> DASH."""
+    return DASH if value is None else duration(value / 1000)

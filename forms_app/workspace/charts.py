@@ -148,3 +148,41 @@ def stacked_columns(
         f"New leads per {unit} by best grade reached ({total} in all)",
         "".join(parts),
     )
+
+
+def dropoff(
+    rows: Sequence[tuple[str, int, float | None, float | None]],
+    *,
+    label: str,
+    width: int = 1000,
+) -> SafeString:
+    """One bar per section or page, in reading order: (label, readers, reached share,
+    read share), both shares of the gate's visitors. The light bar is who reached it,
+    the dark one inside it who read it; the widths fall as readers drop off."""
+    row, gap, left, right = 22, 7, 300, 130
+    height = max(1, len(rows)) * (row + gap) + 4
+    span = width - left - right
+    parts = []
+    for i, (name, readers, reach, read) in enumerate(rows):
+        y = i * (row + gap)
+        short = name if len(name) <= 40 else name[:39] + "…"
+        reach_w = span * (reach or 0)
+        read_w = span * (read or 0)
+        parts.append(
+            f'<text x="{left - 8}" y="{y + row / 2 + 5}" text-anchor="end" font-size="13" fill="#0f172a">{escape(short)}</text>'
+            f'<rect x="{left}" y="{y}" width="{span}" height="{row}" rx="4" fill="#f1f5f9" />'
+            f'<rect x="{left}" y="{y}" width="{max(reach_w, 2.0 if readers else 0):.1f}" height="{row}" rx="4" fill="#93c5fd" />'
+            f'<rect x="{left}" y="{y + 5}" width="{read_w:.1f}" height="{row - 10}" rx="2" fill="{PRIMARY}" />'
+            f'<text x="{left + span + 8}" y="{y + row / 2 + 5}" font-size="13" fill="#0f172a">{_pct(reach)} · {_num(readers)}</text>'
+        )
+    if not rows:
+        parts.append(
+            f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="13" fill="{MUTED}">Nothing to show yet</text>'
+        )
+    text = "; ".join(
+        f"{name}: {_pct(reach)} reached ({readers} reader{'s' if readers != 1 else ''}), {_pct(read)} read"
+        for name, readers, reach, read in rows
+    )
+    return _svg(
+        width, height, f"{label}: {text}" if rows else f"{label}: no readers", "".join(parts)
+    )

@@ -54,6 +54,13 @@ class GateForm(forms.Form):
         label="Email the visitor the content link",
         help_text="Off: no email, and the default notice no longer promises one.",
     )
+    double_opt_in = forms.BooleanField(
+        required=False,
+        initial=False,
+        label="Double opt-in",
+        help_text="A visitor who ticks the box is subscribed only after confirming from "
+        "the email we send them.",
+    )
     allowed_origins = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://www.example.com"}),

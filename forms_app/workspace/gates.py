@@ -72,6 +72,7 @@ def _initial(
         "subscribe_label": gate.subscribe_label,
         "consent_text": gate.consent_text,
         "email_content": gate.email_content,
+        "double_opt_in": gate.double_opt_in,
         "allowed_origins": "\n".join(gate.allowed_origins or []),
         "min_dwell_s": gate.min_dwell_ms // 1000,
         "is_active": gate.is_active,

@@ -1,4 +1,6 @@
-"""Lead list (filters, search, keyset pages, streamed CSV) and the lead page."""
+"""Lead list (filters, search, keyset pages, streamed CSV), the lead page, and the
+person's rights from it: unsubscribe, do-not-contact, export, erasure (with a
+confirmation page: works without JavaScript)."""
 
 from __future__ import annotations
 
@@ -7,19 +9,25 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.db import OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.csv_export import csv_response
+from config.json_export import json_download
 from forms_app.models import Gate, Submission
 from forms_app.workspace import reports
-from forms_app.workspace.access import viewer_required
+from forms_app.workspace.access import marketer_required, viewer_required
 from forms_app.workspace.common import page
-from profiling.models import Delivery, Grade
+from profiling.models import Consent, Delivery, Grade
 from profiling.selectors import LEAD_CSV_COLUMNS, lead_get, lead_profile, lead_timeline
+from profiling.selectors.person import lead_export_document, person_lead_ids
+from profiling.services.consent import lead_contact_set, lead_subscription_withdraw
+from profiling.services.leads import lead_erase
 
 PAGE_SIZE = 50
 SEARCH_TIMEOUT_MS = 3000
@@ -163,6 +171,76 @@ def lead_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
             "deliveries": list(deliveries),
             "submissions": list(submissions),
             "first_gate": lead.first_gate,
+            "consents": list(
+                Consent.objects.filter(lead_id__in=person_lead_ids(root_id=lead.id))
+                .select_related("gate")
+                .order_by("-given_at")[:50]
+            ),
         },
         section="leads",
     )
+
+
+def _live_lead(pk: uuid.UUID) -> Any:
+    lead = lead_get(lead_id=pk)
+    if lead is None:
+        raise Http404("No lead with this id.")
+    return lead
+
+
+CONTACT_ACTIONS = {
+    "unsubscribe": "Unsubscribed: no more marketing email; their opt-ins are marked withdrawn.",
+    "do-not-contact": (
+        "Marked do not contact: no email of any kind, no push to the CRM; "
+        "their opt-ins are marked withdrawn."
+    ),
+    "may-contact": "Do not contact cleared. They stay unsubscribed until they opt in again.",
+}
+
+
+@marketer_required
+@require_POST
+def lead_contact(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """Unsubscribe, or set/clear do-not-contact (the same services as the API's PATCH)."""
+    lead = _live_lead(pk)
+    action = request.POST.get("action", "")
+    if action not in CONTACT_ACTIONS:
+        messages.error(request, "Unknown action.")
+        return redirect("workspace:lead", pk=lead.id)
+    if action == "unsubscribe":
+        lead_subscription_withdraw(lead_id=lead.id)
+    else:
+        lead_contact_set(lead_id=lead.id, do_not_contact=action == "do-not-contact")
+    messages.success(request, CONTACT_ACTIONS[action])
+    return redirect("workspace:lead", pk=lead.id)
+
+
+@marketer_required
+@require_GET
+def lead_person_export(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """Everything stored about the person, as the API's export: one JSON download."""
+    lead = _live_lead(pk)
+    return json_download(lead_export_document(lead=lead), filename=f"leadgate-lead-{lead.id}.json")
+
+
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def lead_erase_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """GET: what erasure does, and the button. POST with confirm=erase: erase the person."""
+    lead = _live_lead(pk)
+    if request.method == "POST":
+        if request.POST.get("confirm") == "erase":
+            lead_erase(lead=lead)
+            messages.success(
+                request, "The person was erased. Their activity stays only as anonymous counts."
+            )
+            return redirect("workspace:leads")
+        return page(
+            request,
+            "lead_erase.html",
+            {"lead": lead, "error": "Confirm the erasure with the button below."},
+            section="leads",
+            status=400,
+        )
+    merged = lead.merged_leads.filter(erased_at__isnull=True).count()
+    return page(request, "lead_erase.html", {"lead": lead, "merged": merged}, section="leads")

@@ -5,19 +5,23 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from forms_app.workspace import dashboard, gates, leads, quarantine, scoring, sources, webhooks
+from forms_app.workspace import (
+    content,
+    dashboard,
+    gates,
+    leads,
+    quarantine,
+    scoring,
+    sources,
+    webhooks,
+)
 from forms_app.workspace.access import LOGIN_URL
+from forms_app.workspace.login import WorkspaceLoginView
 
 app_name = "workspace"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="workspace/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", WorkspaceLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page=LOGIN_URL), name="logout"),
     path("", dashboard.dashboard, name="dashboard"),
     path("dashboard.csv", dashboard.dashboard_csv, name="dashboard-csv"),
@@ -26,6 +30,8 @@ urlpatterns = [
     path("gates/", gates.gate_list, name="gates"),
     path("gates/new", gates.gate_edit, name="gate-new"),
     path("gates/<slug:slug>/", gates.gate_edit, name="gate-edit"),
+    path("gates/<slug:slug>/content", content.gate_content, name="gate-content"),
+    path("gates/<slug:slug>/content.csv", content.gate_content_csv, name="gate-content-csv"),
     path("gates/<slug:slug>/delete", gates.gate_remove, name="gate-delete"),
     path("gates/<slug:slug>/preview/<str:mode>", gates.gate_preview, name="gate-preview"),
     path("scoring/", scoring.scoring_home, name="scoring"),
@@ -44,4 +50,7 @@ urlpatterns = [
     path("leads/", leads.lead_list, name="leads"),
     path("leads/export.csv", leads.lead_export, name="leads-export"),
     path("leads/<uuid:pk>/", leads.lead_detail, name="lead"),
+    path("leads/<uuid:pk>/contact", leads.lead_contact, name="lead-contact"),
+    path("leads/<uuid:pk>/export.json", leads.lead_person_export, name="lead-export"),
+    path("leads/<uuid:pk>/erase", leads.lead_erase_confirm, name="lead-erase"),
 ]

@@ -43,6 +43,6 @@ def drop_index(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("profiling", "0004_i6_profile_rules")]
+    dependencies = [("profiling", "0004_profile_rules")]
 
     operations = [migrations.RunPython(create_index, drop_index)]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('forms_app', '0004_i8_roles'),
+        ('forms_app', '0004_roles'),
         ('profiling', '0007_event_fk_indexes_covered'),
     ]
 

@@ -13,7 +13,15 @@ from profiling.models.delivery import (
 )
 from profiling.models.email import EmailKind, EmailStatus, OutboundEmail, SandboxEmail
 from profiling.models.events import Event, EventType, ScorePending, Source, make_write_key
-from profiling.models.people import GRADE_RANK, Consent, ConsentMethod, Grade, Lead, Visitor
+from profiling.models.people import (
+    GRADE_RANK,
+    Consent,
+    ConsentMethod,
+    Grade,
+    IdentityProof,
+    Lead,
+    Visitor,
+)
 from profiling.models.scoring import (
     RULE_TYPE_CHOICES,
     RULE_TYPE_PROFILE,
@@ -37,6 +45,7 @@ __all__ = [
     "EventType",
     "Grade",
     "GradeChange",
+    "IdentityProof",
     "Lead",
     "OutboundEmail",
     "ProfileCondition",

@@ -11,6 +11,9 @@ from profiling.models.people import Lead
 
 class EmailKind(models.TextChoices):
     CONTENT_LINK = "content_link", "Content link after a submission"
+    # The only email to a lead without List-Unsubscribe: it asks the address's owner to
+    # confirm a claim (an opt-in, a name), so it is not marketing to unsubscribe from.
+    CONFIRMATION = "confirmation", "Confirmation of an opt-in or a claim to the address"
 
 
 class EmailStatus(models.TextChoices):

@@ -105,6 +105,32 @@ class Visitor(models.Model):
         return str(self.id)
 
 
+class IdentityProof(models.Model):
+    """A browser (visitor) proved it controls a lead's address: the person who reads that
+    mailbox confirmed, from the emailed link, a claim this browser made.
+
+    Only proven browsers change a lead's name, consent or subscription, and two leads are
+    merged automatically only when one browser has proven both (profiling/services/
+    identity.py). One row per (visitor, lead): confirming again changes nothing.
+    """
+
+    # The unique pair below indexes lookups by visitor; the lead has its own index (merges
+    # move proofs by lead).
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="proofs", db_index=False
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="proofs")
+    proved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["visitor", "lead"], name="proof_visitor_lead_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"visitor {self.visitor_id} proved lead {self.lead_id}"
+
+
 class ConsentMethod(models.TextChoices):
     FORM = "form", "Form opt-in"
     DOUBLE_OPT_IN = "double_opt_in", "Double opt-in (confirmed by email)"

@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from profiling.caches import SourceInfo, since_received, source_cache
-from profiling.models import EventType, Source, Visitor
-from profiling.services.identity import TouchSource, lead_identify, leads_merge
+from profiling.models import ConsentMethod, EventType, Lead, Source, Visitor
+from profiling.services.identity import TouchSource, lead_identify
 from profiling.services.ingest import (
     MAX_DURATION_MS,
     MAX_URL,
@@ -250,6 +250,7 @@ def _identify(
         consent_text="Opted in through the website's own form (Segment identify)."
         if subscribed
         else "",
+        consent_method=ConsentMethod.SEGMENT_IDENTIFY,
         source=TouchSource(
             utm_source=touch.get("utm_source", ""),
             utm_medium=touch.get("utm_medium", ""),
@@ -262,7 +263,9 @@ def _identify(
 
 
 def _alias(msg: dict[str, Any], source: SourceInfo) -> str | None:
-    """alias {previousId, userId}: the two ids are one person; merge their leads."""
+    """alias {previousId, userId}: the two ids are one person. An id that belongs to no
+    lead joins the other's lead; two ids of two leads merge nothing (anyone holding a
+    browser write key can send an alias: merges need proof, or a marketer)."""
     new = segment_id(msg.get("userId"), f"user:{source.id}")
     previous = segment_id(msg.get("previousId"), "anon")
     previous_user = segment_id(msg.get("previousId"), f"user:{source.id}")
@@ -276,11 +279,13 @@ def _alias(msg: dict[str, Any], source: SourceInfo) -> str | None:
         )
         if lead is not None
     }
-    if not lead_ids:
-        return None  # two anonymous ids: nothing to merge yet
-    winner = leads_merge(lead_ids=list(lead_ids))
-    for vid in (new, previous):
-        lead_identify(email=winner.email, name="", visitor_id=vid)
+    if len(lead_ids) != 1:
+        return None  # two anonymous ids, or two leads: nothing to join
+    lead = Lead.objects.filter(pk=lead_ids.pop()).only("email").first()
+    if lead is not None:
+        for vid in (new, previous):
+            # No name, no opt-in: only attaches an id that belongs to no lead yet.
+            lead_identify(email=lead.email, name="", visitor_id=vid)
     return None
 
 

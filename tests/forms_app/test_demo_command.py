@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from forms_app.demo_content import network_map_pdf
+from forms_app.demo.content import network_map_pdf
 from forms_app.models import Gate, GateFile
 from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
 
@@ -39,9 +39,11 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
     return tmp_path / "media"
 
 
-def _run(*args: str) -> str:
+def _run(*args: str, history: bool = False) -> str:
+    """The command; without its sixty days of history unless asked (tests/forms_app/
+    test_demo_history.py covers that, and it takes a few seconds)."""
     out = StringIO()
-    call_command("demo", *args, stdout=out)
+    call_command("demo", *args, *(() if history else ("--no-history",)), stdout=out)
     return out.getvalue()
 
 
@@ -117,6 +119,20 @@ def test_demo_seeds_the_model_case_and_is_idempotent(media_root: Path) -> None:
         assert opened.split()[:3] == ["marketer", "workspace", "http://127.0.0.1:8000/app/"]
     assert "Created   user, gate, thresholds" in first
     assert "Created" not in second
+
+
+def test_history_gives_the_content_analytics_a_drop_off() -> None:
+    from profiling.content_analytics import gate_content_report
+
+    first = _run(history=True)
+    assert "http://127.0.0.1:8000/app/gates/network-vbook/content" in first
+    report = gate_content_report(gate=Gate.objects.get(slug="network-vbook"))
+    readers = [s.readers for s in report.sections]
+    assert report.visitors > readers[0] > 0  # not every visitor reads
+    assert readers == sorted(readers, reverse=True)  # and fewer read on
+    assert 0 < readers[-1] < readers[0]
+    assert all(s.median_active_ms for s in report.sections if s.readers)
+    assert any(s.read < s.readers for s in report.sections)  # some only skim
 
 
 def test_base_url_moves_the_single_sandbox_endpoint() -> None:
@@ -367,6 +383,12 @@ def test_demo_script_runs_on_embedded_postgresql(tmp_path: Path, pgdata: Path) -
         assert f"http://127.0.0.1:{port}/g/network-vbook" in result.stdout
         banner = result.stdout.split("-" * 78, 1)[1]
         assert banner.split()[:3] == ["Marketer", "workspace", f"http://127.0.0.1:{port}/app/"]
+        # The sandbox's role logins, not the superuser, are the way into the workspace.
+        lines = banner.strip("\n").splitlines()
+        assert re.fullmatch(r"   log in as marketer / [a-z2-7-]{14}  \(marketer: .+\)", lines[1])
+        assert re.fullmatch(r"   log in as sales / [a-z2-7-]{14}  \(sales: .+\)", lines[2])
+        assert "   admin and sandbox inboxes: user 'demo', password 'demo'" in lines
+        assert "History   60 days:" in result.stdout
         assert "Would start:" in result.stdout
         assert "gunicorn config.wsgi:application" in result.stdout
         # Static files collected as production serves them (hashed, compressed).

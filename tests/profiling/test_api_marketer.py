@@ -714,7 +714,8 @@ def test_leads_are_read_only_otherwise(api: Client, auth) -> None:
     lead = make_lead()
     before = _rows(Lead)
     assert_error(send(api, "post", LEADS, {"name": "x", "email": "x@acme.io"}, auth), 405)
-    assert_error(send(api, "patch", f"{LEADS}{lead.id}", {"name": "changed"}, auth), 405)
+    # PATCH changes consent only (tests/profiling/test_lead_rights.py): nothing else.
+    assert_error(send(api, "patch", f"{LEADS}{lead.id}", {"name": "changed"}, auth), 400, "name")
     assert_error(send(api, "put", f"{LEADS}{lead.id}", {"name": "changed"}, auth), 405)
     assert _rows(Lead) == before
 

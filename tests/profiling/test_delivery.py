@@ -193,9 +193,13 @@ def test_payload_for_has_the_contract_fields() -> None:
         "name": "Ada",
         "email": lead.email,
         "subscribed": True,
+        "email_verified": False,
         "company_domain": None,
     }
     assert data["source"]["referrer"] == "https://ref.example.com/"
+    # Once the person confirmed from the email, the CRM is told the address is theirs.
+    lead.email_verified_at = timezone.now()
+    assert payload_for(change=change, lead=lead)["data"]["lead"]["email_verified"] is True
 
 
 # --- retries ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from profiling.models import Event, Lead, Source, Visitor
+from profiling.models import Consent, ConsentMethod, Event, Lead, Source, Visitor
 from profiling.services.segment import ID_NAMESPACE, segment_id
 from tests.support.factories import make_event, make_gate, make_lead, make_visitor
 
@@ -251,6 +251,27 @@ def test_identify_with_context_traits_like_rudderstack(source: Source) -> None:
     lead = Lead.objects.get()
     assert (lead.email, lead.name, lead.subscribed) == ("lin@fibre-co.example", "Lin Ma", True)
     assert Visitor.objects.get(id=uuid.UUID(anon)).lead_id == lead.id
+    consent = Consent.objects.get(lead=lead)
+    assert (consent.method, consent.gate) == (ConsentMethod.SEGMENT_IDENTIFY, None)
+    assert "Segment identify" in consent.text
+
+
+def test_identify_with_a_known_email_from_another_browser_takes_nothing_over(
+    source: Source,
+) -> None:
+    lead = make_lead(email="lin@fibre-co.example", name="Lin Ma", subscribed=False)
+    stranger = str(uuid.uuid4())
+    body = {
+        "type": "identify",
+        "anonymousId": stranger,
+        "traits": {"email": "LIN@fibre-co.example", "name": "Mallory", "subscribe": True},
+    }
+    assert _post("/v1/identify", body, key=source.write_key).status_code == 200
+    lead.refresh_from_db()
+    assert (lead.name, lead.subscribed) == ("Lin Ma", False)
+    assert not Consent.objects.filter(lead=lead).exists()
+    # Its behaviour may count for the lead (a returning person on a new device).
+    assert Visitor.objects.get(id=uuid.UUID(stranger)).lead_id == lead.id
 
 
 def test_identify_in_the_same_batch_hands_over_earlier_events(source: Source) -> None:
@@ -266,7 +287,12 @@ def test_identify_in_the_same_batch_hands_over_earlier_events(source: Source) ->
     assert Event.objects.filter(lead=lead).count() == 2
 
 
-def test_alias_merges_two_leads_into_the_older(source: Source) -> None:
+def test_alias_joins_an_unknown_id_to_the_lead_but_never_merges_two_leads(
+    source: Source,
+) -> None:
+    """Anyone holding a browser write key can send an alias: it may join an anonymous id
+    to a known lead (its events count for the person), never merge two known leads
+    (that needs a browser that proved both addresses, or a marketer)."""
     gate = make_gate()
     older = make_lead(email="old@acme.example")
     younger = make_lead(email="new@acme.example")
@@ -277,9 +303,16 @@ def test_alias_merges_two_leads_into_the_older(source: Source) -> None:
     body = {"type": "alias", "previousId": "anon-old", "userId": "u-9"}
     assert _post("/v1/batch", {"batch": [body]}, key=source.write_key).status_code == 200
     younger.refresh_from_db()
-    assert younger.merged_into_id == older.id
-    assert Event.objects.filter(lead=older).count() == 2
-    assert Event.objects.filter(lead=younger).count() == 0
+    assert younger.merged_into_id is None
+    assert Event.objects.filter(lead=older).count() == 1
+    assert Event.objects.filter(lead=younger).count() == 1
+
+    anonymous = make_visitor(visitor_id=segment_id("anon-new", "anon"))
+    make_event(visitor=anonymous, gate=gate, section_key="section-3", lead=None)
+    body = {"type": "alias", "previousId": "anon-new", "userId": "u-9"}
+    assert _post("/v1/batch", {"batch": [body]}, key=source.write_key).status_code == 200
+    assert Visitor.objects.get(pk=anonymous.id).lead_id == younger.id
+    assert Event.objects.filter(lead=younger).count() == 2
 
 
 # --- /api/v1/sources/ -------------------------------------------------------------------

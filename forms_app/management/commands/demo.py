@@ -1,8 +1,10 @@
 """`python manage.py demo`: seed the model case, the fibre company's e-book.
 
 Safe to run again: it creates only what is missing (the gate with its sections and map,
-the two scoring rules, the thresholds, the sandbox webhook, the demo user) and leaves
-what exists as it is, so whatever a marketer changed in the workspace survives: allowed
+the two scoring rules, the thresholds, the sandbox webhook, the demo user; with
+LEADGATE_SANDBOX=1 a `marketer` and a `sales` login, forms_app/demo/logins.py; sixty days
+of history, once, forms_app/demo/history.py) and leaves what exists as it is, so whatever
+a marketer changed in the workspace survives: allowed
 origins, texts, sections, rules, thresholds, webhooks, the user's password. Only what
 belongs to this server is brought up to date: the sandbox webhook posts to this server's
 own inbox, so its URL follows --base-url, and one that leadgate switched off after
@@ -23,10 +25,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from forms_app import demo_content
+from forms_app.demo import content as demo_content
+from forms_app.demo.history import HISTORY_DAYS, HistoryResult, history_present, history_seed
+from forms_app.demo.logins import EnsuredLogin, demo_logins_ensure
 from forms_app.models import Gate, GateFile
 from forms_app.services.gates import FileInput, SectionInput, gate_save
-from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
+from profiling.models import (
+    ScoringRule,
+    ScoringSettings,
+    WebhookEndpoint,
+)
 from profiling.services.endpoints import webhook_endpoint_save
 
 DEMO_USER = demo_content.DEMO_USER
@@ -36,6 +44,9 @@ READ_RULE = "Read e-book sections"
 MAP_RULE = "Downloaded the network map"
 WARM_THRESHOLD = 30
 HOT_THRESHOLD = 80
+# Anonymous visitors who read the e-book over the last two weeks, so that the content
+# analytics page has a drop-off to show; ids derived from this namespace make a second
+# run find them instead of adding more.
 
 
 def _stored_bytes(gate_file: GateFile | None) -> bytes | None:
@@ -60,6 +71,11 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000",
             help="Where this server is reached; the sandbox webhook posts to <base>/sandbox/crm/.",
         )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Do not make up the sixty days of visitors, leads and deliveries.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         base_url = str(options["base_url"]).rstrip("/")
@@ -74,7 +90,9 @@ class Command(BaseCommand):
             gate, map_state = self._gate(base_url)
             self._scoring(gate)
             endpoint = self._endpoint(base_url)
-        self._summary(base_url, user, token, gate, map_state, endpoint)
+            logins = self._logins()
+        history = None if options["no_history"] else self._history(gate)
+        self._summary(base_url, user, token, gate, map_state, endpoint, history, logins)
 
     def _note(self, created: bool, what: str) -> None:
         (self.created if created else self.kept).append(what)
@@ -184,6 +202,25 @@ class Command(BaseCommand):
             endpoint = webhook_endpoint_save(endpoint=endpoint, data={"is_active": True})
         return endpoint
 
+    def _logins(self) -> list[EnsuredLogin]:
+        # Accounts with printed passwords belong to the sandbox only (LEADGATE_SANDBOX=1,
+        # as scripts/demo.sh runs it), never to a server that may face the internet.
+        if not settings.LEADGATE_SANDBOX:
+            return []
+        logins = demo_logins_ensure()
+        self._note(any(e.created for e in logins), "sandbox logins")
+        return logins
+
+    def _history(self, gate: Gate) -> HistoryResult | None:
+        # Once: a second run (or a database in real use) already has its history, and
+        # made-up visitors must never mix into it again.
+        if history_present():
+            self._note(False, "history")
+            return None
+        result = history_seed(gate=gate)
+        self._note(True, "history")
+        return result
+
     def _summary(
         self,
         base_url: str,
@@ -192,6 +229,8 @@ class Command(BaseCommand):
         gate: Gate,
         map_state: str,
         endpoint: WebhookEndpoint,
+        history: HistoryResult | None,
+        logins: list[EnsuredLogin],
     ) -> None:
         ok = self.style.SUCCESS
         out = self.stdout.write
@@ -200,6 +239,12 @@ class Command(BaseCommand):
         default_password = user.check_password(DEMO_PASSWORD)
         password = f"password {DEMO_PASSWORD!r}" if default_password else "password as you set it"
         login = f"{DEMO_USER} / {DEMO_PASSWORD}" if default_password else f"user {DEMO_USER}"
+        signs_in = [
+            f"{e.login.username} / {e.login.password}"
+            if e.password_is_demo
+            else f"{e.login.username} (password as you set it)"
+            for e in logins
+        ]
         out(ok("leadgate demo is ready."))
         out("")
         if self.created:
@@ -213,13 +258,24 @@ class Command(BaseCommand):
             f"{ScoringRule.objects.filter(is_active=True).count()} active rules"
         )
         out(f"  Webhook   {endpoint.url}  (grades: {', '.join(endpoint.grades) or 'none'})")
-        out(f"  Login     user {user.username!r}, {password}")
+        if history is not None:
+            out(
+                f"  History   {HISTORY_DAYS} days: {history.visitors:,} visitors, "
+                f"{history.events:,} events, {history.leads} leads ({history.warm} warm, "
+                f"{history.hot} hot), {history.deliveries} CRM deliveries "
+                f"({history.failed} failed); made in {history.seconds:.1f} s"
+            )
+        # scripts/demo.sh puts the "Sign in" lines in its banner: keep their prefix.
+        for e, text in zip(logins, signs_in, strict=True):
+            out(f"  Sign in   {text}  ({e.login.group}: {e.login.does})")
+        out(f"  Admin     user {user.username!r}, {password}  (superuser: admin, sandbox inboxes)")
         out(f"  API token {token.key}")
         out(f"            curl -H 'Authorization: Token {token.key}' {base_url}/api/v1/leads/")
         out("")
         out("  Open:")
-        out(f"    marketer workspace {base_url}/app/  ({login})")
+        out(f"    marketer workspace {base_url}/app/  ({signs_in[0] if signs_in else login})")
         out(f"    hosted gate        {base_url}/g/{gate.slug}")
+        out(f"    content analytics  {base_url}/app/gates/{gate.slug}/content")
         out(f"    sandbox CRM inbox  {base_url}{SANDBOX_PATH}")
         out(f"    API docs           {base_url}/api/docs/")
         out(f"    admin              {base_url}/admin/")

@@ -24,17 +24,22 @@ from profiling.services.delivery.payloads import TEST_EVENT, payload_for, test_p
 SWEEP_GRACE = timedelta(seconds=2)
 
 
-def deliveries_create_for_change(*, change: GradeChange, lead: Lead) -> list[Delivery]:
+def deliveries_create_for_change(
+    *, change: GradeChange, lead: Lead, enqueue: bool = True
+) -> list[Delivery]:
     """One delivery per subscribed endpoint; enqueued after the caller's commit.
 
     Runs inside the scoring transaction, so the grade change and its deliveries commit
     together (an outbox): a crash between them cannot lose the push.
+    enqueue=False: the caller settles the rows itself in the same transaction (the
+    demo's history records past deliveries), so no worker is asked to send them.
     """
     if lead.do_not_contact:
         return []  # never pushed: the person asked not to be contacted
     created = _create(change=change, lead=lead)
-    for d in created:
-        enqueue_after_commit(DELIVER_TASK, str(d.id), priority=DELIVERY_PRIORITY)
+    if enqueue:
+        for d in created:
+            enqueue_after_commit(DELIVER_TASK, str(d.id), priority=DELIVERY_PRIORITY)
     return created
 
 

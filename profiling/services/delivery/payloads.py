@@ -27,6 +27,7 @@ def payload_for(*, change: GradeChange, lead: Lead) -> dict[str, Any]:
                 "name": lead.name,
                 "email": lead.email,
                 "subscribed": lead.subscribed,
+                "email_verified": lead.email_verified_at is not None,
                 "company_domain": lead.company_domain,
             },
             "grade": change.grade,

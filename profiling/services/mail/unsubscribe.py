@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.core import signing
-from django.db import transaction
 
-from profiling.models import Lead
+from profiling.services.consent import lead_subscription_withdraw
 
 # One salt per purpose: an unsubscribe token never opens content, and no other token
 # unsubscribes.
@@ -44,10 +43,10 @@ def unsubscribe_headers(*, lead_id: uuid.UUID, base: str) -> dict[str, str]:
 
 
 def lead_unsubscribe(*, lead_id: uuid.UUID) -> bool:
-    """Turn the lead's subscription off; False if there is no such lead. Idempotent.
+    """Turn the person's subscription off and withdraw their consents in force; False if
+    there is no such lead (or it was erased). Idempotent.
 
     Emails the person asked for (the content link of a form just sent) still go out:
     unsubscribing stops marketing, not the answer to a request.
     """
-    with transaction.atomic():
-        return bool(Lead.objects.filter(pk=lead_id).update(subscribed=False))
+    return lead_subscription_withdraw(lead_id=lead_id) is not None

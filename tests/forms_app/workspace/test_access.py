@@ -32,7 +32,7 @@ def test_roles_migration_creates_both_groups_idempotently() -> None:
 
     from django.apps import apps
 
-    migration = importlib.import_module("forms_app.migrations.0004_i8_roles")
+    migration = importlib.import_module("forms_app.migrations.0004_roles")
     Group.objects.filter(name__in=["marketer", "sales"]).delete()
     migration.create_roles(apps, None)
     migration.create_roles(apps, None)

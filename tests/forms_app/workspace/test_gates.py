@@ -3,6 +3,7 @@ inline, nothing stored on bad input, a preview without tracking, the embed snipp
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -273,3 +274,19 @@ def test_gate_list_shows_gates(mclient: Client) -> None:
     assert "Listed guide" in html
     assert "/g/listed" in html
     assert FormField.objects.count() == 0
+
+
+def test_the_builder_sets_double_opt_in_off_by_default(mclient: Client) -> None:
+    page = mclient.get("/app/gates/new").content.decode()
+    assert 'name="double_opt_in"' in page
+    assert "Double opt-in" in page
+    assert mclient.post("/app/gates/new", gate_post(slug="doi-off")).status_code == 302
+    assert Gate.objects.get(slug="doi-off").double_opt_in is False
+    response = mclient.post("/app/gates/doi-off/", gate_post(slug="doi-off", double_opt_in="on"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Gate.objects.get(slug="doi-off").double_opt_in is True
+    # Django renders a ticked box as `<input type="checkbox" name="double_opt_in" ... checked>`.
+    page = mclient.get("/app/gates/doi-off/").content.decode()
+    box = re.search(r'<input[^>]*name="double_opt_in"[^>]*>', page)
+    assert box is not None
+    assert "checked" in box.group(0)

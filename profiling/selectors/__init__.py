@@ -1,4 +1,4 @@
-"""Reads for leads, rules, endpoints and deliveries."""
+"""Reads for leads, rules, endpoints and deliveries; one person's rows and export in `person`."""
 
 from __future__ import annotations
 

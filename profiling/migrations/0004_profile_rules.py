@@ -4,9 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Renamed: databases migrated under the old name count this one as applied.
+    replaces = [("profiling", "0004_i6_profile_rules")]
 
     dependencies = [
-        ('profiling', '0003_i5_profile_sources'),
+        ('profiling', '0003_profile_sources'),
     ]
 
     operations = [

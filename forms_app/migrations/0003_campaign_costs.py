@@ -4,6 +4,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Renamed: databases migrated under the old name count this one as applied.
+    replaces = [("forms_app", "0003_i8_campaign_costs")]
 
     dependencies = [
         ('forms_app', '0002_submission'),

@@ -21,9 +21,11 @@ def remove_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Renamed: databases migrated under the old name count this one as applied.
+    replaces = [("forms_app", "0004_i8_roles")]
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("forms_app", "0003_i8_campaign_costs"),
+        ("forms_app", "0003_campaign_costs"),
     ]
 
     operations = [migrations.RunPython(create_roles, remove_roles)]

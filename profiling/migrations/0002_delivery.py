@@ -5,6 +5,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Renamed: databases migrated under the old name count this one as applied.
+    replaces = [("profiling", "0002_i7_delivery")]
 
     dependencies = [
         ('profiling', '0001_initial'),

@@ -6,10 +6,12 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Renamed: databases migrated under the old name count this one as applied.
+    replaces = [("profiling", "0003_i5_profile_sources")]
 
     dependencies = [
         ('forms_app', '0002_submission'),
-        ('profiling', '0002_i7_delivery'),
+        ('profiling', '0002_delivery'),
     ]
 
     operations = [

@@ -1,0 +1,149 @@
+"""The confirmation email: the owner of an address confirms what a submission claimed.
+
+A submission that would change an existing lead from a browser that has not proven the
+address (a name, an opt-in), or that opts in on a double opt-in gate, is kept as a claim
+(profiling/services/identity). This module emails the address a signed link to
+`/confirm/<token>`: opening it shows a page with one button (mail scanners prefetch links,
+so a GET changes nothing); its POST confirms the claim once (submission_confirm), which
+verifies the address, applies the claim and proves the browser that made it.
+
+The confirmation is the one email to a lead without List-Unsubscribe: it is not
+marketing, it asks whether the person wants anything at all.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from forms_app.models import Gate, Submission
+from profiling.models import EmailKind, Lead, OutboundEmail
+from profiling.services.identity import lead_claim_confirm
+from profiling.services.mail import email_queue
+
+log = logging.getLogger(__name__)
+
+# One salt per purpose: a confirmation token opens no content and unsubscribes no one.
+_SALT = "leadgate.confirm.v1"
+CONFIRM_PATH = "/confirm/"
+CONFIRM_MAX_AGE = timedelta(days=7)
+# Anyone can type an address into a form: at most this many confirmation emails per
+# lead and hour, so a form cannot be used to flood someone's mailbox.
+MAX_CONFIRMATIONS_PER_HOUR = 3
+
+
+class ConfirmState(enum.Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+class ConfirmOutcome(enum.Enum):
+    CONFIRMED = "confirmed"
+    ALREADY = "already"  # confirmed before (a second click, a retried POST)
+    GONE = "gone"  # the submission or the lead was erased meanwhile
+
+
+def confirmation_token_make(*, submission_id: int) -> str:
+    # The submission names the lead, the claiming browser and what was claimed; the
+    # timestamp makes the link expire.
+    return signing.TimestampSigner(salt=_SALT).sign(str(submission_id))
+
+
+def confirmation_token_read(token: str) -> tuple[ConfirmState, int | None]:
+    """(state, submission id): VALID, EXPIRED (genuine but too old: the id only tells
+    which form to fill in again), or INVALID (forged, another purpose's, malformed: no
+    id)."""
+    if not token or len(token) > 200:
+        return ConfirmState.INVALID, None
+    signer = signing.TimestampSigner(salt=_SALT)
+    state = ConfirmState.VALID
+    try:
+        value = signer.unsign(token, max_age=CONFIRM_MAX_AGE)
+    except signing.SignatureExpired:
+        state, value = ConfirmState.EXPIRED, signer.unsign(token)
+    except signing.BadSignature:
+        return ConfirmState.INVALID, None
+    if not value.isdigit() or len(value) > 18:
+        return ConfirmState.INVALID, None
+    return state, int(value)
+
+
+def confirmation_url(*, submission_id: int, base: str) -> str:
+    return f"{base}{CONFIRM_PATH}{confirmation_token_make(submission_id=submission_id)}"
+
+
+def confirmation_email_queue(
+    *, gate: Gate, submission: Submission, lead: Lead, to: str, base: str
+) -> bool:
+    """Queue the confirmation email in the caller's transaction (which holds the lead's
+    row lock, so the hourly cap is counted once per lead); False if none is sent."""
+    base = (base or settings.LEADGATE_BASE_URL).rstrip("/")
+    if not base:
+        log.warning("no base URL for gate %s: confirmation email not queued", gate.slug)
+        return False
+    recent = OutboundEmail.objects.filter(
+        lead=lead,
+        kind=EmailKind.CONFIRMATION,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
+    if recent >= MAX_CONFIRMATIONS_PER_HOUR:
+        log.info("confirmation cap reached for lead %s", lead.pk)
+        return False
+    new_name = submission.claimed_name if submission.claimed_name != lead.name else ""
+    context = {
+        "gate": gate,
+        # The person the address belongs to, as known: the claim may be someone else's.
+        "name": lead.name,
+        "new_name": new_name,
+        "subscribe": submission.subscribed,
+        "confirm_url": confirmation_url(submission_id=submission.pk, base=base),
+        "days": CONFIRM_MAX_AGE.days,
+        "site": base,
+    }
+    email_queue(
+        kind=EmailKind.CONFIRMATION,
+        lead_id=lead.pk,
+        to=to,
+        subject="Please confirm your subscription"
+        if submission.subscribed
+        else "Please confirm it was you",
+        text=render_to_string("forms_app/email/confirmation.txt", context),
+        html=render_to_string("forms_app/email/confirmation.html", context),
+    )
+    return True
+
+
+def submission_confirm(*, submission_id: int) -> ConfirmOutcome:
+    """Confirm the submission's claim, once however often the button is pressed: the
+    conditional UPDATE on `confirmed_at` lets exactly one request apply it."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = Submission.objects.filter(pk=submission_id, confirmed_at__isnull=True).update(
+                confirmed_at=now, verified=True
+            )
+            submission = Submission.objects.filter(pk=submission_id).first()
+            if submission is None:
+                return ConfirmOutcome.GONE
+            if not claimed:
+                return ConfirmOutcome.ALREADY
+            lead_claim_confirm(
+                lead_id=submission.lead_id,
+                visitor_id=submission.visitor_id,
+                name=submission.claimed_name,
+                subscribe=submission.subscribed,
+                consent_text=submission.consent_text,
+                gate_id=submission.gate_id,
+                now=now,
+            )
+    except Lead.DoesNotExist:
+        return ConfirmOutcome.GONE
+    return ConfirmOutcome.CONFIRMED
