@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -33,8 +32,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.framing import frame_ancestors_allow
+from config.roles import MARKETER
 from forms_app.access import Access, access_token_read
-from forms_app.demo_content import DEMO_PASSWORD, DEMO_USER
+from forms_app.demo.logins import demo_logins_shown
 from forms_app.forms import (
     CHOICE_PLACEHOLDER,
     HONEYPOT,
@@ -155,17 +155,16 @@ def _base(embed: bool) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     gates = Gate.objects.filter(is_active=True).order_by("title")
-    # In the demo (sandbox on), say how to log in: `manage.py demo` made the user.
-    demo_login = settings.LEADGATE_SANDBOX and (
-        get_user_model().objects.filter(username=DEMO_USER, is_active=True).exists()
-    )
+    # In the demo (sandbox on), say how a marketer logs in: `manage.py demo` made the
+    # account (named only while it still has the demo's password).
+    demo_login = next((x for x in demo_logins_shown() if x.group == MARKETER), None)
     return render(
         request,
         "forms_app/home.html",
         {
             "gates": gates,
             "sandbox": settings.LEADGATE_SANDBOX,
-            "demo_login": (DEMO_USER, DEMO_PASSWORD) if demo_login else None,
+            "demo_login": demo_login,
         },
     )
 

@@ -12,11 +12,6 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-# The demo's login, printed by `manage.py demo` and demo.sh and shown on the home page
-# while the sandbox is on: a local demo login, on purpose.
-DEMO_USER = "demo"
-DEMO_PASSWORD = "demo"
-
 GATE_SLUG = "network-vbook"
 MAP_FILE_KEY = "network-map"
 MAP_FILE_NAME = "network-map.pdf"

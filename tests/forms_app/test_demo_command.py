@@ -517,7 +517,7 @@ def test_the_demo_copy_matches_what_the_hosted_page_shows(client: Any) -> None:
     "Downloads" (not "below": the downloads sit beside or above the reading), and the
     demo's thresholds make three sections read warm, as demo.sh says."""
     from forms_app.access import access_token_make
-    from forms_app.demo_content import GATE, SECTIONS
+    from forms_app.demo.content import GATE, SECTIONS
     from profiling.models import Lead, Visitor
 
     _run()

@@ -706,18 +706,21 @@ def test_a_required_opt_in_is_asked_for_in_plain_words() -> None:
 
 
 def test_home_says_how_to_log_in_to_the_demo(client: Any, settings: Any) -> None:
-    """The demo's root page leads to /app/ and says the demo login; a real install
-    (sandbox off) never prints a password."""
-    from django.contrib.auth import get_user_model
+    """The demo's root page leads to /app/ and names the marketer's demo login; a real
+    install (sandbox off) never prints a password."""
+    from forms_app.demo.logins import demo_logins_ensure, demo_password
 
-    get_user_model().objects.create_user(username="demo", password="demo")
+    demo_logins_ensure()
     settings.LEADGATE_SANDBOX = True
     html = client.get("/").content.decode()
     start = html.split('id="start-title"', 1)[1].split("</section>", 1)[0]
     assert 'href="/app/"' in start
-    assert "Demo login: user <strong>demo</strong>, password <strong>demo</strong>" in start
+    assert (
+        f"Demo login: user <strong>marketer</strong>, password "
+        f"<strong>{demo_password('marketer')}</strong>"
+    ) in start
     settings.LEADGATE_SANDBOX = False
     html = client.get("/").content.decode()
     assert 'href="/app/"' in html.split('id="start-title"', 1)[1]
     assert "Demo login" not in html
-    assert "password" not in html.lower()
+    assert demo_password("marketer") not in html

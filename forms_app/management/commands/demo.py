@@ -37,8 +37,8 @@ from profiling.models import (
 )
 from profiling.services.endpoints import webhook_endpoint_save
 
-DEMO_USER = demo_content.DEMO_USER
-DEMO_PASSWORD = demo_content.DEMO_PASSWORD
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"  # printed on purpose: a local demo login
 SANDBOX_PATH = "/sandbox/crm/"
 READ_RULE = "Read e-book sections"
 MAP_RULE = "Downloaded the network map"
