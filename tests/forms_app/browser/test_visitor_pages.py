@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from forms_app.access import access_token_make
-from forms_app.models import Gate
+from forms_app.models import Gate, Submission
+from forms_app.services.confirmation import confirmation_token_make
 from profiling.models import Lead, Visitor
 from profiling.services.mail.unsubscribe import unsubscribe_token_make
 from tests.forms_app.browser.conftest import SCREENSHOTS, HostSite
@@ -81,6 +82,13 @@ def _unsubscribe() -> str:
     return f"/u/{unsubscribe_token_make(lead_id=lead.id)}"
 
 
+def _confirm() -> str:
+    gate = _gate()
+    lead = Lead.objects.create(email="cora@example-fibre.com", name="Cora Confirm")
+    claim = Submission.objects.create(gate=gate, lead=lead, claimed_name="Cora", subscribed=True)
+    return f"/confirm/{confirmation_token_make(submission_id=claim.pk)}"
+
+
 def _unknown_gate() -> str:
     return "/g/no-such-gate"
 
@@ -96,8 +104,8 @@ TARGETS = (
     'form input:not([type=hidden]):not([type=checkbox]):not([tabindex="-1"]), form select'
 )
 
-# name -> what the page needs, returning its path on leadgate. Pages that other work adds
-# (the email confirmation page of double opt-in, the PDF viewer) belong here too.
+# name -> what the page needs, returning its path on leadgate. A new visitor page (the PDF
+# viewer, when it comes) belongs here too.
 VISITOR_PAGES: dict[str, Callable[[], str]] = {
     "home": _home,
     "hosted-form": _hosted_form,
@@ -105,6 +113,7 @@ VISITOR_PAGES: dict[str, Callable[[], str]] = {
     "iframe-form": _iframe_form,
     "iframe-content": _iframe_content,
     "unsubscribe": _unsubscribe,
+    "email-confirmation": _confirm,
     "not-found": _unknown_gate,
 }
 

@@ -46,7 +46,7 @@ PHONE_TARGETS = (
 @pytest.fixture
 def world(live_server: Any, settings: Any, tmp_path: Any) -> dict[str, Any]:
     settings.MEDIA_ROOT = tmp_path  # the demo's uploaded map must not land in the repo
-    call_command("demo", base_url=live_server.url, stdout=io.StringIO())
+    call_command("demo", base_url=live_server.url, no_history=True, stdout=io.StringIO())
     gate = Gate.objects.get(slug="network-vbook")
     endpoint = WebhookEndpoint.objects.get()
     seed_activity(gate=gate, endpoint=endpoint)
@@ -72,6 +72,7 @@ def workspace_paths(world: dict[str, Any]) -> list[str]:
         f"/app/gates/{gate.slug}/preview/page",
         f"/app/gates/{gate.slug}/preview/embed",
         f"/app/gates/{gate.slug}/preview/content",
+        f"/app/gates/{gate.slug}/content",
         "/app/scoring/",
         "/app/scoring/rules/new",
         f"/app/scoring/rules/{rule.pk}/",
@@ -81,6 +82,7 @@ def workspace_paths(world: dict[str, Any]) -> list[str]:
         "/app/quarantine/",
         "/app/leads/",
         f"/app/leads/{lead.pk}/",
+        f"/app/leads/{lead.pk}/erase",
     ]
 
 
