@@ -50,6 +50,8 @@ app.conf.update(
             "task": "profiling.tasks.anonymous_events_purge",
             "schedule": 86400.0,
         },
+        # PDF pages whose render task was lost: enqueued again (forms_app/services/pdf.py).
+        "pdf-render-stalled": {"task": "forms_app.tasks.pdf_render_sweep", "schedule": 60.0},
     },
 )
 # Celery's Django fixup closes every database connection before and after each task

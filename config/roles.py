@@ -1,6 +1,7 @@
 """Who may do what: the one policy for the marketer API, the workspace and the admin.
 
-Roles are Django groups (made by a forms_app migration):
+Roles are Django groups (made by a forms_app migration), given by marketers on the
+workspace's Team page (forms_app/services/team.py: invitations, role changes, removal):
 - "marketer" reads and writes everything. Staff users and superusers count as marketers:
   they already run the admin, the fallback back office.
 - "sales" reads leads, reports and webhook deliveries, and writes nothing.
@@ -24,7 +25,9 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 MARKETER = "marketer"
 SALES = "sales"
 
-NO_ROLE_MESSAGE = "Your account has no role yet. Ask an admin to add you to marketer or sales."
+NO_ROLE_MESSAGE = (
+    "Your account has no role yet. Ask a marketer to make you marketer or sales on the Team page."
+)
 MARKETERS_ONLY_MESSAGE = "Only marketers can change this. Sales users see leads and reports."
 
 

@@ -227,6 +227,10 @@ WHITENOISE_MAX_AGE = 0 if DEBUG else 300
 WHITENOISE_ADD_HEADERS_FUNCTION = add_revalidation_window
 MEDIA_ROOT = Path(env_str("LEADGATE_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+# PDFs read inline on a gate (forms_app/services/pdf.py): larger uploads, or ones with
+# more pages, are refused with a message saying so.
+LEADGATE_PDF_MAX_BYTES = env_int("LEADGATE_PDF_MAX_BYTES", default=50 * 1024 * 1024, minimum=1)
+LEADGATE_PDF_MAX_PAGES = env_int("LEADGATE_PDF_MAX_PAGES", default=1000, minimum=1)
 
 # Request bodies: the events endpoint caps batches at 64 KiB itself; Segment ingest
 # accepts 500 KB. Anything larger is refused before it is read into memory.

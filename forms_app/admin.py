@@ -23,8 +23,18 @@ class GateFileInline(admin.TabularInline):
     model = GateFile
     extra = 0
     formfield_overrides = URL_OVERRIDES
-    fields = ("position", "key", "title", "url", "upload")
+    fields = ("position", "key", "title", "url", "upload", "read_inline", "pdf_status", "pdf_pages")
+    # The PDF's state is the render tasks' to write (forms_app/services/pdf.py).
+    readonly_fields = ("pdf_status", "pdf_pages")
     ordering = ("position", "id")
+
+    @admin.display(description="PDF pages")
+    def pdf_pages(self, obj: GateFile) -> str:
+        if not obj.pdf_status:
+            return ""
+        return f"{obj.pdf_pages_ready} of {obj.pdf_page_count} rendered" + (
+            f": {obj.pdf_error}" if obj.pdf_error else ""
+        )
 
 
 class FormFieldInline(admin.TabularInline):

@@ -6,6 +6,7 @@ imports from `profiling` (Submission refers to Lead by its string label only).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -100,6 +101,12 @@ class Section(models.Model):
         return f"{self.gate.slug}/{self.key}"
 
 
+class PdfStatus(models.TextChoices):
+    PENDING = "pending", "Rendering"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class GateFile(models.Model):
     gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="files")
     key = models.CharField(max_length=80, validators=[KEY_VALIDATOR])
@@ -108,6 +115,18 @@ class GateFile(models.Model):
     url = models.URLField(max_length=1000, blank=True)
     upload = models.FileField(upload_to="gate-files/", blank=True)
     position = models.PositiveIntegerField(default=0)
+    # A PDF upload may also be read on the gate, page by page (forms_app/pdf.py renders
+    # it in the background; each page is a tracked section "p<N>" of this file).
+    read_inline = models.BooleanField(default=False)
+    pdf_status = models.CharField(max_length=8, choices=PdfStatus.choices, blank=True)
+    pdf_page_count = models.PositiveIntegerField(default=0)
+    pdf_pages_ready = models.PositiveIntegerField(default=0)
+    pdf_error = models.CharField(max_length=300, blank=True)
+    # Bumped by every PDF upload: a render task of an older upload finds it changed and
+    # stops, and page image URLs change with it (they are cached for good).
+    pdf_version = models.PositiveIntegerField(default=0)
+    # When rendering last moved on: a pending PDF that stays still lost its task.
+    pdf_progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["gate_id", "position", "id"]
@@ -117,6 +136,62 @@ class GateFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate.slug}/{self.key}"
+
+    @property
+    def readable_inline(self) -> bool:
+        """Shown in the page viewer: marked so, and a PDF whose pages exist."""
+        return self.read_inline and self.pdf_status in (PdfStatus.PENDING, PdfStatus.READY)
+
+
+def page_section_key(number: int) -> str:
+    """The section key of a PDF page in events: "p3" for the third page (1-based)."""
+    return f"p{number}"
+
+
+class PdfPage(models.Model):
+    """One page of a gate file's PDF: its rendered image (empty until rendered) and text."""
+
+    gate_file = models.ForeignKey(GateFile, on_delete=models.CASCADE, related_name="pdf_pages")
+    number = models.PositiveIntegerField()  # 1-based
+    width = models.PositiveIntegerField()  # of the image, in pixels
+    height = models.PositiveIntegerField()
+    image = models.CharField(max_length=300, blank=True)  # a name in the default storage
+    text = models.TextField(blank=True)
+    words = models.PositiveIntegerField(default=0)
+    chapter_key = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["gate_file_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate_file", "number"], name="pdf_page_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate_file_id} page {self.number}"
+
+    @property
+    def section_key(self) -> str:
+        return page_section_key(self.number)
+
+
+class PdfChapter(models.Model):
+    """A top-level bookmark of the PDF's outline: the pages from it to the next one."""
+
+    gate_file = models.ForeignKey(GateFile, on_delete=models.CASCADE, related_name="pdf_chapters")
+    key = models.CharField(max_length=80)  # the slugified title, unique per file
+    title = models.CharField(max_length=200)
+    first_page = models.PositiveIntegerField()
+    last_page = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate_file_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate_file", "key"], name="pdf_chapter_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate_file_id} {self.key} (pages {self.first_page}-{self.last_page})"
 
 
 class FieldType(models.TextChoices):
@@ -273,3 +348,39 @@ class CampaignCost(models.Model):
     def __str__(self) -> str:
         what = f"{self.utm_source}/{self.utm_campaign}" if self.utm_campaign else self.utm_source
         return f"{what} {self.period_start}..{self.period_end}: {self.amount} {self.currency}"
+
+
+class TeamRole(models.TextChoices):
+    # The two groups of config/roles.py.
+    MARKETER = "marketer", "Marketer (reads and changes everything)"
+    SALES = "sales", "Sales (reads leads and reports)"
+
+
+class Invitation(models.Model):
+    """A marketer's invitation to a colleague: an emailed link that makes (or joins) an
+    account in one role. Only the token's SHA-256 is stored: the raw token exists in the
+    email alone, so a database read does not hand out working links."""
+
+    email = models.EmailField(max_length=150)
+    role = models.CharField(max_length=16, choices=TeamRole.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} for {self.email} ({self.role})"

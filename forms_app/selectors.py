@@ -1,14 +1,28 @@
-"""Reads for gates and forms."""
+"""Reads for gates and forms, and for the team (its members and pending invitations)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
-from forms_app.models import Gate, QuarantinedSubmission, SpamTally, SpamTallyKind, Submission
+from config.roles import MARKETER, SALES
+from forms_app.models import (
+    Gate,
+    GateFile,
+    Invitation,
+    PdfPage,
+    PdfStatus,
+    QuarantinedSubmission,
+    SpamTally,
+    SpamTallyKind,
+    Submission,
+)
 from profiling.models import Delivery, DeliveryStatus, Event, Grade, Lead, Visitor, WebhookEndpoint
 from profiling.services.delivery.payloads import TEST_EVENT
 
@@ -23,6 +37,23 @@ def gate_get(*, slug: str) -> Gate | None:
 
 def gate_get_active(*, slug: str) -> Gate | None:
     return gate_list().filter(slug=slug, is_active=True).first()
+
+
+def gate_file_get(*, gate_slug: str, key: str, active_only: bool = False) -> GateFile | None:
+    rows = GateFile.objects.select_related("gate").prefetch_related("pdf_chapters")
+    if active_only:
+        rows = rows.filter(gate__is_active=True)
+    return rows.filter(gate__slug=gate_slug, key=key).first()
+
+
+def pdf_pages(*, gate_file: GateFile) -> QuerySet[PdfPage]:
+    return PdfPage.objects.filter(gate_file=gate_file).order_by("number")
+
+
+def pdf_page_get(*, gate_file: GateFile, number: int) -> PdfPage | None:
+    if gate_file.pdf_status not in (PdfStatus.PENDING, PdfStatus.READY):
+        return None
+    return PdfPage.objects.filter(gate_file=gate_file, number=number).first()
 
 
 def lead_id_for_visitor(visitor_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -124,4 +155,70 @@ def first_run() -> FirstRun:
         endpoint_id=endpoint_id,
         test_status_code=last_test.last_status_code if last_test else None,
         test_error=last_test.last_error if last_test else "",
+    )
+
+
+# --- the team ----------------------------------------------------------------------------
+
+
+def _role(user: Any, group_names: set[str]) -> str:
+    if user.is_staff or user.is_superuser:
+        return MARKETER
+    return MARKETER if MARKETER in group_names else SALES if SALES in group_names else ""
+
+
+def role_of(user: Any) -> str:
+    """marketer, sales or "" (no role), read from the database (config/roles.py caches
+    its answer on the user object for the request)."""
+    names = set(user.groups.filter(name__in=(MARKETER, SALES)).values_list("name", flat=True))
+    return _role(user, names)
+
+
+def account_for_email(email: str) -> Any | None:
+    """The account an invitation to `email` joins: the one whose username or email it is
+    (an active one first, then the one named by the address itself)."""
+    users = get_user_model().objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
+    found = list(users.order_by("-is_active", "pk")[:5])
+    active = [u for u in found if u.is_active] or found
+    named = [u for u in active if u.username.lower() == email.lower()]
+    return next(iter(named or active), None)
+
+
+@dataclass(frozen=True)
+class Member:
+    user: Any
+    role: str  # marketer, sales or "" (no role yet)
+    is_admin: bool  # staff or superuser: always a marketer, managed in the admin
+
+    @property
+    def name(self) -> str:
+        return str(self.user.get_full_name() or self.user.get_username())
+
+
+def team_members() -> list[Member]:
+    """Everyone who can log in, by name."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .prefetch_related("groups")
+        .order_by("first_name", "last_name", "username")
+    )
+    return [
+        Member(
+            user=u,
+            role=_role(u, {g.name for g in u.groups.all()}),
+            is_admin=bool(u.is_staff or u.is_superuser),
+        )
+        for u in users
+    ]
+
+
+def invitations_pending(*, now: datetime | None = None) -> QuerySet[Invitation]:
+    """Invitations whose link still works, newest first."""
+    return (
+        Invitation.objects.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now or timezone.now()
+        )
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")
     )

@@ -427,6 +427,11 @@ def _render_content(
             "key": f.key,
             "title": f.title,
             "href": reverse("gate-file", kwargs={"slug": gate.slug, "key": f.key}) + query,
+            "read_href": (
+                reverse("pdf-reader", kwargs={"slug": gate.slug, "key": f.key}) + query
+                if f.readable_inline
+                else ""
+            ),
         }
         for f in gate.files.all()
     ]

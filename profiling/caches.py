@@ -35,6 +35,18 @@ class GateKeys:
     allowed_origins: tuple[str, ...]
     sections: frozenset[str]
     files: frozenset[str]
+    # Files read inline, with their page count: "p1".."p<count>" are their sections.
+    inline_pages: tuple[tuple[str, int], ...] = ()
+
+    def has_section(self, section: str, file_key: str) -> bool:
+        """A section of the gate, or a page ("p3") of the inline file `file_key`."""
+        if section in self.sections:
+            return True
+        if not file_key or len(section) < 2 or section[0] != "p" or not section[1:].isdigit():
+            return False
+        if section[1] == "0":
+            return False
+        return any(key == file_key and int(section[1:]) <= n for key, n in self.inline_pages)
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,26 @@ def _gate_keys_query(slugs: set[str]) -> dict[str, GateKeys]:
         .annotate(
             section_keys=ArraySubquery(Section.objects.filter(gate=OuterRef("pk")).values("key")),
             file_keys=ArraySubquery(GateFile.objects.filter(gate=OuterRef("pk")).values("key")),
+            inline_keys=ArraySubquery(
+                GateFile.objects.filter(
+                    gate=OuterRef("pk"), read_inline=True, pdf_page_count__gt=0
+                ).values("key")
+            ),
+            inline_counts=ArraySubquery(
+                GateFile.objects.filter(
+                    gate=OuterRef("pk"), read_inline=True, pdf_page_count__gt=0
+                ).values("pdf_page_count")
+            ),
         )
-        .values_list("id", "slug", "allowed_origins", "section_keys", "file_keys")
+        .values_list(
+            "id",
+            "slug",
+            "allowed_origins",
+            "section_keys",
+            "file_keys",
+            "inline_keys",
+            "inline_counts",
+        )
     )
     return {
         slug: GateKeys(
@@ -62,8 +92,9 @@ def _gate_keys_query(slugs: set[str]) -> dict[str, GateKeys]:
             allowed_origins=tuple(origins or ()),
             sections=frozenset(sections),
             files=frozenset(files),
+            inline_pages=tuple(zip(inline_keys, inline_counts, strict=True)),
         )
-        for gate_id, slug, origins, sections, files in rows
+        for gate_id, slug, origins, sections, files, inline_keys, inline_counts in rows
     }
 
 

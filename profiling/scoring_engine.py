@@ -82,15 +82,27 @@ class RuleSpec:
     min_duration_ms: int | None = None
     makes_hot: bool = False
     profile_condition: str = ""
+    # A section_view rule naming a file and a chapter of its PDF (section_key): the
+    # chapter's pages as section keys ("p5", "p6"), loaded with the rule.
+    pages: tuple[str, ...] = ()
 
     def matches(self, e: EventFact) -> bool:
         if e.type != self.event_type:
             return False
         if self.gate_id is not None and e.gate_id != self.gate_id:
             return False
-        if self.section_key and e.section_key != self.section_key:
+        if (
+            self.section_key
+            and e.section_key != self.section_key
+            and e.section_key not in self.pages
+        ):
             return False
-        if self.file_key and e.file_key != self.file_key:
+        if self.file_key:
+            if e.file_key != self.file_key:
+                return False
+        elif e.file_key and self.event_type == "section_view":
+            # The pages of a PDF read inline are counted by rules that name its file; a
+            # rule on a gate's sections does not count them as sections.
             return False
         if self.event_name and e.name != self.event_name:
             return False
@@ -210,10 +222,13 @@ def _reason_text(
             # Time spent includes re-reads: it shows interest even where points do not.
             dwell = sum(e.duration_ms or 0 for e in evs)
             of = f" of {total}" if total else ""
-            parts.append(
-                f"read {n}{of} section{'s' if n != 1 else ''} of {slug}"
-                + (f", {dwell_text(dwell)}" if dwell else "")
-            )
+            if rule.pages:
+                what = f"chapter {rule.section_key} of {rule.file_key}"
+            elif rule.file_key:
+                what = f"{n} page{'s' if n != 1 else ''} of {rule.file_key}"
+            else:
+                what = f"{n}{of} section{'s' if n != 1 else ''} of {slug}"
+            parts.append(f"read {what}" + (f", {dwell_text(dwell)}" if dwell else ""))
         return "; ".join(parts)
     if rule.event_type == "page_view":
         return f"viewed {_plural(len(matched), 'page')}"
@@ -259,6 +274,9 @@ def compute_score(
             newest: dict[tuple[object, ...], datetime] = {}
             for i, e in enumerate(matched):
                 key = _distinct_key(e) if e.type in DISTINCT_TYPES else (i,)
+                if rule.pages:
+                    # A chapter counts once, whichever of its pages were read.
+                    key = (e.type, e.gate_id, rule.section_key)
                 # Only the newest occurrence counts: the least decayed, whatever the order.
                 if key not in newest or e.occurred_at > newest[key]:
                     newest[key] = e.occurred_at

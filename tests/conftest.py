@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,19 @@ def _configure_static_files() -> None:
 
 
 _configure_static_files()
+
+
+def _configure_media() -> None:
+    """Uploads (gate files, rendered PDF pages) go to a folder of this test process, never
+    the checkout's media/; the Celery workers it starts inherit it through the environment,
+    so they read and write the same files. Tests may still point MEDIA_ROOT elsewhere."""
+    media = Path(tempfile.mkdtemp(prefix="leadgate-test-media-"))
+    atexit.register(shutil.rmtree, media, ignore_errors=True)
+    settings.MEDIA_ROOT = media
+    os.environ["LEADGATE_MEDIA_ROOT"] = str(media)
+
+
+_configure_media()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,8 +3,8 @@
 `POLICY` below names, for each URL pattern (its route as the resolver spells it, through
 includes) and each HTTP method the view serves, who may call it. The walk builds a real URL
 for each pattern from objects it creates (a gate, a rule, a webhook with a delivery, a
-source, a lead, a cost), calls it as an anonymous visitor, a user with no role, a sales user
-and a marketer, and checks the answer:
+source, a lead, a cost, a team member, an invitation), calls it as an anonymous visitor, a
+user with no role, a sales user and a marketer, and checks the answer:
 
 - PUBLIC: the same answer for everyone, never a login page.
 - VIEW: marketers and sales users (leads, reports, webhook deliveries).
@@ -53,6 +53,7 @@ from forms_app.models import (
     Submission,
 )
 from forms_app.services.confirmation import confirmation_token_make
+from forms_app.services.team import invitation_create
 from profiling.models import Delivery, DeliveryStatus
 from profiling.services.mail import unsubscribe_token_make
 from profiling.services.segment import source_create
@@ -156,7 +157,8 @@ RULE_API_BODY = {"name": "walk", "event_type": "section_view", "points": 5}
 SETTINGS_BODY = {"warm_threshold": 20, "hot_threshold": 70, "half_life_days": 0}
 # The walk's source: a known key, so the SDK settings are walked answering 200.
 WALK_WRITE_KEY = "wk_walk-source"
-HOOK_URL = "http://127.0.0.1:9/walk"  # nothing listens: a test send fails fast, and is logged
+HOOK_URL = "http://127.0.0.1:9/walk"
+BASE = "http://testserver"  # nothing listens: a test send fails fast, and is logged
 
 
 def _gate_form(slug: str) -> dict[str, Any]:
@@ -226,6 +228,11 @@ POLICY: dict[str, Entry] = {
     "g/<slug:slug>": Entry({"GET": PUBLIC}, {"slug": "gate"}),
     "g/<slug:slug>/embed": Entry({"GET": PUBLIC}, {"slug": "gate"}),
     "g/<slug:slug>/files/<str:key>": Entry({"GET": PUBLIC}, {"slug": "gate", "key": "file"}),
+    # The PDF reader and its page images: public pages, the gate's access decides.
+    "g/<slug:slug>/read/<str:key>": Entry({"GET": PUBLIC}, {"slug": "gate", "key": "file"}),
+    "g/<slug:slug>/read/<str:key>/pages/<int:number>": Entry(
+        {"GET": PUBLIC}, {"slug": "gate", "key": "file", "number": "page"}
+    ),
     "^v1/(?:batch|b)/?$": Entry({"POST": PUBLIC}, paths=("/v1/batch", "/v1/b")),
     "^v1/(?:track|t)/?$": Entry({"POST": PUBLIC}, paths=("/v1/track", "/v1/t")),
     "^v1/(?:identify|i)/?$": Entry({"POST": PUBLIC}, paths=("/v1/identify", "/v1/i")),
@@ -261,6 +268,11 @@ POLICY: dict[str, Entry] = {
         {"GET": EDIT, "POST": EDIT},
         ok={"POST": 201},
         bodies={"POST": _const(GATE_API_BODY)},
+    ),
+    # A gate file's PDF read inline: upload (multipart; the walk sends no file, a 400 for
+    # the marketer, refused before it is read for everyone else) and its state.
+    "^api/v1/gates/(?P<slug>[a-z0-9-]+)/files/(?P<key>[a-z0-9][a-z0-9_-]{0,79})/pdf/?$": Entry(
+        {"GET": EDIT, "POST": EDIT}, {"slug": "gate", "key": "file"}, ok={"POST": 400}
     ),
     "^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$": Entry(
         {"GET": EDIT, "PUT": EDIT, "PATCH": EDIT, "DELETE": EDIT},
@@ -438,6 +450,51 @@ POLICY: dict[str, Entry] = {
         ok={"POST": 302},
         bodies={"POST": _const({"confirm": "erase"})},
     ),
+    "app/leads/<uuid:pk>/merge": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        {"pk": "lead"},
+        ok={"POST": 302},
+        bodies={"POST": lambda w: {"into": w["other_lead_email"]}},
+    ),
+    # --- workspace: the team (who may log in, and as what) ------------------------------
+    "app/team/": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        ok={"POST": 302},
+        bodies={"POST": _const({"email": "walk-invitee@example-fibre.com", "role": "sales"})},
+    ),
+    "app/team/invitations/<int:pk>/revoke": Entry(
+        {"POST": EDIT}, {"pk": "invitation"}, ok={"POST": 302}
+    ),
+    "app/team/members/<int:pk>/role": Entry(
+        {"POST": EDIT},
+        {"pk": "member"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"role": "marketer"})},
+    ),
+    "app/team/members/<int:pk>/remove": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        {"pk": "member"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"confirm": "remove"})},
+    ),
+    "^api/v1/team/invitations/?$": Entry(
+        {"GET": EDIT, "POST": EDIT},
+        ok={"POST": 201},
+        bodies={"POST": _const({"email": "walk-invitee@example-fibre.com", "role": "sales"})},
+    ),
+    "^api/v1/team/invitations/(?P<pk>[0-9]{1,18})/?$": Entry(
+        {"DELETE": EDIT}, {"pk": "invitation"}, ok={"DELETE": 204}
+    ),
+    "^api/v1/team/members/?$": Entry({"GET": EDIT}),
+    "^api/v1/team/members/(?P<pk>[0-9]{1,18})/?$": Entry(
+        {"PATCH": EDIT, "DELETE": EDIT},
+        {"pk": "member"},
+        ok={"PATCH": 200, "DELETE": 204},
+        bodies={"PATCH": _const({"role": "marketer"})},
+    ),
+    # The invited colleague's page: the emailed token is the whole authorisation. (An
+    # empty form: the same 400 for everyone, and the invitation stays usable.)
+    "app/invite/<str:token>": Entry({"GET": PUBLIC, "POST": PUBLIC}, {"token": "invite"}),
 }
 
 
@@ -559,10 +616,20 @@ def world(settings: Any) -> World:
         email="held.walker@example-fibre.com",
         submitted_at=timezone.now(),
     )
+    # A sales colleague (their role changed, then removed) and a pending invitation.
+    inviter, _ = _user("marketer")
+    member, _ = _user("sales")
+    invitation, invite_token = invitation_create(
+        invited_by=inviter, email="walk-colleague@example-fibre.com", role="sales", base=BASE
+    )
     return {
+        "invitation": str(invitation.pk),
+        "invite": invite_token,
+        "member": str(member.pk),
         "held": str(held.pk),
         "gate": gate.slug,
         "file": "network-map",
+        "page": "1",
         "rule": str(rule.pk),
         "lead": str(lead.pk),
         "endpoint": str(endpoint.pk),
@@ -573,6 +640,7 @@ def world(settings: Any) -> World:
         "schema": "lead.grade_changed.v1.json",
         "unsubscribe": unsubscribe_token_make(lead_id=lead.pk),
         "other_lead": str(other_lead.pk),
+        "other_lead_email": other_lead.email,
         "confirm": confirmation_token_make(submission_id=claim.pk),
     }
 
@@ -583,6 +651,9 @@ def _snapshot() -> dict[str, list[str]]:
     for label in ("forms_app", "profiling"):
         for model in apps.get_app_config(label).get_models():
             rows[model._meta.label] = sorted(repr(r) for r in model._default_manager.values())
+    # The team too: who may log in, and in which role.
+    for model in (User, User.groups.through):
+        rows[model._meta.label] = sorted(repr(r) for r in model._default_manager.values())
     return rows
 
 

@@ -138,6 +138,7 @@ def test_api_answers_carry_it_too(client: Client, gate: Gate) -> None:
         "/app/scoring/",
         "/app/webhooks/",
         "/app/sources/",
+        "/app/team/",
     ],
 )
 def test_workspace_pages(marketer_client: Client, gate: Gate, path: str) -> None:

@@ -20,7 +20,11 @@ export const watchSections = (context, track) => {
     if (section.visibleMs >= context.minDwellMs) {
       section.reported = true;
       observer.unobserve(section.element);
-      track("section_view", { section: section.key, duration_ms: Math.round(section.visibleMs) });
+      const event = { section: section.key, duration_ms: Math.round(section.visibleMs) };
+      // A page of a PDF read inline: a section of that file (forms_app/reader.py).
+      const file = section.element.closest("[data-leadgate-file]");
+      if (file) event.file = file.getAttribute("data-leadgate-file");
+      track("section_view", event);
     } else {
       resume(section);
     }

@@ -59,6 +59,13 @@ class FileSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     url = serializers.URLField(required=False, allow_blank=True, default="", max_length=1000)
     upload = UploadSerializer(required=False, write_only=True)
+    read_inline = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Let visitors read the file's PDF page by page on the gate (the upload, or the "
+            "PDF posted to /files/{key}/pdf). Omitted: unchanged."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         upload = attrs.get("upload")
@@ -169,6 +176,9 @@ class GateOutputSerializer(serializers.Serializer):
                 "url": f.url,
                 "has_upload": bool(f.upload),
                 "tracked_url": f"{self._base()}/g/{gate.slug}/files/{f.key}",
+                "read_inline": f.read_inline,
+                "pdf_status": f.pdf_status,
+                "pdf_page_count": f.pdf_page_count,
             }
             for f in gate.files.all()
         ]

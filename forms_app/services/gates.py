@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -21,6 +22,8 @@ from forms_app.models import (
     Stage,
     default_consent_text,
 )
+from forms_app.pdf import PdfRefused, pdf_inspect
+from forms_app.services.pdf import gate_file_pdf_attach, pdf_too_large_message
 from forms_app.stage_policy import MAX_CUSTOM_QUESTIONS
 
 GATE_SCALARS = (
@@ -57,6 +60,9 @@ class FileInput:
     title: str
     url: str = ""
     upload: File | None = None
+    # Read the PDF inline, page by page (None: as it is). With an upload, the upload is
+    # that PDF; without, the file's current upload becomes readable inline.
+    read_inline: bool | None = None
 
 
 @dataclass
@@ -122,7 +128,7 @@ def _sync_children(
     for position, item in enumerate(items):
         obj = existing.get(item[key_attr]) or model(gate=gate)
         for attr, value in item.items():
-            if value is not None or attr != "upload":
+            if value is not None or attr not in ("upload", "read_inline"):
                 setattr(obj, attr, value)
         obj.position = position
         try:
@@ -177,8 +183,11 @@ def gate_save(
             _check_unique(items, attr, label)
     if fields:
         _check_unique(fields, "name", "fields")
+    pdfs: dict[str, tuple[bytes, str]] = {}  # file key -> the PDF read inline, its name
     for index, f in enumerate(files or []):
-        if f.upload is not None and (f.upload.size or 0) > MAX_UPLOAD_BYTES:
+        if f.read_inline and f.upload is not None:
+            pdfs[f.key] = (_pdf_checked(f.upload, index), f.upload.name or f"{f.key}.pdf")
+        elif f.upload is not None and (f.upload.size or 0) > MAX_UPLOAD_BYTES:
             raise ValidationError({f"files.{index}.upload": [UPLOAD_TOO_LARGE]})
         if not f.url and f.upload is None:
             existing = gate.pk and GateFile.objects.filter(gate=gate, key=f.key).exists()
@@ -204,8 +213,19 @@ def gate_save(
                 GateFile,
                 "key",
                 "files",
-                [{"key": f.key, "title": f.title, "url": f.url, "upload": f.upload} for f in files],
+                [
+                    {
+                        "key": f.key,
+                        "title": f.title,
+                        "url": f.url,
+                        # A PDF read inline is stored by gate_file_pdf_attach below.
+                        "upload": None if f.key in pdfs else f.upload,
+                        "read_inline": f.read_inline,
+                    }
+                    for f in files
+                ],
             )
+            _inline_pdfs_attach(gate, files, pdfs)
         if fields is not None:
             _sync_children(
                 gate,
@@ -218,6 +238,57 @@ def gate_save(
                 ],
             )
     return gate
+
+
+def _pdf_checked(upload: File, index: int) -> bytes:
+    """The bytes of a PDF to read inline, or a ValidationError on its row saying why not."""
+    if (upload.size or 0) > settings.LEADGATE_PDF_MAX_BYTES:
+        raise ValidationError({f"files.{index}.upload": [pdf_too_large_message()]})
+    upload.seek(0)
+    data = upload.read()
+    try:
+        pdf_inspect(data, max_pages=settings.LEADGATE_PDF_MAX_PAGES)
+    except PdfRefused as exc:
+        raise ValidationError({f"files.{index}.upload": [str(exc)]}) from None
+    return data
+
+
+def _inline_pdfs_attach(
+    gate: Gate, files: list[FileInput], pdfs: dict[str, tuple[bytes, str]]
+) -> None:
+    """Attach the new PDFs read inline; a file newly marked so whose current upload was
+    never read inline becomes readable from that upload."""
+    rows = {row.key: row for row in GateFile.objects.filter(gate=gate)}
+    for index, f in enumerate(files):
+        row = rows.get(f.key)
+        if row is None or not f.read_inline:
+            continue
+        if f.key in pdfs:
+            data, name = pdfs[f.key]
+        elif not row.pdf_status and row.upload:
+            try:
+                with row.upload.open("rb") as handle:
+                    data = handle.read(settings.LEADGATE_PDF_MAX_BYTES + 1)
+            except OSError:
+                raise ValidationError(
+                    {
+                        f"files.{index}.read_inline": [
+                            "The file's upload is missing: upload it again."
+                        ]
+                    }
+                ) from None
+            name = row.upload.name or f"{f.key}.pdf"
+        elif not row.pdf_status:
+            raise ValidationError(
+                {f"files.{index}.read_inline": ["Upload a PDF to read it inline."]}
+            )
+        else:
+            continue
+        try:
+            gate_file_pdf_attach(gate_file=row, data=data, name=name, read_inline=True)
+        except PdfRefused as exc:
+            field = "upload" if f.key in pdfs else "read_inline"
+            raise ValidationError({f"files.{index}.{field}": [str(exc)]}) from None
 
 
 def gate_delete(*, gate: Gate) -> None:

@@ -129,13 +129,20 @@ class FileForm(forms.Form):
         widget=forms.URLInput(attrs={"placeholder": "https://… (or upload)"}),
     )
     upload = forms.FileField(required=False)
+    read_inline = forms.BooleanField(
+        required=False,
+        label="Read inline (PDF)",
+        help_text="Visitors can also read the PDF page by page on the gate; each page read counts.",
+    )
 
-    def clean_upload(self) -> Any:
+    def clean(self) -> dict[str, Any]:
         # gate_save refuses it too; checked here so it shows with the row's other errors.
-        upload = self.cleaned_data.get("upload")
-        if upload and upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(UPLOAD_TOO_LARGE)
-        return upload
+        # A PDF read inline has its own, larger limit, checked with the PDF itself there.
+        data = super().clean() or {}
+        upload = data.get("upload")
+        if upload and not data.get("read_inline") and upload.size > MAX_UPLOAD_BYTES:
+            self.add_error("upload", UPLOAD_TOO_LARGE)
+        return data
 
 
 class QuestionForm(forms.Form):

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from forms_app.forms import HONEYPOT
 from forms_app.forms import GateForm as VisitorForm
 from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url, gate_iframe_snippet
-from forms_app.models import Gate, Stage
+from forms_app.models import Gate, GateFile, PdfStatus, Stage
 from forms_app.selectors import gate_get
 from forms_app.services.gates import FieldInput, FileInput, SectionInput, gate_delete, gate_save
 from forms_app.stage_policy import fields_for
@@ -59,6 +59,20 @@ def gate_list(request: HttpRequest) -> HttpResponse:
     return page(request, "gates.html", {"rows": rows}, section="gates")
 
 
+def _pdf_state(f: GateFile) -> str:
+    """How far the file's PDF read inline is, for the marketer."""
+    if f.pdf_status == PdfStatus.READY:
+        return f"PDF read inline: {f.pdf_page_count} pages, ready."
+    if f.pdf_status == PdfStatus.PENDING:
+        return (
+            f"PDF read inline: rendering, {f.pdf_pages_ready} of {f.pdf_page_count} pages "
+            "ready (visitors see them as they come)."
+        )
+    if f.pdf_status == PdfStatus.FAILED:
+        return f"PDF could not be read inline: {f.pdf_error}"
+    return ""
+
+
 def _initial(
     gate: Gate,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -87,6 +101,9 @@ def _initial(
             "title": f.title,
             "url": f.url,
             "current_upload": f.upload.name if f.upload else "",
+            "read_inline": f.read_inline,
+            "pdf_state": _pdf_state(f),
+            "reader_href": f"/g/{gate.slug}/read/{f.key}" if f.readable_inline else "",
         }
         for f in gate.files.all()
     ]
@@ -178,6 +195,7 @@ def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase
                             title=f.cleaned_data["title"],
                             url=f.cleaned_data.get("url") or "",
                             upload=f.cleaned_data.get("upload") or None,
+                            read_inline=bool(f.cleaned_data.get("read_inline")),
                         )
                         for f in blocks["files"][1]
                     ],

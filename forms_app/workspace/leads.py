@@ -1,6 +1,6 @@
 """Lead list (filters, search, keyset pages, streamed CSV), the lead page, and the
 person's rights from it: unsubscribe, do-not-contact, export, erasure (with a
-confirmation page: works without JavaScript)."""
+confirmation page: works without JavaScript), and merging two leads that are one person."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ from forms_app.workspace.access import marketer_required, viewer_required
 from forms_app.workspace.common import page
 from profiling.models import Consent, Delivery, Grade
 from profiling.selectors import LEAD_CSV_COLUMNS, lead_get, lead_profile, lead_timeline
-from profiling.selectors.person import lead_export_document, person_lead_ids
+from profiling.selectors.person import lead_export_document, person_by_email, person_lead_ids
 from profiling.services.consent import lead_contact_set, lead_subscription_withdraw
+from profiling.services.identity import leads_merge
 from profiling.services.leads import lead_erase
 
 PAGE_SIZE = 50
@@ -244,3 +245,36 @@ def lead_erase_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
         )
     merged = lead.merged_leads.filter(erased_at__isnull=True).count()
     return page(request, "lead_erase.html", {"lead": lead, "merged": merged}, section="leads")
+
+
+class LeadMergeForm(forms.Form):
+    into = forms.EmailField(
+        max_length=254,
+        label="Email address of the lead that stays",
+        help_text="This lead joins that one: its visits, events and forms move there.",
+    )
+
+
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def lead_merge(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """Merge by hand: the marketer knows two addresses are one person (leadgate merges on
+    its own only when one browser proved both). GET: the form; POST: merge."""
+    lead = _live_lead(pk)
+    form = LeadMergeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_valid():
+        target = person_by_email(email=form.cleaned_data["into"])
+        if target is None:
+            form.add_error("into", "No lead has this email address.")
+        elif target.pk == lead.pk:
+            form.add_error("into", "That address is already this person.")
+        else:
+            winner = leads_merge(lead_ids=[lead.pk, target.pk], into=target.pk)
+            messages.success(request, f"{lead.email} was merged into {winner.email}.")
+            return redirect("workspace:lead", pk=winner.pk)
+    if request.method == "POST":
+        status = 400
+    return page(
+        request, "lead_merge.html", {"lead": lead, "form": form}, section="leads", status=status
+    )

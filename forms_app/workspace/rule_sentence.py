@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from forms_app.models import GateFile, Section
+from forms_app.models import GateFile, PdfChapter, Section
 from profiling.models import ProfileCondition, ScoringRule
 
 PROFILE_FACTS: dict[str, str] = {
@@ -38,6 +38,17 @@ def _title(model: type[Section] | type[GateFile], rule: ScoringRule, key: str) -
     return key
 
 
+def _chapter_title(rule: ScoringRule) -> str:
+    """The chapter's title (from the PDF's outline) when the file has it, else its key."""
+    if rule.gate_id is not None:
+        titles = PdfChapter.objects.filter(
+            gate_file__gate_id=rule.gate_id, gate_file__key=rule.file_key, key=rule.section_key
+        ).values_list("title", flat=True)
+        for found in titles[:1]:
+            return found
+    return rule.section_key
+
+
 def rule_sentence(rule: ScoringRule) -> str:
     """The rule in words. `rule` may be unsaved (a draft from the editor's form)."""
     gate = rule.gate.title if rule.gate_id is not None and rule.gate else "any gate"
@@ -46,7 +57,15 @@ def rule_sentence(rule: ScoringRule) -> str:
     # Only events that carry a duration can match a minimum (a section read does).
     lasting = f" lasting at least {seconds}" if seconds else ""
     kind = rule.event_type
-    if kind == "section_view":
+    if kind == "section_view" and rule.file_key:
+        # Pages of a PDF read inline (forms_app/reader.py), or one chapter of them.
+        file = _title(GateFile, rule, rule.file_key)
+        if rule.section_key:
+            chapter = _chapter_title(rule)
+            what = f"when the chapter “{chapter}” of “{file}” ({gate}) is read{dwell}"
+        else:
+            what = f"for each page of “{file}” ({gate}) read{dwell}"
+    elif kind == "section_view":
         if rule.section_key:
             name = _title(Section, rule, rule.section_key)
             what = f"when the section “{name}” of {gate} is read{dwell}"

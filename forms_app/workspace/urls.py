@@ -13,6 +13,7 @@ from forms_app.workspace import (
     quarantine,
     scoring,
     sources,
+    team,
     webhooks,
 )
 from forms_app.workspace.access import LOGIN_URL
@@ -53,4 +54,13 @@ urlpatterns = [
     path("leads/<uuid:pk>/contact", leads.lead_contact, name="lead-contact"),
     path("leads/<uuid:pk>/export.json", leads.lead_person_export, name="lead-export"),
     path("leads/<uuid:pk>/erase", leads.lead_erase_confirm, name="lead-erase"),
+    path("leads/<uuid:pk>/merge", leads.lead_merge, name="lead-merge"),
+    path("team/", team.team_home, name="team"),
+    path(
+        "team/invitations/<int:pk>/revoke", team.invitation_withdraw, name="team-invitation-revoke"
+    ),
+    path("team/members/<int:pk>/role", team.member_role, name="team-member-role"),
+    path("team/members/<int:pk>/remove", team.member_remove_confirm, name="team-member-remove"),
+    # Public: the emailed token is the whole authorisation (only its hash is stored).
+    path("invite/<str:token>", team.invitation_accept_page, name="invite"),
 ]

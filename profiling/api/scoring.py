@@ -37,7 +37,7 @@ from profiling.services.rules import (
     scoring_rule_save,
     scoring_settings_update,
 )
-from profiling.services.scoring import scoring_settings_get
+from profiling.services.scoring import chapter_pages, scoring_settings_get
 from profiling.services.whatif import MAX_SAMPLE, scoring_what_if
 
 # --- scoring rules and settings ------------------------------------------------------
@@ -279,6 +279,12 @@ def _draft_spec(index: int, data: dict[str, Any]) -> RuleSpec:
         min_duration_ms=data.get("min_duration_ms"),
         makes_hot=data.get("makes_hot", False),
         profile_condition=data.get("profile_condition", ""),
+        pages=chapter_pages(
+            event_type=data["event_type"],
+            gate_id=gate.id if gate is not None else None,
+            file_key=data.get("file_key", ""),
+            section_key=data.get("section_key", ""),
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""Email: the outbox of messages to leads and the sandbox mail inbox."""
+"""Email: the outbox of messages (to leads, and team invitations) and the sandbox mail inbox."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ class EmailKind(models.TextChoices):
     # The only email to a lead without List-Unsubscribe: it asks the address's owner to
     # confirm a claim (an opt-in, a name), so it is not marketing to unsubscribe from.
     CONFIRMATION = "confirmation", "Confirmation of an opt-in or a claim to the address"
+    # To a colleague, not a lead: `lead` stays empty, so no unsubscribe or
+    # do-not-contact check applies (a one-off transactional message they asked for).
+    TEAM_INVITATION = "team_invitation", "Invitation to join the team"
 
 
 class EmailStatus(models.TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from forms_app.models import Gate, GateFile, Section
+from forms_app.models import Gate, GateFile, PdfChapter, Section
 from profiling.models.events import EventType
 from profiling.models.people import Grade, Lead
 
@@ -54,6 +54,19 @@ class ScoringRule(models.Model):
         kind = self.event_type
         if self.section_key and kind != EventType.SECTION_VIEW:
             errors["section_key"] = "Only section_view rules can name a section."
+        elif self.section_key and self.file_key:
+            # A chapter of the file's PDF (its outline), read inline page by page.
+            if self.gate_id is None:
+                errors["gate"] = "A rule on a chapter of a file names the file's gate."
+            elif not PdfChapter.objects.filter(
+                gate_file__gate_id=self.gate_id,
+                gate_file__key=self.file_key,
+                key=self.section_key,
+            ).exists():
+                errors["section_key"] = (
+                    f"File {self.file_key!r} has no chapter {self.section_key!r} "
+                    "(chapters come from its PDF's outline)."
+                )
         elif (
             self.section_key
             and self.gate_id is not None
@@ -62,8 +75,11 @@ class ScoringRule(models.Model):
             errors["section_key"] = (
                 f"Gate {self.gate.slug if self.gate else self.gate_id!r} has no section {self.section_key!r}."
             )
-        if self.file_key and kind != EventType.DOWNLOAD:
-            errors["file_key"] = "Only download rules can name a file."
+        if self.file_key and kind not in (EventType.DOWNLOAD, EventType.SECTION_VIEW):
+            errors["file_key"] = (
+                "Only download rules, and section_view rules on the pages of a PDF read "
+                "inline, can name a file."
+            )
         elif (
             self.file_key
             and self.gate_id is not None
@@ -71,6 +87,17 @@ class ScoringRule(models.Model):
         ):
             errors["file_key"] = (
                 f"Gate {self.gate.slug if self.gate else self.gate_id!r} has no file {self.file_key!r}."
+            )
+        elif (
+            self.file_key
+            and kind == EventType.SECTION_VIEW
+            and self.gate_id is not None
+            and not GateFile.objects.filter(
+                gate_id=self.gate_id, key=self.file_key, read_inline=True
+            ).exists()
+        ):
+            errors["file_key"] = (
+                f"File {self.file_key!r} is not read inline: only its downloads can be scored."
             )
         if self.event_name and kind != EventType.TRACK:
             errors["event_name"] = "Only track rules match on an event name."

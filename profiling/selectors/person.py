@@ -50,6 +50,15 @@ def person_root(*, lead_id: uuid.UUID) -> Lead | None:
     return lead
 
 
+def person_by_email(*, email: str) -> Lead | None:
+    """The live person an address belongs to (following merges), or None."""
+    lead = Lead.objects.filter(email=email.strip().lower(), erased_at__isnull=True).first()
+    if lead is None:
+        return None
+    root = person_root(lead_id=lead.pk)
+    return root if root is not None and root.erased_at is None else None
+
+
 def person_lead_ids(*, root_id: uuid.UUID) -> list[uuid.UUID]:
     """The root and every lead merged into it, root first."""
     with connection.cursor() as cursor:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from forms_app.models import Gate, Section
+from forms_app.models import Gate, GateFile, PdfPage, Section, page_section_key
 from profiling.models import Event, GradeChange, Lead, ScoringRule, ScoringSettings
 from profiling.scoring_engine import (
     EventFact,
@@ -34,6 +34,19 @@ def scoring_settings_get() -> ScoringSettings:
     return settings_row
 
 
+def chapter_pages(
+    *, event_type: str, gate_id: int | None, file_key: str, section_key: str
+) -> tuple[str, ...]:
+    """For a section_view rule naming a file and one of its PDF's chapters: the
+    chapter's pages as the section keys their events carry ("p5", "p6"); else ()."""
+    if event_type != "section_view" or gate_id is None or not file_key or not section_key:
+        return ()
+    numbers = PdfPage.objects.filter(
+        gate_file__gate_id=gate_id, gate_file__key=file_key, chapter_key=section_key
+    ).values_list("number", flat=True)
+    return tuple(page_section_key(n) for n in sorted(numbers))
+
+
 def rule_spec(r: ScoringRule) -> RuleSpec:
     return RuleSpec(
         id=r.id,
@@ -48,6 +61,12 @@ def rule_spec(r: ScoringRule) -> RuleSpec:
         min_duration_ms=r.min_duration_ms,
         makes_hot=r.makes_hot,
         profile_condition=r.profile_condition,
+        pages=chapter_pages(
+            event_type=r.event_type,
+            gate_id=r.gate_id,
+            file_key=r.file_key,
+            section_key=r.section_key,
+        ),
     )
 
 
@@ -67,10 +86,16 @@ def thresholds_load() -> Thresholds:
 # events with their gates' slugs and section counts (_FACTS_SQL), as JSON.
 _CONFIG_SQL = (
     "SELECT json_build_array("  # noqa: S608 (table names only)
-    " (SELECT coalesce(json_agg(json_build_array(id, name, event_type, points, gate_id,"
-    " section_key, file_key, event_name, max_points, min_duration_ms, makes_hot,"
-    f" profile_condition) ORDER BY id), '[]') FROM {ScoringRule._meta.db_table}"
-    " WHERE is_active),"
+    " (SELECT coalesce(json_agg(json_build_array(r.id, r.name, r.event_type, r.points,"
+    " r.gate_id, r.section_key, r.file_key, r.event_name, r.max_points, r.min_duration_ms,"
+    " r.makes_hot, r.profile_condition,"
+    # A chapter rule's pages (chapter_pages() in SQL): empty for every other rule.
+    " (SELECT coalesce(json_agg('p' || pp.number ORDER BY pp.number), '[]')"
+    f" FROM {PdfPage._meta.db_table} pp JOIN {GateFile._meta.db_table} gf"
+    " ON gf.id = pp.gate_file_id WHERE r.event_type = 'section_view' AND r.file_key <> ''"
+    " AND r.section_key <> '' AND gf.gate_id = r.gate_id AND gf.key = r.file_key"
+    " AND pp.chapter_key = r.section_key)) ORDER BY r.id), '[]')"
+    f" FROM {ScoringRule._meta.db_table} r WHERE r.is_active),"
     " (SELECT json_build_array(warm_threshold, hot_threshold, half_life_days)"
     f" FROM {ScoringSettings._meta.db_table} WHERE id = 1))::text"
 )
@@ -91,7 +116,9 @@ def _config_parse(raw: str) -> tuple[list[RuleSpec], Thresholds]:
         row = ScoringSettings()
         limits = [row.warm_threshold, row.hot_threshold, row.half_life_days]
     warm, hot, half_life_days = limits
-    return [RuleSpec(*r) for r in rules], Thresholds(warm, hot, half_life_days)
+    # The last column is a chapter rule's pages: a tuple, as RuleSpec is hashable.
+    specs = [RuleSpec(*[*r[:-1], tuple(r[-1])]) for r in rules]
+    return specs, Thresholds(warm, hot, half_life_days)
 
 
 def _facts_and_gates(

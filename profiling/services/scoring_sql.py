@@ -52,6 +52,7 @@ def _rules_json(rules: Iterable[RuleSpec]) -> str:
                 "min_duration_ms": r.min_duration_ms,
                 "makes_hot": r.makes_hot,
                 "profile_condition": r.profile_condition,
+                "pages": list(r.pages),
             }
             for r in rules
         ]
@@ -106,8 +107,10 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
 
     match = """r.event_type = e.type
         AND (r.gate_id IS NULL OR e.gate_id = r.gate_id)
-        AND (r.section_key = '' OR e.section_key = r.section_key)
-        AND (r.file_key = '' OR e.file_key = r.file_key)
+        AND (r.section_key = '' OR e.section_key = r.section_key
+             OR e.section_key = ANY(r.pages))
+        AND (e.file_key = r.file_key
+             OR (r.file_key = '' AND (r.event_type <> 'section_view' OR e.file_key = '')))
         AND (r.event_name = '' OR e.name = r.event_name)
         AND (r.min_duration_ms IS NULL OR e.duration_ms >= r.min_duration_ms)"""
     # Only code-made fragments and the prefix go into the text; values are bound.
@@ -116,7 +119,7 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     SELECT * FROM jsonb_to_recordset(%({p}rules)s::jsonb) AS x(
         rule_id integer, name text, event_type text, points integer, gate_id integer,
         section_key text, file_key text, event_name text, max_points integer,
-        min_duration_ms integer, makes_hot boolean, profile_condition text)
+        min_duration_ms integer, makes_hot boolean, profile_condition text, pages text[])
     -- A set-returning function is estimated at 100 rows; the LIMIT (the real number of
     -- rules) gives the planner the true size, so it hashes the small joins instead of
     -- choosing nested loops over hundreds of thousands of rows.
@@ -136,7 +139,9 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     -- order and PostgreSQL does not sort ~600k rows a second time.
     SELECT e.lead_id, r.rule_id,
            CASE WHEN r.event_type = 'section_view' THEN e.gate_id END AS bgate, e.gate_id,
-           (CASE WHEN r.event_type = 'section_view' THEN e.section_key ELSE e.file_key END)
+           -- A chapter rule's pages count once, as their chapter.
+           (CASE WHEN cardinality(r.pages) > 0 THEN r.section_key
+                 WHEN r.event_type = 'section_view' THEN e.section_key ELSE e.file_key END)
                COLLATE "C" AS key,
            -- Functions of the rule: taken from the group, not sorted on.
            min(r.points) AS points, min(r.event_type) AS event_type,
@@ -174,18 +179,24 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     SELECT g.lead_id, g.rule_id, sum(g.nanos) AS raw, max(g.received_at) AS received_at,
         CASE WHEN min(g.event_type) = 'download' THEN 'downloaded ' || min(g.files)
         ELSE string_agg(
-            'read ' || g.n
-            || CASE WHEN coalesce(g.total, 0) > 0 THEN ' of ' || g.total ELSE '' END
-            || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
-            || ' of ' || coalesce(g.slug, 'a deleted gate')
+            'read ' || CASE WHEN g.rchapter <> '' THEN 'chapter ' || g.rchapter || ' of '
+                            || g.rfile ELSE g.n::text END
+            || CASE WHEN g.rchapter <> '' THEN ''
+                    WHEN g.rfile <> '' THEN ' page' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
+                    || ' of ' || g.rfile
+               ELSE CASE WHEN coalesce(g.total, 0) > 0 THEN ' of ' || g.total ELSE '' END
+                    || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
+                    || ' of ' || coalesce(g.slug, 'a deleted gate') END
             || CASE WHEN g.dwell >= 60000 THEN ', ' || ((g.dwell + 30000) / 60000) || ' min'
                     WHEN g.dwell > 0 THEN ', ' || (g.dwell / 1000) || ' s' ELSE '' END,
             '; ') END AS text
     -- Gates in id order within a lead's rule, from the sorted subquery (see per_lead).
     FROM (
-        SELECT b.*, gt.slug, gt.total
+        SELECT b.*, gt.slug, gt.total, rr.file_key AS rfile,
+            CASE WHEN cardinality(rr.pages) > 0 THEN rr.section_key ELSE '' END AS rchapter
         FROM {p}by_gate b
         LEFT JOIN {p}gates gt ON gt.id = b.gate_id
+        JOIN {p}rules rr ON rr.rule_id = b.rule_id
         ORDER BY b.lead_id, b.rule_id, b.gate_id NULLS LAST
     ) g
     GROUP BY g.lead_id, g.rule_id

@@ -122,7 +122,7 @@ def _gate(
     if (
         gate is None
         or not _allowed(source, gate)
-        or (section is not None and section not in gate.sections)
+        or (section is not None and not gate.has_section(section, file_key or ""))
         or (file_key is not None and file_key not in gate.files)
     ):
         # About to drop the message because of cached rows: read them again (once per
@@ -173,16 +173,19 @@ def message_to_event(
         return None, "track needs an event name"
     if name == SECTION_VIEWED:
         section = props.get("section")
+        # A page of a PDF read inline names its file too ("p3" of "network-map").
+        page_of = props.get("file") if isinstance(props.get("file"), str) else None
         gate, why = _gate(
             props,
             source,
             required=True,
             received=received,
             section=section if isinstance(section, str) else None,
+            file_key=page_of,
         )
         if gate is None:
             return None, why
-        if not isinstance(section, str) or section not in gate.sections:
+        if not isinstance(section, str) or not gate.has_section(section, page_of or ""):
             return None, "unknown section"
         duration = props.get("duration_ms")
         if isinstance(duration, bool) or not isinstance(duration, int | None):
@@ -193,6 +196,7 @@ def message_to_event(
             type=EventType.SECTION_VIEW,
             gate_id=gate.id,
             section_key=section,
+            file_key=page_of if page_of and section not in gate.sections else "",
             duration_ms=duration,
             touch=touch,
             **common,

@@ -96,7 +96,8 @@ def test_demo_seeds_the_model_case_and_is_idempotent(media_root: Path) -> None:
         50,
         True,
     )
-    assert ScoringRule.objects.count() == 2
+    # And the two on reading the map inline (test_the_map_is_a_multi_page_pdf_read_inline).
+    assert ScoringRule.objects.count() == 4
 
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.url == "http://127.0.0.1:8000/sandbox/crm/"
@@ -181,7 +182,7 @@ def test_a_second_run_keeps_what_a_marketer_changed(media_root: Path) -> None:
     assert (gate.headline, gate.description) == ("Our own headline", "Our own words.")
     read.refresh_from_db()
     assert (read.points, read.max_points) == (25, 75)
-    assert ScoringRule.objects.count() == 2
+    assert ScoringRule.objects.count() == 4
     s = ScoringSettings.objects.get(pk=1)
     assert (s.warm_threshold, s.hot_threshold) == (40, 120)
     sandbox.refresh_from_db()
@@ -539,3 +540,55 @@ def test_the_demo_copy_matches_what_the_hosted_page_shows(client: Any) -> None:
     banner = (REPO / "scripts" / "demo.sh").read_text()
     assert "read three sections" in banner
     assert "/app/" in banner
+
+
+def test_the_map_is_a_multi_page_pdf_read_inline(
+    media_root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        output = _run()
+    assert "/g/network-vbook/read/network-map" in output
+    map_file = GateFile.objects.get(key="network-map")
+    assert map_file.read_inline
+    assert (map_file.pdf_status, map_file.pdf_page_count) == ("ready", 6)
+    chapters = list(map_file.pdf_chapters.values_list("key", "first_page", "last_page"))
+    assert chapters == [
+        ("coverage", 1, 2),
+        ("buildings-on-net", 3, 4),
+        ("pricing", 5, 5),
+        ("service-levels", 6, 6),
+    ]
+    pricing = map_file.pdf_pages.get(number=5)
+    assert pricing.image
+    assert "Dual Path 10G" in pricing.text
+    # Reading it inline scores: pages of the map, and its pricing chapter.
+    rules = {r.name: r for r in ScoringRule.objects.filter(file_key="network-map")}
+    pages_rule = rules["Read pages of the network map"]
+    assert (pages_rule.event_type, pages_rule.section_key, pages_rule.max_points) == (
+        "section_view",
+        "",
+        30,
+    )
+    chapter_rule = rules["Read the map's pricing chapter"]
+    assert chapter_rule.section_key == "pricing"
+    chapter_rule.full_clean()
+    # Downloading it stays the hot trigger.
+    assert rules["Downloaded the network map"].makes_hot
+
+
+def test_the_seeds_earlier_one_page_map_is_replaced(media_root: Path) -> None:
+    _run()
+    map_file = GateFile.objects.get(key="network-map")
+    # As an earlier seed left it: its own one-page map, a download only.
+    GateFile.objects.filter(pk=map_file.pk).update(read_inline=False, pdf_status="")
+    with map_file.upload.open("wb") as handle:
+        handle.write(b"%PDF-1.4\n<< /Title (old map) /Producer (leadgate demo) >>\n%%EOF\n")
+    assert "replaced by the multi-page map, read inline" in _run()
+    map_file.refresh_from_db()
+    assert map_file.read_inline
+    assert map_file.pdf_page_count == 6
+    # A map the marketer uploaded instead is theirs: kept.
+    GateFile.objects.filter(pk=map_file.pk).update(read_inline=False, pdf_status="")
+    with map_file.upload.open("wb") as handle:
+        handle.write(b"%PDF-1.4\n<< /Producer (Their PDF tool) >>\n%%EOF\n")
+    assert "kept as changed on the gate" in _run()

@@ -170,7 +170,7 @@ BAD_RULES = [
     ({"section": ["section-1"]}, "section"),
     ({"section": "s" * 81}, "section"),
     ({"section": "section-1\x00"}, "section"),
-    ({"file": "network-map"}, "file"),  # a file on a section_view rule
+    ({"file": "network-map"}, "file"),  # pages of a file not read inline
     ({"event_type": "download", "file": "no-such-file"}, "file"),
     ({"event_type": "download", "section": "section-1"}, "section"),
     ({"event_name": "Demo"}, "event_name"),

@@ -36,6 +36,7 @@ from tests.support.factories import make_gate, make_lead, make_visitor
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SECTIONS = ["a", "b", "c"]
 FILES = ["network-map", "pricing", "Zeta"]
+PAGES = ["p1", "p2", "p3"]
 TRACK_NAMES = ["Demo Requested", "Ébauche"]
 # Rule names with upper case, accents and punctuation: reasons sort by code point on both
 # sides (Python str order, PostgreSQL COLLATE "C").
@@ -63,7 +64,9 @@ def event_specs(draw: st.DrawFn) -> dict:
         "name": "",
     }
     if etype == "section_view":
-        spec["section_key"] = draw(st.sampled_from(SECTIONS))
+        spec["section_key"] = draw(st.sampled_from(SECTIONS + PAGES))
+        if spec["section_key"] in PAGES:  # a page of a PDF read inline: a file's section
+            spec["file_key"] = draw(st.sampled_from(FILES))
     elif etype == "download":
         spec["file_key"] = draw(st.sampled_from(FILES))
     elif etype == "track":
@@ -94,6 +97,13 @@ def rule_specs(draw: st.DrawFn, rule_id: int) -> dict:
     }
     if etype == "section_view":
         spec["section_key"] = draw(st.sampled_from(["", "", *SECTIONS]))
+        # Pages of a file read inline: all of them, or a chapter of its outline.
+        if draw(st.integers(0, 3)) == 0:
+            spec["file_key"] = draw(st.sampled_from(FILES))
+            spec["section_key"] = ""
+            if draw(st.booleans()):
+                spec["section_key"] = "pricing"
+                spec["pages"] = draw(st.sampled_from([("p1", "p2"), ("p3",)]))
     elif etype == "download":
         spec["file_key"] = draw(st.sampled_from(["", *FILES]))
     elif etype == "track":
@@ -146,6 +156,7 @@ def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds
             min_duration_ms=r["min_duration_ms"],
             makes_hot=r["makes_hot"],
             profile_condition=r["profile_condition"],
+            pages=tuple(r.get("pages", ())),
         )
         for r in scenario["rules"]
     ]
@@ -264,6 +275,7 @@ def _engine_rules(specs: list[dict]) -> list[RuleSpec]:
             min_duration_ms=r["min_duration_ms"],
             makes_hot=r["makes_hot"],
             profile_condition=r["profile_condition"],
+            pages=tuple(r.get("pages", ())),
         )
         for r in specs
     ]

@@ -1,10 +1,11 @@
 """`python manage.py demo`: seed the model case, the fibre company's e-book.
 
-Safe to run again: it creates only what is missing (the gate with its sections and map,
-the two scoring rules, the thresholds, the sandbox webhook, the demo user; with
-LEADGATE_SANDBOX=1 a `marketer` and a `sales` login, forms_app/demo/logins.py; sixty days
-of history, once, forms_app/demo/history.py) and leaves what exists as it is, so whatever
-a marketer changed in the workspace survives: allowed
+Safe to run again: it creates only what is missing (the gate with its sections and its
+multi-page map read inline, the scoring rules (sections read, map downloaded, map pages
+and its pricing chapter read inline), the thresholds, the sandbox webhook, the demo user;
+with LEADGATE_SANDBOX=1 a `marketer` and a `sales` login, forms_app/demo/logins.py; sixty
+days of history, once, forms_app/demo/history.py) and leaves what exists as it is, so
+whatever a marketer changed in the workspace survives: allowed
 origins, texts, sections, rules, thresholds, webhooks, the user's password. Only what
 belongs to this server is brought up to date: the sandbox webhook posts to this server's
 own inbox, so its URL follows --base-url, and one that leadgate switched off after
@@ -28,13 +29,10 @@ from rest_framework.authtoken.models import Token
 from forms_app.demo import content as demo_content
 from forms_app.demo.history import HISTORY_DAYS, HistoryResult, history_present, history_seed
 from forms_app.demo.logins import EnsuredLogin, demo_logins_ensure
-from forms_app.models import Gate, GateFile
+from forms_app.models import Gate, GateFile, PdfChapter
 from forms_app.services.gates import FileInput, SectionInput, gate_save
-from profiling.models import (
-    ScoringRule,
-    ScoringSettings,
-    WebhookEndpoint,
-)
+from forms_app.services.pdf import gate_file_pdf_attach
+from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
 from profiling.services.endpoints import webhook_endpoint_save
 
 DEMO_USER = "demo"
@@ -42,6 +40,11 @@ DEMO_PASSWORD = "demo"  # printed on purpose: a local demo login
 SANDBOX_PATH = "/sandbox/crm/"
 READ_RULE = "Read e-book sections"
 MAP_RULE = "Downloaded the network map"
+MAP_PAGES_RULE = "Read pages of the network map"
+PRICING_RULE = "Read the map's pricing chapter"
+PRICING_CHAPTER = "pricing"
+# What the seed writes in every map it makes (the PDF's /Producer).
+DEMO_PRODUCER = b"/Producer (leadgate demo)"
 WARM_THRESHOLD = 30
 HOT_THRESHOLD = 80
 # Anonymous visitors who read the e-book over the last two weeks, so that the content
@@ -128,6 +131,7 @@ class Command(BaseCommand):
                         upload=SimpleUploadedFile(
                             demo_content.MAP_FILE_NAME, pdf, content_type="application/pdf"
                         ),
+                        read_inline=True,
                     )
                 ],
                 fields=[],
@@ -142,10 +146,21 @@ class Command(BaseCommand):
         if map_file.upload and stored is None:
             # The row names a file whose bytes are gone (a media folder wiped): downloads
             # would fail, and nothing of the marketer's is lost by writing it again.
-            map_file.upload.save(demo_content.MAP_FILE_NAME, ContentFile(pdf), save=True)
+            if map_file.pdf_status:
+                # Its page images went with it: rendered again.
+                gate_file_pdf_attach(gate_file=map_file, data=pdf, name=demo_content.MAP_FILE_NAME)
+            else:
+                map_file.upload.save(demo_content.MAP_FILE_NAME, ContentFile(pdf), save=True)
             return gate, "written again (its stored copy was missing)"
         if stored == pdf:
             return gate, "already up to date"
+        if stored is not None and not map_file.pdf_status and DEMO_PRODUCER in stored:
+            # The seed's own earlier one-page map, never changed by the marketer: the
+            # multi-page map read inline replaces it.
+            gate_file_pdf_attach(
+                gate_file=map_file, data=pdf, name=demo_content.MAP_FILE_NAME, read_inline=True
+            )
+            return gate, "replaced by the multi-page map, read inline"
         return gate, "kept as changed on the gate"
 
     def _scoring(self, gate: Gate) -> None:
@@ -175,6 +190,34 @@ class Command(BaseCommand):
             },
         )
         self._note(created, f"rule “{MAP_RULE}”")
+        map_file = GateFile.objects.filter(gate=gate, key=demo_content.MAP_FILE_KEY).first()
+        if map_file is None or not map_file.read_inline:
+            return
+        _, created = ScoringRule.objects.get_or_create(
+            name=MAP_PAGES_RULE,
+            defaults={
+                "event_type": "section_view",
+                "gate": gate,
+                "file_key": demo_content.MAP_FILE_KEY,
+                "points": 5,
+                "max_points": 30,
+                "min_duration_ms": 5000,
+            },
+        )
+        self._note(created, f"rule “{MAP_PAGES_RULE}”")
+        if PdfChapter.objects.filter(gate_file=map_file, key=PRICING_CHAPTER).exists():
+            _, created = ScoringRule.objects.get_or_create(
+                name=PRICING_RULE,
+                defaults={
+                    "event_type": "section_view",
+                    "gate": gate,
+                    "file_key": demo_content.MAP_FILE_KEY,
+                    "section_key": PRICING_CHAPTER,
+                    "points": 20,
+                    "min_duration_ms": 5000,
+                },
+            )
+            self._note(created, f"rule “{PRICING_RULE}”")
 
     def _endpoint(self, base_url: str) -> WebhookEndpoint:
         url = base_url + SANDBOX_PATH
@@ -276,6 +319,7 @@ class Command(BaseCommand):
         out(f"    marketer workspace {base_url}/app/  ({signs_in[0] if signs_in else login})")
         out(f"    hosted gate        {base_url}/g/{gate.slug}")
         out(f"    content analytics  {base_url}/app/gates/{gate.slug}/content")
+        out(f"    map read inline    {base_url}/g/{gate.slug}/read/{demo_content.MAP_FILE_KEY}")
         out(f"    sandbox CRM inbox  {base_url}{SANDBOX_PATH}")
         out(f"    API docs           {base_url}/api/docs/")
         out(f"    admin              {base_url}/admin/")

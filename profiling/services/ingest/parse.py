@@ -236,14 +236,16 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             errors["gate"] = "Unknown or inactive gate."
         section = raw.get("section") or ""
         file_key = raw.get("file") or ""
-        # A key the gate has came from the database: storable, no text_ok needed.
-        if gate is not None and isinstance(section, str) and section in gate.sections:
+        # A key the gate has came from the database: storable, no text_ok needed. A page
+        # of a PDF read inline ("p3" with the file's key) is a section too.
+        page_of = file_key if isinstance(file_key, str) else ""
+        if gate is not None and isinstance(section, str) and gate.has_section(section, page_of):
             pass
         elif not isinstance(section, str) or not text_ok(section):
             errors["section"] = "Must be a section key."
         elif gate is not None and section:
             gate = _gate_fresh(batch, gate.slug, since) or gate
-            if section not in gate.sections:
+            if not gate.has_section(section, page_of):
                 errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
         elif etype == EventType.SECTION_VIEW and not section:
             errors["section"] = "A section_view needs a section key."

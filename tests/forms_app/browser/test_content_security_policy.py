@@ -241,3 +241,26 @@ def test_the_api_reader_renders_from_leadgate_alone(live_server: Any, watched: W
     assert watched.violations == []
     assert watched.errors == []
     assert watched.foreign_requests(live_server.url) == []
+
+
+def test_the_pdf_reader(live_server: Any, watched: Watched) -> None:
+    from forms_app.models import GateFile
+    from forms_app.services.pdf import gate_file_pdf_attach
+    from tests.support.pdfs import pdf_bytes
+
+    gate = make_gate(stage="epiphany")
+    gate_file = GateFile.objects.get(gate=gate, key="network-map")
+    gate_file_pdf_attach(
+        gate_file=gate_file,
+        data=pdf_bytes(3, chapters=[("One", 1)]),
+        name="m.pdf",
+        read_inline=True,
+    )
+    page = watched.page
+    page.goto(f"{live_server.url}/g/{gate.slug}/read/network-map")
+    page.locator("#page-3 img").scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => [...document.images].every((i) => i.complete && i.naturalWidth)")
+    assert watched.violations == []
+    assert watched.errors == []
+    assert watched.foreign_requests(live_server.url) == []

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from forms_app.access import access_token_make
-from forms_app.models import Gate, Submission
+from forms_app.models import Gate, GateFile, Submission
 from forms_app.services.confirmation import confirmation_token_make
+from forms_app.services.pdf import gate_file_pdf_attach
 from profiling.models import Lead, Visitor
 from profiling.services.mail.unsubscribe import unsubscribe_token_make
 from tests.forms_app.browser.conftest import SCREENSHOTS, HostSite
@@ -29,6 +30,7 @@ from tests.support.layout import (
     assert_no_sideways_scroll,
     small_targets,
 )
+from tests.support.pdfs import pdf_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,6 +91,19 @@ def _confirm() -> str:
     return f"/confirm/{confirmation_token_make(submission_id=claim.pk)}"
 
 
+def _pdf_reader() -> str:
+    gate = _gate()
+    gate_file = GateFile.objects.get(gate=gate, key="network-map")
+    # Autocommit (a transactional test): the page images are rendered at commit.
+    gate_file_pdf_attach(
+        gate_file=gate_file,
+        data=pdf_bytes(3, chapters=[("Coverage", 1), ("Pricing", 3)]),
+        name="map.pdf",
+        read_inline=True,
+    )
+    return f"/g/{gate.slug}/read/network-map?t={_access(gate)}"
+
+
 def _unknown_gate() -> str:
     return "/g/no-such-gate"
 
@@ -104,8 +119,8 @@ TARGETS = (
     'form input:not([type=hidden]):not([type=checkbox]):not([tabindex="-1"]), form select'
 )
 
-# name -> what the page needs, returning its path on leadgate. A new visitor page (the PDF
-# viewer, when it comes) belongs here too.
+# name -> what the page needs, returning its path on leadgate. A new visitor page belongs
+# here too: one line.
 VISITOR_PAGES: dict[str, Callable[[], str]] = {
     "home": _home,
     "hosted-form": _hosted_form,
@@ -114,6 +129,7 @@ VISITOR_PAGES: dict[str, Callable[[], str]] = {
     "iframe-content": _iframe_content,
     "unsubscribe": _unsubscribe,
     "email-confirmation": _confirm,
+    "pdf-reader": _pdf_reader,
     "not-found": _unknown_gate,
 }
 

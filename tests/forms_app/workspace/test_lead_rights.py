@@ -104,3 +104,45 @@ def test_erase_asks_for_confirmation_first(mclient: Client) -> None:
     assert (erased.erased_at is not None, erased.name, erased.referrer) == (True, "", "")
     assert mclient.get(f"/app/leads/{lead.id}/").status_code == 404
     assert mclient.get(f"/app/leads/{lead.id}/erase").status_code == 404
+
+
+def test_the_marketer_merges_a_lead_into_another_by_its_address(mclient: Client) -> None:
+    stays = make_lead(name="Ada Lovelace", email="ada@fibre.example")
+    joins = make_lead(name="Ada L.", email="ada.private@mail.example")
+    visitor = make_visitor(lead=joins)
+    form = mclient.get(f"/app/leads/{joins.id}/merge").content.decode()
+    assert "ada.private@mail.example" in form
+    assert 'name="into"' in form
+    response = mclient.post(f"/app/leads/{joins.id}/merge", {"into": "ADA@fibre.example "})
+    assert response.status_code == 302
+    assert response["Location"] == f"/app/leads/{stays.id}/"
+    joins.refresh_from_db()
+    visitor.refresh_from_db()
+    assert joins.merged_into_id == stays.id
+    assert visitor.lead_id == stays.id
+    # The old address still finds the person: its page is the person's page.
+    assert "Ada Lovelace" in mclient.get(f"/app/leads/{joins.id}/").content.decode()
+
+
+def test_a_merge_needs_a_known_other_address(mclient: Client) -> None:
+    lead = make_lead(email="one@fibre.example")
+    unknown = mclient.post(f"/app/leads/{lead.id}/merge", {"into": "nobody@fibre.example"})
+    assert unknown.status_code == 400
+    assert "No lead has this email address." in unknown.content.decode()
+    itself = mclient.post(f"/app/leads/{lead.id}/merge", {"into": "one@fibre.example"})
+    assert itself.status_code == 400
+    assert "already this person" in itself.content.decode()
+    bad = mclient.post(f"/app/leads/{lead.id}/merge", {"into": "not an address"})
+    assert bad.status_code == 400
+    lead.refresh_from_db()
+    assert lead.merged_into_id is None
+
+
+def test_sales_cannot_merge(sclient: Client) -> None:
+    one = make_lead(email="one@fibre.example")
+    two = make_lead(email="two@fibre.example")
+    assert sclient.get(f"/app/leads/{one.id}/merge").status_code == 403
+    assert sclient.post(f"/app/leads/{one.id}/merge", {"into": two.email}).status_code == 403
+    one.refresh_from_db()
+    assert one.merged_into_id is None
+    assert "Merge…" not in sclient.get(f"/app/leads/{one.id}/").content.decode()

@@ -108,3 +108,31 @@ def test_profile(condition: str, points: int, expected: str) -> None:
 def test_an_inactive_rule_says_so() -> None:
     rule = _rule(event_type="section_view", points=10, is_active=False)
     assert rule_sentence(rule) == "10 points for each section of any gate read (off)"
+
+
+def test_pages_and_a_chapter_of_a_pdf_read_inline(vbook: Gate) -> None:
+    from forms_app.models import GateFile, PdfChapter
+
+    gate_file = GateFile.objects.get(gate=vbook, key="network-map")
+    PdfChapter.objects.create(
+        gate_file=gate_file, key="pricing", title="Pricing", first_page=5, last_page=6
+    )
+    pages = _rule(
+        event_type="section_view", gate=vbook, file_key="network-map", points=5, max_points=30
+    )
+    assert (
+        rule_sentence(pages)
+        == "5 points for each page of “Network Map” (Network vBook) read, at most 30"
+    )
+    chapter = _rule(
+        event_type="section_view",
+        gate=vbook,
+        file_key="network-map",
+        section_key="pricing",
+        points=20,
+        min_duration_ms=5000,
+    )
+    assert (
+        rule_sentence(chapter)
+        == "20 points when the chapter “Pricing” of “Network Map” (Network vBook) is read for 5 s"
+    )

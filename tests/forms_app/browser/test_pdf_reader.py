@@ -1,0 +1,119 @@
+"""The PDF reader in a real browser: a lead opens the map, scrolls, and the pages read
+arrive as section_view events of the file (file_key and "p<N>"), scored by a rule on
+pages of the map. The browser's clock is Playwright's: no sleeping for the dwell time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from forms_app.access import access_token_make
+from forms_app.models import GateFile, PdfStatus
+from forms_app.services.pdf import gate_file_pdf_attach
+from profiling.models import Event
+from tests.forms_app.browser.conftest import SCREENSHOTS
+from tests.support.factories import make_gate, make_lead, make_rule, make_visitor
+from tests.support.pdfs import pdf_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+A11Y = r"""
+() => {
+  const problems = [];
+  if (document.querySelectorAll('h1').length !== 1) problems.push('not exactly one h1');
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.getAttribute('alt')) problems.push('img without alt');
+    if (!img.getAttribute('width') || !img.getAttribute('height')) problems.push('img without size');
+  }
+  for (const s of document.querySelectorAll('[data-leadgate-section]')) {
+    if (!s.closest('[data-leadgate-file]')) problems.push('page outside its file');
+  }
+  return problems;
+}
+"""
+
+
+def test_reading_pages_sends_section_views_of_the_file(chromium: Any, live_server: Any) -> None:
+    gate = make_gate(files=("network-map",), min_dwell_ms=1000)
+    gate_file = GateFile.objects.get(gate=gate, key="network-map")
+    # Autocommit (a transactional test): the render tasks run eagerly at commit.
+    gate_file_pdf_attach(
+        gate_file=gate_file,
+        data=pdf_bytes(6, chapters=[("Coverage", 1), ("Pricing", 5)]),
+        name="map.pdf",
+        read_inline=True,
+    )
+    gate_file.refresh_from_db()
+    assert gate_file.pdf_status == PdfStatus.READY
+    make_rule(gate=gate, file_key="network-map", points=10, max_points=30, name="map pages")
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    token = access_token_make(gate_slug=gate.slug, lead_id=lead.id, visitor_id=visitor.id)
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    posted: list[dict[str, Any]] = []
+
+    def record(request: Any) -> None:
+        if request.url.endswith("/api/v1/public/events") and request.method == "POST":
+            posted.extend(json.loads(request.post_data)["events"])
+
+    page.on("request", record)
+    page.clock.install()
+    try:
+        page.goto(f"{live_server.url}/g/{gate.slug}/read/network-map?t={token}")
+        assert page.evaluate(A11Y) == []
+        assert page.locator("[data-leadgate-section]").count() == 6
+        # The chapters link to their first pages.
+        page.click("nav a:has-text('Pricing')")
+        page.wait_for_function("() => location.hash === '#page-5'")
+        # Page 5 fills the window for longer than the dwell; then the batch is sent.
+        page.clock.run_for(1_500)
+        page.wait_for_function("() => document.querySelector('#page-5 img').complete")
+        page.clock.run_for(2_500)
+        page.locator("#page-2").scroll_into_view_if_needed()
+        page.clock.run_for(1_500)
+        page.clock.run_for(2_500)
+        page.screenshot(path=str(SCREENSHOTS / "pdf-reader.png"))
+
+        def page_views() -> list[Event]:
+            return list(Event.objects.filter(visitor_id=visitor.id, type="section_view"))
+
+        for _ in range(100):
+            if {e.section_key for e in page_views()} >= {"p2", "p5"}:
+                break
+            page.wait_for_timeout(100)
+        views = page_views()
+        assert {e.section_key for e in views} >= {"p2", "p5"}, posted
+        assert all(e.file_key == "network-map" for e in views)
+        assert all(e.duration_ms and e.duration_ms >= 1000 for e in views)
+        sent = [e for e in posted if e["type"] == "section_view"]
+        assert sent
+        assert all(e["file"] == "network-map" for e in sent)
+        # The lead's score counts the pages read (score_lead ran eagerly on ingest).
+        lead.refresh_from_db()
+        assert lead.score >= 20
+        assert any("pages of network-map" in r for r in lead.reasons), lead.reasons
+    finally:
+        context.close()
+
+
+def test_the_reader_works_without_javascript(chromium: Any, live_server: Any) -> None:
+    gate = make_gate(stage="epiphany", files=("network-map",))
+    gate_file = GateFile.objects.get(gate=gate, key="network-map")
+    gate_file_pdf_attach(gate_file=gate_file, data=pdf_bytes(3), name="m.pdf", read_inline=True)
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/g/{gate.slug}/read/network-map")
+        images = page.locator("img.lg-pdf-image")
+        assert images.count() == 3
+        first = images.first
+        first.wait_for()
+        assert page.evaluate("() => document.querySelector('img').naturalWidth") == 1200
+        page.click("summary:has-text('Text of page 1')")
+        assert page.locator("details[open]").inner_text().count("Fibre ring page 1") == 1
+    finally:
+        context.close()
