@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from config.admin_widgets import URL_OVERRIDES
 from forms_app.models import CampaignCost, FormField, Gate, GateFile, Section, Submission
+from forms_app.section_body import body_html
 
 # URLs typed without a scheme are read as https:// (Django 6's default, chosen now).
 
@@ -78,6 +81,15 @@ class GateAdmin(admin.ModelAdmin):
         ),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # The admin writes sections without gate_save: render their bodies as it would.
+        if formset.model is Section:
+            for section_form in formset.forms:
+                instance = section_form.instance
+                if isinstance(instance, Section):
+                    instance.body_html = body_html(instance.body or "")
+        super().save_formset(request, form, formset, change)
 
     @admin.display(description="sections")
     def section_count(self, obj: Gate) -> int:

@@ -87,7 +87,10 @@ class Section(models.Model):
     gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="sections")
     key = models.CharField(max_length=80, validators=[KEY_VALIDATOR])
     title = models.CharField(max_length=200)
+    # Markdown (forms_app/section_body.py); body_html is its sanitised rendering, made
+    # when the section is saved so the visitor page only prints it.
     body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, default="", editable=False)
     topics = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
 

@@ -20,6 +20,10 @@ urlpatterns = [
         r"^api/v1/gates/(?P<slug>[a-z0-9-]+)/files/(?P<key>[a-z0-9][a-z0-9_-]{0,79})/pdf/?$",
         pdf.GateFilePdfApi.as_view(),
     ),
+    re_path(
+        r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/diagnostics/?$",
+        gates.GateDiagnosticsApi.as_view(),
+    ),
     re_path(r"^api/v1/quarantine/?$", quarantine.QuarantineListApi.as_view()),
     re_path(
         r"^api/v1/quarantine/(?P<pk>[0-9]{1,18})/release/?$",

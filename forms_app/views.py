@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.http import (
     FileResponse,
@@ -448,7 +449,12 @@ def _render_content(
     return render(request, "forms_app/gate.html", context)
 
 
+# Section bodies may show images by https URL (forms_app/section_body.py).
+SECTION_IMAGES = {"img-src": ["https:"]}
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
+@csp_update(SECTION_IMAGES)  # type: ignore[arg-type]  # typed for (request) views
 def gate_page(request: HttpRequest, slug: str) -> HttpResponseBase:
     return _gate_response(request, slug, embed=False)
 
@@ -456,6 +462,7 @@ def gate_page(request: HttpRequest, slug: str) -> HttpResponseBase:
 @csrf_exempt  # checked with the Origin header instead, see _same_origin_post
 @xframe_options_exempt  # X-Frame-Options knows no allow-list: CSP frame-ancestors decides
 @require_http_methods(["GET", "HEAD", "POST"])
+@csp_update(SECTION_IMAGES)  # type: ignore[arg-type]  # typed for (request) views
 def gate_embed(request: HttpRequest, slug: str) -> HttpResponseBase:
     return _gate_response(request, slug, embed=True)
 

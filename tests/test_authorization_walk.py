@@ -283,6 +283,10 @@ POLICY: dict[str, Entry] = {
             "PATCH": _const({"title": "Patched"}),
         },
     ),
+    # Why a gate's events were refused: configuration help, marketers only.
+    "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/diagnostics/?$": Entry(
+        {"GET": EDIT}, {"slug": "gate"}
+    ),
     # A gate's content analytics is a report: sales reads it (the gate itself is config).
     "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content/?$": Entry({"GET": VIEW}, {"slug": "gate"}),
     "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/content\\.csv$": Entry(
@@ -378,6 +382,19 @@ POLICY: dict[str, Entry] = {
         {"slug": "gate"},
         ok={"POST": 302},
         bodies={"POST": lambda w: _gate_form(w["gate"])},
+    ),
+    # The builder's live preview: renders the posted form, saves nothing.
+    "app/gates/preview": Entry(
+        {"POST": EDIT},
+        ok={"POST": 200},
+        bodies={"POST": lambda w: _gate_form("walk-draft")},
+        writes=False,
+    ),
+    "app/gates/<slug:slug>/origins": Entry(
+        {"POST": EDIT},
+        {"slug": "gate"},
+        ok={"POST": 302},
+        bodies={"POST": _const({"origin": "https://walk.example"})},
     ),
     "app/gates/<slug:slug>/content": Entry({"GET": VIEW}, {"slug": "gate"}),
     "app/gates/<slug:slug>/content.csv": Entry({"GET": VIEW}, {"slug": "gate"}),

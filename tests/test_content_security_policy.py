@@ -67,10 +67,18 @@ def admin_client_() -> Client:
     return client
 
 
-def assert_page_keeps_its_policy(response: Any) -> dict[str, list[str]]:
+# Pages that show section bodies (the hosted gate, its embed, the builder and its
+# previews) may also show the marketer's Markdown images by https URL; nothing else.
+SECTION_IMAGES = ["'self'", "data:", "https:"]
+
+
+def assert_page_keeps_its_policy(
+    response: Any, *, section_images: bool = False
+) -> dict[str, list[str]]:
     """The site-wide policy (frame-ancestors aside), and HTML that lives within it."""
     policy = policy_of(response)
-    for directive, sources in SITE_WIDE.items():
+    expected = dict(SITE_WIDE, **({"img-src": SECTION_IMAGES} if section_images else {}))
+    for directive, sources in expected.items():
         assert policy[directive] == sources, (directive, policy[directive])
     nonce = nonce_of(policy)
     assert policy["script-src"] == ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else [])
@@ -103,21 +111,24 @@ def assert_markup_within(response: Any, nonce: str | None) -> None:
 def test_the_hosted_gate_form_and_content(client: Client, gate: Gate) -> None:
     form = client.get(f"/g/{gate.slug}")
     assert form.status_code == 200
-    assert assert_page_keeps_its_policy(form)["frame-ancestors"] == ["'none'"]
+    assert assert_page_keeps_its_policy(form, section_images=True)["frame-ancestors"] == ["'none'"]
     assert form["X-Frame-Options"] == "DENY"
     lead = make_lead()
     token = access_token_make(lead_id=lead.pk, visitor_id=uuid.uuid4(), gate_slug=gate.slug)
     content = client.get(f"/g/{gate.slug}", {"t": token})
     assert content.status_code == 200
     assert 'data-leadgate-section="' in content.content.decode()
-    assert assert_page_keeps_its_policy(content)["frame-ancestors"] == ["'none'"]
+    assert assert_page_keeps_its_policy(content, section_images=True)["frame-ancestors"] == [
+        "'none'"
+    ]
 
 
 @pytest.mark.parametrize("path", ["/", "/g/no-such-gate", "/app/login/", "/admin/login/"])
 def test_public_pages(client: Client, gate: Gate, path: str) -> None:
     response = client.get(path)
     assert response.status_code in {200, 404}
-    assert assert_page_keeps_its_policy(response)["frame-ancestors"] == ["'none'"]
+    policy = assert_page_keeps_its_policy(response, section_images=path.startswith("/g/"))
+    assert policy["frame-ancestors"] == ["'none'"]
 
 
 def test_api_answers_carry_it_too(client: Client, gate: Gate) -> None:
@@ -144,7 +155,9 @@ def test_api_answers_carry_it_too(client: Client, gate: Gate) -> None:
 def test_workspace_pages(marketer_client: Client, gate: Gate, path: str) -> None:
     response = marketer_client.get(path.format(slug=gate.slug))
     assert response.status_code == 200
-    assert assert_page_keeps_its_policy(response)["frame-ancestors"] == ["'none'"]
+    builder = path in ("/app/gates/new", "/app/gates/{slug}/")
+    policy = assert_page_keeps_its_policy(response, section_images=builder)
+    assert policy["frame-ancestors"] == ["'none'"]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +175,7 @@ def test_admin_pages(admin_client_: Client, gate: Gate, path: str) -> None:
 def test_the_embed_may_be_framed_by_its_gates_origins_only(client: Client, gate: Gate) -> None:
     response = client.get(f"/g/{gate.slug}/embed")
     assert response.status_code == 200
-    policy = assert_page_keeps_its_policy(response)
+    policy = assert_page_keeps_its_policy(response, section_images=True)
     assert sorted(policy["frame-ancestors"]) == [
         "http://localhost:8080",
         "https://www.brightline-fibre.example",
@@ -223,8 +236,30 @@ def test_the_gate_builders_preview_may_be_framed_by_the_workspace(
 ) -> None:
     response = marketer_client.get(f"/app/gates/{gate.slug}/preview/{mode}")
     assert response.status_code == 200
-    assert assert_page_keeps_its_policy(response)["frame-ancestors"] == ["'self'"]
+    policy = assert_page_keeps_its_policy(response, section_images=True)
+    assert policy["frame-ancestors"] == ["'self'"]
     assert response["X-Frame-Options"] == "SAMEORIGIN"
+
+
+@pytest.mark.parametrize("mode", ["page", "embed", "content"])
+def test_the_builders_live_preview_keeps_the_policy(
+    marketer_client: Client, gate: Gate, mode: str
+) -> None:
+    # Shown in the builder's frame as srcdoc, under the builder page's own policy.
+    response = marketer_client.post(
+        f"/app/gates/preview?mode={mode}",
+        {
+            "title": "Draft",
+            "slug": gate.slug,
+            "stage": "interest",
+            "sections-TOTAL_FORMS": "1",
+            "sections-0-key": "a",
+            "sections-0-title": "A",
+            "sections-0-body": "**Hi**",
+        },
+    )
+    assert response.status_code == 200
+    assert assert_page_keeps_its_policy(response, section_images=True)
 
 
 # --- the API reader -------------------------------------------------------------------------

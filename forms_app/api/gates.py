@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.errors import django_validation_errors, error_body
 from config.fields import WholeItemsListSerializer
+from config.openapi import errors
 from config.roles import MarketerOnly
 from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url
 from forms_app.models import FieldType, Gate, Stage
@@ -31,6 +32,9 @@ from forms_app.services.gates import (
     gate_origins_clean,
     gate_save,
 )
+from profiling.refusals import REASONS as REFUSAL_REASONS
+from profiling.refusals import WINDOW_HOURS as REFUSAL_WINDOW_HOURS
+from profiling.refusals import gate_diagnostics
 
 # --- marketer ------------------------------------------------------------------------
 
@@ -270,3 +274,44 @@ class GateDetailApi(APIView):
     def delete(self, request: Request, slug: str) -> Response:
         gate_delete(gate=self._gate(slug))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GateRefusalSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=list(REFUSAL_REASONS),
+        help_text="origin: the site is not in allowed_origins; section, file: a key the "
+        "gate does not have; inactive: the gate is not live.",
+    )
+    origin = serializers.CharField(help_text="The Origin of the refused requests.")
+    key = serializers.CharField(help_text="The section or file key sent (else empty).")
+    count = serializers.IntegerField()
+    last_seen = serializers.DateTimeField()
+    suggestion = serializers.CharField(
+        help_text="The origin to allow, or the key most likely meant (else empty)."
+    )
+    message = serializers.CharField()
+
+
+class GateDiagnosticsSerializer(serializers.Serializer):
+    window_hours = serializers.IntegerField()
+    refusals = GateRefusalSerializer(many=True)
+
+
+class GateDiagnosticsApi(APIView):
+    """What was refused for a gate (events from the beacon, the public gate endpoints)
+    over the last 24 hours, and what to do about each: the site owner otherwise sees it
+    only in the browser's network tab."""
+
+    permission_classes = [MarketerOnly]
+
+    @extend_schema(
+        responses={200: GateDiagnosticsSerializer, **errors((404, "No gate with this slug."))},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        gate = gate_get(slug=slug)
+        if gate is None:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound("No gate with this slug.")
+        data = {"window_hours": REFUSAL_WINDOW_HOURS, "refusals": gate_diagnostics(gate)}
+        return Response(GateDiagnosticsSerializer(data).data)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.cors import cors_headers_add, origin_allowed
+from config.cors import cors_headers_add, origin_allowed, request_origin
 from config.errors import error_body
 from config.openapi import errors
 from config.validators import email_problem
@@ -29,6 +29,7 @@ from forms_app.services.submissions import SubmissionInput, submission_create
 from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_suspect
 from forms_app.stage_policy import base_fields, fields_for
 from forms_app.throttle import submission_wait_seconds
+from profiling.refusals import INACTIVE, Refusal, refusals_record, refusals_record_origin
 
 
 class PublicApi(APIView):
@@ -46,8 +47,13 @@ class PublicApi(APIView):
     def gate_or_error(self, request: Request, slug: str) -> Gate | Response:
         gate = gate_get_active(slug=slug)
         if gate is None:
+            # The builder's diagnostics: a site still calling a gate that is not live.
+            draft = Gate.objects.filter(slug=slug, is_active=False).values_list("id", flat=True)
+            origin = request_origin(request._request) or ""
+            refusals_record(Refusal(gate_id=g, reason=INACTIVE, origin=origin) for g in draft)
             return Response(error_body("Unknown or inactive gate."), status=404)
         if not origin_allowed(request._request, gate.allowed_origins):
+            refusals_record_origin(request_origin(request._request) or "", [gate.pk])
             return Response(
                 error_body("This website is not allowed to use this gate (origin not listed)."),
                 status=403,

@@ -23,6 +23,7 @@ from forms_app.models import (
     default_consent_text,
 )
 from forms_app.pdf import PdfRefused, pdf_inspect
+from forms_app.section_body import body_html, body_problems
 from forms_app.services.pdf import gate_file_pdf_attach, pdf_too_large_message
 from forms_app.stage_policy import MAX_CUSTOM_QUESTIONS
 
@@ -184,6 +185,13 @@ def gate_save(
     if fields:
         _check_unique(fields, "name", "fields")
     pdfs: dict[str, tuple[bytes, str]] = {}  # file key -> the PDF read inline, its name
+    body_errors = {
+        f"sections.{index}.body": problems
+        for index, s in enumerate(sections or [])
+        if (problems := body_problems(s.body))
+    }
+    if body_errors:
+        raise ValidationError(body_errors)
     for index, f in enumerate(files or []):
         if f.read_inline and f.upload is not None:
             pdfs[f.key] = (_pdf_checked(f.upload, index), f.upload.name or f"{f.key}.pdf")
@@ -203,7 +211,13 @@ def gate_save(
                 "key",
                 "sections",
                 [
-                    {"key": s.key, "title": s.title, "body": s.body, "topics": s.topics}
+                    {
+                        "key": s.key,
+                        "title": s.title,
+                        "body": s.body,
+                        "body_html": body_html(s.body),
+                        "topics": s.topics,
+                    }
                     for s in sections
                 ],
             )

@@ -99,7 +99,12 @@ class SectionForm(forms.Form):
     )
     title = forms.CharField(max_length=200)
     body = forms.CharField(
-        max_length=100_000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=100_000,
+        required=False,
+        # Sized for writing; static/workspace-builder.js grows it with the text.
+        widget=forms.Textarea(attrs={"rows": 12, "data-autogrow": "", "class": "ws-body"}),
+        help_text="Markdown: ## heading, **bold**, *italic*, - lists, [link](https://…), "
+        "![what the image shows](https://…).",
     )
     topics = forms.CharField(
         max_length=1200,
@@ -169,8 +174,22 @@ class QuestionForm(forms.Form):
         return choices
 
 
+class OrderedFormSet(forms.BaseFormSet):
+    """Rows carry a hidden ORDER: the builder's move buttons and drag and drop change it
+    (static/workspace-builder.js), and without JavaScript a move button re-numbers the rows
+    on the server (forms_app/workspace/gates.py)."""
+
+    ordering_widget = forms.HiddenInput
+
+
 SectionFormSet = forms.formset_factory(
-    SectionForm, extra=0, can_delete=True, max_num=200, absolute_max=200
+    SectionForm,
+    formset=OrderedFormSet,
+    extra=0,
+    can_delete=True,
+    can_order=True,
+    max_num=200,
+    absolute_max=200,
 )
 FileFormSet = forms.formset_factory(FileForm, extra=0, can_delete=True, max_num=50, absolute_max=50)
 # The contract's limit (two) is the service's to enforce, with its message; the formset

@@ -25,11 +25,12 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from config.chunked import chunked_body_read
-from config.cors import cors_headers_add, origin_allowed
+from config.cors import cors_headers_add, origin_allowed, request_origin
 from config.errors import error_body
 from config.openapi import ErrorSerializer, errors
 from config.parsers import json_loads_safe
 from profiling.caches import GateKeys, since_received
+from profiling.refusals import batch_refusals_record, refusals_record_origin
 from profiling.services.ingest import ParsedBatch, events_ingest, events_parse, gate_keys_fresh
 from profiling.services.ingest.parse import MAX_DURATION_MS, MAX_URL, PUBLIC_EVENT_TYPES
 from profiling.throttle import events_wait_seconds
@@ -79,6 +80,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
         visitor_id, batch = events_parse(payload, received=received)
         refused = _origin_refused(request, batch)
         if refused:
+            refusals_record_origin(request_origin(request) or "", [g.id for g in refused])
             return _json(
                 error_body(f"This website is not allowed to send events for {refused[0].slug}."),
                 403,
@@ -96,6 +98,8 @@ def events_post(request: HttpRequest) -> HttpResponse:
         result = events_ingest(visitor_id=visitor_id, events=batch.events, received=received)
         accepted, duplicates = result.accepted, result.duplicates
     if batch.errors:
+        if batch.refused:
+            batch_refusals_record(request_origin(request) or "", batch.refused)
         return _json({"errors": batch.errors, "accepted": accepted, "duplicates": duplicates}, 400)
     return _json({"accepted": accepted, "duplicates": duplicates}, 202)
 

@@ -53,6 +53,14 @@ class ParsedBatch:
     events: list[NewEvent] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
     gates: dict[str, GateKeys] = field(default_factory=dict)
+    # What the gate builder's diagnostics count (profiling/refusals.py), made only when an
+    # event is refused for it: (gate id or None for a gate not found, reason, key or slug).
+    refused: list[tuple[int | None, str, str]] | None = None
+
+    def refuse(self, gate_id: int | None, reason: str, key: str) -> None:
+        if self.refused is None:
+            self.refused = []
+        self.refused.append((gate_id, reason, key))
 
 
 @dataclass(frozen=True)
@@ -234,6 +242,8 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             gate = _gate_fresh(batch, slug, since)
         if gate is None:
             errors["gate"] = "Unknown or inactive gate."
+            if isinstance(slug, str) and slug:
+                batch.refuse(None, "inactive", slug)
         section = raw.get("section") or ""
         file_key = raw.get("file") or ""
         # A key the gate has came from the database: storable, no text_ok needed. A page
@@ -247,6 +257,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             gate = _gate_fresh(batch, gate.slug, since) or gate
             if not gate.has_section(section, page_of):
                 errors["section"] = f"Gate {gate.slug!r} has no section {section!r}."
+                batch.refuse(gate.id, "section", section)
         elif etype == EventType.SECTION_VIEW and not section:
             errors["section"] = "A section_view needs a section key."
         if gate is not None and isinstance(file_key, str) and file_key in gate.files:
@@ -257,6 +268,7 @@ def events_parse(payload: Any, *, received: datetime) -> tuple[uuid.UUID | None,
             gate = _gate_fresh(batch, gate.slug, since) or gate
             if file_key not in gate.files:
                 errors["file"] = f"Gate {gate.slug!r} has no file {file_key!r}."
+                batch.refuse(gate.id, "file", file_key)
         elif etype == EventType.DOWNLOAD and not file_key:
             errors["file"] = "A download needs a file key."
         duration = raw.get("duration_ms")
