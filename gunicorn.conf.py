@@ -23,7 +23,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 from typing import Any
+
+# GET /metrics adds up the counts of every worker process (config/metrics.py): each
+# writes them to a file in this folder. Set here, in the master, so every worker inherits
+# it before it first imports prometheus_client. Unset, a folder of this run's own;
+# deploy/leadgate.env sets one shared with the machine's Celery workers, so their counts
+# are served too.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leadgate-metrics-")
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 worker_class = os.environ.get("LEADGATE_WORKER_CLASS", "gevent")
 # One process per core: a gevent worker uses one core, whatever its concurrency.
@@ -47,3 +57,34 @@ def post_request(worker: Any, req: object, environ: dict[str, object], resp: obj
         import gevent  # the worker's own: already imported and patched by now
 
         gevent.sleep(0)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker process ended: its live gauges no longer count (its counters do)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+# LEADGATE_LOG_FORMAT=json: gunicorn's own lines (start-up, worker exits, timeouts) as JSON
+# objects too, as the app's are (config/logs.py: the same fields; that module imports
+# Django, so the format is spelled out here).
+if os.environ.get("LEADGATE_LOG_FORMAT", "").strip().lower() == "json":
+    _json = {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    }
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": _json},
+        "handlers": {
+            "json": {"class": "logging.StreamHandler", "formatter": "json"},
+        },
+        "root": {"level": "INFO", "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False},
+        },
+    }

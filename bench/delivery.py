@@ -128,9 +128,20 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def _queues(base: str) -> dict[str, str]:
+    """This run's three Celery queues (config/celery.py), all named after `base`."""
+    return {
+        "LEADGATE_CELERY_QUEUE": base,
+        "LEADGATE_CELERY_DELIVERY_QUEUE": f"{base}.deliveries",
+        "LEADGATE_CELERY_SCORING_QUEUE": f"{base}.scoring",
+    }
+
+
 def _setup_django(queue: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["LEADGATE_CELERY_QUEUE"] = queue
+    # Before Django loads the settings (bench/run.py runs each benchmark in a fresh
+    # process): this process publishes where the worker below reads.
+    os.environ.update(_queues(queue))
     os.environ["LEADGATE_WEBHOOK_ALLOW_PRIVATE"] = "1"
     import django
 
@@ -326,9 +337,7 @@ def run(quick: bool) -> str:
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-delivery-{os.getpid()}"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update(
-        LEADGATE_CELERY_QUEUE=queue, LEADGATE_WEBHOOK_ALLOW_PRIVATE="1", PYTHONUNBUFFERED="1"
-    )
+    env.update(_queues(queue), LEADGATE_WEBHOOK_ALLOW_PRIVATE="1", PYTHONUNBUFFERED="1")
     # The blast comes from one address: the event rate limits would throttle it.
     for name in ("LEADGATE_EVENT_LIMIT_PER_VISITOR", "LEADGATE_EVENT_LIMIT_PER_IP"):
         env.setdefault(name, "0")
@@ -344,7 +353,8 @@ def run(quick: bool) -> str:
         # Everything else from gunicorn.conf.py (read from the project root, its cwd):
         # the production settings, gevent workers.
     ]
-    worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue]
+    # No -Q: the worker reads all three queues, as `celery -A config worker` does.
+    worker = [sys.executable, "-m", "celery", "-A", "config", "worker"]
     worker += [
         "--concurrency",
         "4",
@@ -443,8 +453,8 @@ figure."""
 
 
 def _drain(queue: str, timeout: float = 120) -> None:
-    """Wait until the worker's queue (every priority list) is empty, then a little more
-    for the tasks in flight."""
+    """Wait until the worker's queues (all named after `queue`, every priority list) are
+    empty, then a little more for the tasks in flight."""
     import redis
     from django.conf import settings
 

@@ -9,6 +9,12 @@ benchmarks can be run one at a time without losing the others' latest results.
     python -m bench.run                # all benchmarks
     python -m bench.run ingest         # only bench/ingest.py
     python -m bench.run --quick        # small sizes (a smoke run; results not written)
+
+With more than one benchmark, each runs in a process of its own (this runner again, with
+its one name): a benchmark sets up Django for itself (its own database, its own Celery
+queue names read from the environment when the settings load), and state left in one
+process by the benchmark before (a connection pointed at another database, settings
+already loaded with another queue) must not decide where the next one's work goes.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import importlib
 import pkgutil
 import platform
 import re
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}"
         )
+    if len(names) > 1:
+        return _each_in_its_own_process(names, quick=args.quick)
     failed = []
     for name in names:
         print(f"\n=== bench {name} {'(quick)' if args.quick else ''}", flush=True)
@@ -94,6 +103,18 @@ def main(argv: list[str] | None = None) -> int:
             write_section(name, section)
     if not args.quick and not failed:
         print(f"\nresults written to {DOC.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+def _each_in_its_own_process(names: list[str], *, quick: bool) -> int:
+    """Run each benchmark as `python -m bench.run NAME` in turn; 1 if any failed."""
+    failed = []
+    for name in names:
+        command = [sys.executable, "-m", "bench.run", name, *(["--quick"] if quick else [])]
+        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"\nbenchmarks FAILED: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.env import (
     EMBEDDED_DATABASE_NAME,
@@ -27,6 +28,7 @@ from config.env import (
     parse_database_url,
     socket_database_url,
 )
+from config.logs import logging_config
 from config.static_headers import add_revalidation_window
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +79,8 @@ INSTALLED_APPS = [
 # elsewhere first in MIDDLEWARE. 0 sends it through the whole chain, as every page.
 LEADGATE_BEACON_EARLY_DISPATCH = env_bool("LEADGATE_BEACON_EARLY_DISPATCH", default=True)
 MIDDLEWARE = [
+    # First: every answer carries a request id, and every log line and task it leads to.
+    "config.request_id.RequestIdMiddleware",
     *(["profiling.beacon.PublicBeaconMiddleware"] if LEADGATE_BEACON_EARLY_DISPATCH else []),
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -164,7 +168,23 @@ CELERY_RESULT_BACKEND = None
 # Embedded mode has no broker process: run tasks in-process right after commit.
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED_TASKS
 CELERY_TASK_EAGER_PROPAGATES = False
+# Three queues (config/celery.py routes each task): CRM deliveries, scoring, and the rest
+# (emails, sweeps of emails, rescoring, decay). A worker started without -Q reads all
+# three; `-Q <deliveries queue>` makes a node that only delivers. The background queue
+# keeps the name every task used before there were three, so messages already waiting
+# on a running installation are still read.
 CELERY_TASK_DEFAULT_QUEUE = env_str("LEADGATE_CELERY_QUEUE", default="leadgate")
+LEADGATE_CELERY_DELIVERY_QUEUE = env_str("LEADGATE_CELERY_DELIVERY_QUEUE", default="deliveries")
+LEADGATE_CELERY_SCORING_QUEUE = env_str("LEADGATE_CELERY_SCORING_QUEUE", default="scoring")
+# What a worker started without -Q reads: all three.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (
+        LEADGATE_CELERY_DELIVERY_QUEUE,
+        LEADGATE_CELERY_SCORING_QUEUE,
+        CELERY_TASK_DEFAULT_QUEUE,
+    )
+]
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -356,6 +376,10 @@ LEADGATE_INGEST_GROUP_WRITERS = env_int("LEADGATE_INGEST_GROUP_WRITERS", default
 LEADGATE_ANONYMOUS_RETENTION_DAYS = env_int(
     "LEADGATE_ANONYMOUS_RETENTION_DAYS", default=180, minimum=0
 )
+# Events (of leads too) older than this many days are dropped a whole month partition at a
+# time by the beat task (profiling/partitions.py): a month goes once its last day is past
+# the cut-off, so up to a month more is kept. 0 (the default) keeps every event.
+LEADGATE_EVENT_RETENTION_DAYS = env_int("LEADGATE_EVENT_RETENTION_DAYS", default=0, minimum=0)
 # Segment-compatible ingest: requests in flight per process before answering 429.
 LEADGATE_SEGMENT_MAX_INFLIGHT = env_int("LEADGATE_SEGMENT_MAX_INFLIGHT", default=64)
 
@@ -381,6 +405,14 @@ if LEADGATE_HTTPS:
 # the operator's registered domain to HTTPS for months even after the header is removed,
 # a decision about their whole domain that a lead-capture service must not take for them.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Probes and scrapers come from inside the network over plain HTTP (config/health.py):
+# answered as they are, never redirected (SecurityMiddleware matches these against the
+# path without its leading slash).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- Operations ----------------------------------------------------------------------------
+# GET /metrics answers only `Authorization: Bearer <this>`; unset, the endpoint is a 404.
+LEADGATE_METRICS_TOKEN = env_str("LEADGATE_METRICS_TOKEN", default="")
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------
 # Everything leadgate's pages load comes from leadgate itself: no third-party hosts, no
@@ -401,10 +433,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LEADGATE_LOG_LEVEL", default="INFO")},
-}
+# `plain` text lines, or `json`: one JSON object per line with the request id
+# (config/logs.py; Celery workers too, through config/celery.py).
+LEADGATE_LOG_FORMAT = env_str("LEADGATE_LOG_FORMAT", default="plain").strip().lower()
+if LEADGATE_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfiguredEnv("LEADGATE_LOG_FORMAT must be plain or json")
+LOGGING = logging_config(
+    log_format=LEADGATE_LOG_FORMAT, level=env_str("LEADGATE_LOG_LEVEL", default="INFO")
+)

@@ -30,6 +30,12 @@ def default_cache_redis() -> tuple[Any, str] | None:
     if isinstance(location, list | tuple):
         location = location[0]  # the primary: the callers write
     prefix = config.get("KEY_PREFIX", "")
+    return redis_client(location), f"{prefix}:" if prefix else ""
+
+
+def redis_client(location: str) -> Any:
+    """The process's client for the Redis server at `location` (a redis:// URL), made
+    once, with the short timeouts above."""
     client = _clients.get(location)
     if client is None:
         import redis
@@ -43,4 +49,4 @@ def default_cache_redis() -> tuple[Any, str] | None:
                     socket_connect_timeout=REDIS_TIMEOUT_S,
                 )
                 _clients[location] = client
-    return client, f"{prefix}:" if prefix else ""
+    return client

@@ -6,11 +6,16 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config.api_docs import ApiDocsView
 from config.favicon import favicon
+from config.health import healthz, metrics, readyz
 
 urlpatterns = [
     # First: profiling's routes begin with the events beacon, the hottest path (Django
     # tries the patterns in order), and include the Segment-compatible ingest at the root.
     path("", include("profiling.urls")),
+    # For load balancers, orchestrators and Prometheus (config/health.py).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
     # The marketer's workspace: gates, scoring, webhooks, dashboard, leads.

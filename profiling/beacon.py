@@ -30,6 +30,10 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.log import log_response
 
+from config.request_id import HEADER as REQUEST_ID_HEADER
+from config.request_id import META_KEY as REQUEST_ID_META
+from config.request_id import request_id_bind, request_id_reset
+
 # The paths profiling/urls.py routes to the events endpoint (with or without the slash).
 BEACON_PATHS = frozenset({"/api/v1/public/events", "/api/v1/public/events/"})
 
@@ -121,9 +125,13 @@ class BeaconFirst:
         if environ.get("PATH_INFO") not in BEACON_PATHS:
             return self.django(environ, start_response)
         close_old_connections()
+        # What RequestIdMiddleware does for every other path: the id on the answer, on
+        # the log lines and on the score task this batch may enqueue.
+        rid, token = request_id_bind(environ.get(REQUEST_ID_META))
         try:
             request = WSGIRequest(environ)
             response = self.beacon(request)
+            response[REQUEST_ID_HEADER] = rid
             if response.status_code >= 400:  # as the handler's get_response logs them
                 log_response(
                     "%s: %s",
@@ -135,4 +143,5 @@ class BeaconFirst:
             start_response(f"{response.status_code} {response.reason_phrase}", [*response.items()])
             return [response.content]
         finally:
+            request_id_reset(token)
             close_old_connections()

@@ -8,10 +8,13 @@ part of it). Adding a column to events means editing event_row and this statemen
 One statement, data-modifying CTEs: the visitors are upserted (DO UPDATE, not DO
 NOTHING: it takes the row lock identify takes, so an identify committing meanwhile
 cannot leave these events without their lead), the events inserted with the lead read
-under that lock (ON CONFLICT (id) DO NOTHING: a known event id changes nothing), and each
-known lead with new events is marked pending for scoring (score_triggers explains the
-mark). Visitors, events and marks are written in id order, so two statements running at
-once take their row locks in the same order and cannot deadlock. In autocommit the
+under that lock, and each known lead with new events is marked pending for scoring
+(score_triggers explains the mark). A known event id changes nothing: the events table is
+partitioned by time and so can have no unique index on `id` alone (EventReceipt says
+why), so each event's id first goes into profiling_eventreceipt, ON CONFLICT (id) DO
+NOTHING, and only the events whose receipt this statement made are inserted. Visitors,
+receipts and marks are written in id order, so two statements running at once take their
+row locks in the same order and cannot deadlock. In autocommit the
 statement is its own transaction: durable when it returns.
 
 The events travel as one JSON document (json_to_recordset): the SQL text is the same for
@@ -59,13 +62,16 @@ EVENTS_SQL = (
     " INSERT INTO profiling_visitor (id, lead_id, first_seen, last_seen)"
     " SELECT x.v, NULL, max(x.r), max(x.r) FROM x GROUP BY x.v ORDER BY x.v"
     " ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen RETURNING id, lead_id"
+    "), k AS ("
+    " INSERT INTO profiling_eventreceipt (id, received_at) SELECT x.i, x.r FROM x ORDER BY x.i"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
     "), e AS ("
     " INSERT INTO profiling_event (id, visitor_id, lead_id, received_at, source, type, name,"
     " gate_id, section_key, file_key, duration_ms, occurred_at, url, touch)"
     " SELECT x.i, x.v, v.lead_id, x.r, x.src, x.t, coalesce(x.n, ''), x.g, coalesce(x.s, ''),"
     " coalesce(x.f, ''), x.d, coalesce(x.o, x.r), coalesce(x.u, ''), coalesce(x.c, '{}')"
-    " FROM x JOIN v ON v.id = x.v ORDER BY x.i"
-    " ON CONFLICT (id) DO NOTHING RETURNING id, visitor_id"
+    " FROM x JOIN v ON v.id = x.v JOIN k ON k.id = x.i"
+    " RETURNING id, visitor_id"
     "), p AS ("
     + score_pending_sql(
         "SELECT DISTINCT v.lead_id, $3::timestamptz FROM v JOIN e ON e.visitor_id = v.id"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from profiling import partitions
 from profiling.services.delivery import deliveries_sweep as sweep_deliveries
 from profiling.services.delivery import delivery_attempt
 from profiling.services.mail import email_attempt
 from profiling.services.mail import emails_sweep as sweep_emails
 from profiling.services.rescore import leads_regrade_decayed, rescore_run
 from profiling.services.retention import anonymous_events_purge
+from profiling.services.rollups import rollups_fold as fold_rollups
 from profiling.services.score_triggers import score_pending_clear
 from profiling.services.score_triggers import score_pending_sweep as sweep_score_pending
 from profiling.services.scoring import lead_score
@@ -90,3 +92,17 @@ def emails_sweep() -> int:
 def anonymous_events_retention() -> int:
     result = anonymous_events_purge()
     return result.events
+
+
+# Plumbing, not a service: DDL on the events table's partitions, each step idempotent.
+@shared_task(name="profiling.tasks.event_partitions_maintain", soft_time_limit=900, time_limit=960)
+def event_partitions_maintain() -> list[str]:
+    created = partitions.event_partitions_ensure()
+    partitions.event_partitions_drop_old()
+    partitions.event_receipts_purge()
+    return created
+
+
+@shared_task(name="profiling.tasks.rollups_fold", soft_time_limit=900, time_limit=960)
+def rollups_fold() -> int:
+    return fold_rollups()

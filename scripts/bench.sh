@@ -22,4 +22,6 @@ export DJANGO_SETTINGS_MODULE=config.settings
 DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
 export DJANGO_SECRET_KEY
 ./scripts/services.sh
+# The benchmarks that use DATABASE_URL's own database migrate it, but do not create it.
+"$VENV/bin/python" scripts/ensure_database.py
 exec "$VENV/bin/python" -m bench.run "$@"

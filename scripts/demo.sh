@@ -200,10 +200,17 @@ echo "==========================================================================
 echo
 
 # 5. Processes --------------------------------------------------------------------------
+# GET /metrics (with LEADGATE_METRICS_TOKEN set) adds up the counts of every process that
+# writes them here: gunicorn's and the Celery worker's share one folder, this run's own.
+if [ -z "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+  PROMETHEUS_MULTIPROC_DIR="$(mktemp -d "${TMPDIR:-/tmp}/leadgate-metrics-XXXXXX")"
+  export PROMETHEUS_MULTIPROC_DIR
+fi
 # Several threads: in embedded mode a webhook is posted inline, from a request thread,
 # to this same server's sandbox inbox, which needs a free thread to answer.
 GUNICORN=("${VENV}/bin/gunicorn" config.wsgi:application --bind "${HOST}:${PORT}"
           --worker-class gthread --threads 8 --workers 1 --timeout 60)
+# No -Q: one worker reads all three queues (deliveries, scoring, background).
 WORKER=("${VENV}/bin/celery" -A config worker -l info)
 BEAT=("${VENV}/bin/celery" -A config beat -l info --schedule "${TMPDIR:-/tmp}/leadgate-celerybeat-${PORT}")
 # Without a broker there is no beat: this loop hands due CRM retries over instead.

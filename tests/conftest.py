@@ -8,7 +8,8 @@ How the services are wired (per pytest-xdist worker, so `pytest -n 2` never mixe
   that test database by name.
 - Redis: REDIS_URL names the base DB index (default 15); xdist worker N uses index
   (base - N) mod 16, for both the Django cache and the Celery broker.
-- Celery: each xdist worker has its own queue (`leadgate-test-<worker>`).
+- Celery: each xdist worker has its own queues (`leadgate-test-<worker>` for background
+  work, with `.deliveries` and `.scoring` after it for the other two: config/celery.py).
 
 pytest-django imports the settings before any conftest is imported, so environment
 variables set here are too late for `config.settings`; this module therefore overrides
@@ -36,10 +37,16 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from django.conf import settings
+from kombu import Exchange, Queue
 
 from config.celery import app as celery_app
 from profiling.ingest_writer.connections import writer_connections
-from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, purge_redis_queue
+from tests.support.celery_worker import (
+    CeleryWorkerProcess,
+    database_url_for,
+    purge_redis_queue,
+    queue_names,
+)
 from tests.support.ci import IN_CI
 from tests.support.crm import CrmReceiver
 from tests.support.live_server import install as live_server_install
@@ -89,9 +96,12 @@ CACHE_KEY_PREFIX = "leadgate-test"
 def _configure_services() -> None:
     """Point the loaded settings and the Celery app at this xdist worker's Redis/queue."""
     os.environ["LEADGATE_WEBHOOK_ALLOW_PRIVATE"] = "1"
-    os.environ["LEADGATE_CELERY_QUEUE"] = CELERY_QUEUE
+    queues = queue_names(CELERY_QUEUE)
+    os.environ.update(queues)
     settings.LEADGATE_WEBHOOK_ALLOW_PRIVATE = True
     settings.CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE
+    settings.LEADGATE_CELERY_DELIVERY_QUEUE = queues["LEADGATE_CELERY_DELIVERY_QUEUE"]
+    settings.LEADGATE_CELERY_SCORING_QUEUE = queues["LEADGATE_CELERY_SCORING_QUEUE"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
     if REDIS_PROBLEM is None:
         os.environ["REDIS_URL"] = REDIS_URL
@@ -119,6 +129,7 @@ def _configure_services() -> None:
     celery_app.conf.update(
         broker_url=broker,
         task_default_queue=CELERY_QUEUE,
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in queues.values()],
         task_always_eager=True,
         task_eager_propagates=True,
     )

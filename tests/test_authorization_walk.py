@@ -248,6 +248,11 @@ POLICY: dict[str, Entry] = {
     "api/docs/": Entry({"GET": PUBLIC}),
     # Browsers ask for it at the root on every page.
     "favicon.ico": Entry({"GET": PUBLIC}),
+    # Probes and the metrics scrape (config/health.py): no session, no role. /metrics
+    # answers only its bearer token, a setting the walk leaves unset: 404 for everyone.
+    "healthz": Entry({"GET": PUBLIC}),
+    "readyz": Entry({"GET": PUBLIC}),
+    "metrics": Entry({"GET": PUBLIC}, ok={"GET": 404}),
     # The demo's CRM inbox: anyone may post to it (it is a CRM), staff read it.
     "sandbox/crm/": Entry({"GET": STAFF, "POST": PUBLIC}, bodies={"POST": _const({})}),
     # The demo's mail inbox: what leadgate sent with no mail server; staff read it.

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.metrics import SUBMISSIONS, labelled
 from forms_app.models import (
     Gate,
     QuarantinedSubmission,
@@ -68,6 +69,7 @@ def quarantine_hold(
         if kept_today >= settings.LEADGATE_QUARANTINE_MAX_PER_GATE_DAY:
             spam_tally_add(gate=gate, kind=SpamTallyKind.DISCARDED, at=now)
             return None
+        labelled(SUBMISSIONS, "quarantined").inc()
         return QuarantinedSubmission.objects.create(
             gate=gate,
             reason=reason,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from config.metrics import SUBMISSIONS, labelled
 from forms_app.access import access_token_make
 from forms_app.models import Gate, Stage, Submission
 from forms_app.services.confirmation import confirmation_email_queue
@@ -125,6 +126,7 @@ def submission_create(
             access_token=access_token,
             base=base_url,
         )
+    labelled(SUBMISSIONS, "lead").inc()
     return SubmissionResult(
         lead_id=result.lead.id,
         visitor_id=visitor_id,

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from config.chunked import chunked_body_read
 from config.cors import cors_headers_add, origin_allowed, request_origin
 from config.errors import error_body
+from config.metrics import EVENTS_REFUSED, labelled
 from config.openapi import ErrorSerializer, errors
 from config.parsers import json_loads_safe
 from profiling.caches import GateKeys, since_received
@@ -49,12 +50,19 @@ def _origin_refused(request: HttpRequest, batch: ParsedBatch) -> list[GateKeys]:
     return [g for g in batch.gates.values() if not origin_allowed(request, g.allowed_origins)]
 
 
+def _refused_count(errors: dict[str, Any]) -> int:
+    """Events the errors refuse: one per event index named (`events.3.type`,
+    `events.3.gate`: one event), one for a batch-level error."""
+    return len({".".join(key.split(".", 2)[:2]) for key in errors})
+
+
 def events_post(request: HttpRequest) -> HttpResponse:
     limit = settings.LEADGATE_EVENTS_MAX_BYTES
     declared = request.META.get("CONTENT_LENGTH")
     if declared:
         # Refuse on the declared length before reading the body into memory.
         if declared.isdigit() and int(declared) > limit:
+            labelled(EVENTS_REFUSED, "too_large").inc()
             return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
         body = request.body
     else:
@@ -63,10 +71,12 @@ def events_post(request: HttpRequest) -> HttpResponse:
         chunked = chunked_body_read(request.META, limit)
         body = request.body if chunked is None else chunked
     if len(body) > limit:
+        labelled(EVENTS_REFUSED, "too_large").inc()
         return _json(error_body(f"The batch exceeds {limit} bytes."), 413)
     try:
         payload = json_loads_safe(body)
     except (ValueError, UnicodeDecodeError):
+        labelled(EVENTS_REFUSED, "not_json").inc()
         return _json(error_body("The body is not valid JSON."), 400)
     received = timezone.now()
     visitor_id, batch = events_parse(payload, received=received)
@@ -81,6 +91,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
         refused = _origin_refused(request, batch)
         if refused:
             refusals_record_origin(request_origin(request) or "", [g.id for g in refused])
+            labelled(EVENTS_REFUSED, "origin").inc(max(1, len(batch.events)))
             return _json(
                 error_body(f"This website is not allowed to send events for {refused[0].slug}."),
                 403,
@@ -91,6 +102,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
         # a refused batch stores nothing, and the tracker sends it again later.
         wait = events_wait_seconds(request, visitor_id=visitor_id, count=len(batch.events))
         if wait is not None:
+            labelled(EVENTS_REFUSED, "rate_limited").inc(len(batch.events))
             response = _json(error_body(f"Too many events; retry in {wait} seconds."), 429)
             response["Retry-After"] = str(wait)
             return response
@@ -100,6 +112,7 @@ def events_post(request: HttpRequest) -> HttpResponse:
     if batch.errors:
         if batch.refused:
             batch_refusals_record(request_origin(request) or "", batch.refused)
+        labelled(EVENTS_REFUSED, "invalid").inc(_refused_count(batch.errors))
         return _json({"errors": batch.errors, "accepted": accepted, "duplicates": duplicates}, 400)
     return _json({"accepted": accepted, "duplicates": duplicates}, 202)
 

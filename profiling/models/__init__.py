@@ -12,7 +12,14 @@ from profiling.models.delivery import (
     make_webhook_secret,
 )
 from profiling.models.email import EmailKind, EmailStatus, OutboundEmail, SandboxEmail
-from profiling.models.events import Event, EventType, ScorePending, Source, make_write_key
+from profiling.models.events import (
+    Event,
+    EventReceipt,
+    EventType,
+    ScorePending,
+    Source,
+    make_write_key,
+)
 from profiling.models.people import (
     GRADE_RANK,
     Consent,
@@ -21,6 +28,13 @@ from profiling.models.people import (
     IdentityProof,
     Lead,
     Visitor,
+)
+from profiling.models.rollups import (
+    DailyGateStats,
+    DailyLeadStats,
+    DailyTimingStats,
+    RollupDirtyDay,
+    RollupState,
 )
 from profiling.models.scoring import (
     RULE_TYPE_CHOICES,
@@ -37,11 +51,15 @@ __all__ = [
     "RULE_TYPE_PROFILE",
     "Consent",
     "ConsentMethod",
+    "DailyGateStats",
+    "DailyLeadStats",
+    "DailyTimingStats",
     "Delivery",
     "DeliveryStatus",
     "EmailKind",
     "EmailStatus",
     "Event",
+    "EventReceipt",
     "EventType",
     "Grade",
     "GradeChange",
@@ -49,6 +67,8 @@ __all__ = [
     "Lead",
     "OutboundEmail",
     "ProfileCondition",
+    "RollupDirtyDay",
+    "RollupState",
     "SandboxEmail",
     "SandboxMessage",
     "ScorePending",

@@ -20,7 +20,18 @@ class EventType(models.TextChoices):
 
 
 class Event(models.Model):
-    # Client-made UUID: a retried batch inserts nothing new (ON CONFLICT DO NOTHING).
+    """One thing a visitor did. The table is partitioned by month of `occurred_at`
+    (profiling/partitions.py; docs/operations.md, "Events partitioned by time").
+
+    Partitioned, the table can have no unique index that leaves out `occurred_at`, and
+    `occurred_at` is not the same on a retry: ingest corrects it for the client's clock
+    skew with the receive time (profiling/services/ingest/parse.py), so a resent event
+    lands milliseconds (or, near a month's end, a partition) away from its first copy.
+    `id` is still the primary key for Django (the ORM only needs a column that names a
+    row), but in the database it has no constraint: EventReceipt holds the uniqueness.
+    """
+
+    # Client-made UUID: a retried batch inserts nothing new (its EventReceipt row exists).
     id = models.UUIDField(primary_key=True)
     # The three foreign keys have no index of their own: each is the first column of one
     # of the composite indexes below, which serve the same lookups (and the cascades). An
@@ -90,6 +101,30 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class EventReceipt(models.Model):
+    """The id of an event received in the last RECEIPT_DAYS: the unique index that the
+    partitioned events table cannot have (Event says why).
+
+    The one ingest statement (profiling/ingest_sql.py) inserts the receipts of a batch
+    with ON CONFLICT (id) DO NOTHING and stores only the events whose receipt it made, so
+    a resent event is stored once whatever `occurred_at` the retry computes. Rows older
+    than profiling/partitions.py's RECEIPT_DAYS are deleted daily: the table (and its
+    index, which every event insert touches) stays the size of a month of traffic and in
+    memory, where the unpartitioned table's primary key grew with every event ever kept.
+    A resend of an event first received longer ago than that is stored again.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "event receipt"
+        verbose_name_plural = "event receipts"
+
+    def __str__(self) -> str:
+        return str(self.id)
 
 
 class ScorePending(models.Model):

@@ -147,6 +147,8 @@ class GradeChange(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The rollup fold finds the changes since its last run (insert-only table).
+        indexes = [models.Index(fields=["created_at"], name="gradechange_created")]
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.previous_grade} -> {self.grade}"

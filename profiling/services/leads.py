@@ -28,6 +28,7 @@ from profiling.models import (
     Visitor,
 )
 from profiling.selectors.person import person_lead_ids, person_root
+from profiling.services.rollups import rollup_days_mark
 
 
 def _any_of(field: str, values: list[str]) -> Q:
@@ -61,6 +62,16 @@ def lead_erase(*, lead: Lead) -> None:
             lead=None, url="", touch={}, visitor=anonymous
         )
         Visitor.objects.filter(pk__in=visitor_ids).delete()
+        # The dashboard's rollups counted these leads and submissions on their days.
+        rollup_days_mark(
+            days=[timezone.localdate(r.created_at) for r in rows]
+            + [
+                timezone.localdate(at)
+                for at in Submission.objects.filter(lead_id__in=ids).values_list(
+                    "created_at", flat=True
+                )
+            ]
+        )
         Submission.objects.filter(lead_id__in=ids).delete()
         Consent.objects.filter(lead_id__in=ids).delete()
         # Proofs that other browsers own the address: gone with the address.

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.metrics import GRADE_CHANGES, labelled
 from profiling.models import GradeChange, Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
@@ -131,6 +132,24 @@ def _session_runs(chunk_size: int, sessions: int) -> tuple[int, list[list[Bound]
     return total, runs
 
 
+def _changes_count(cursor: Any, change_ids: list[int]) -> None:
+    """Count a chunk's grade changes by grade for GET /metrics (a probe of the rows just
+    written, by primary key)."""
+    cursor.execute(
+        "SELECT grade, count(*) FROM profiling_gradechange WHERE id = ANY(%s) GROUP BY grade",
+        [change_ids],
+    )
+    for grade, n in cursor.fetchall():
+        labelled(GRADE_CHANGES, grade).inc(n)
+
+
+def lead_id_ranges(sessions: int) -> list[Bound]:
+    """The leads' ids cut into `sessions` even keyset ranges (lo, hi], for reads that
+    split the leads between database sessions the way the rescore does (the what-if)."""
+    _, runs = _session_runs(2**31 - 1, sessions)
+    return [(run[0][0], run[-1][1]) for run in runs]
+
+
 def _push(change_ids: list[int]) -> int:
     # Deliveries only for the changes this rescore wrote, in the same transaction.
     from profiling.services.delivery import deliveries_create_for_change
@@ -210,6 +229,8 @@ def _rescore_run_of_chunks(
                 locked = cursor.rowcount
                 cursor.execute(_APPLY, {"now": now, "started": started, "lo": lo, "hi": hi})
                 _, updated, change_ids = cursor.fetchone()
+                if change_ids:
+                    _changes_count(cursor, list(change_ids))
                 pushed = _push(list(change_ids)) if push and change_ids else 0
             tally.add(leads=locked, updated=updated, changes=len(change_ids), pushed=pushed)
     finally:

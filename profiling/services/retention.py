@@ -22,24 +22,35 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from profiling.models import Event, Visitor
+from profiling.partitions import event_leaves_before
 
 BATCH = 5000
 BUDGET_S = 600.0
 
 _E = Event._meta.db_table
 _V = Visitor._meta.db_table
-# No index serves "lead_id IS NULL AND occurred_at < x" (one would be written on every
-# beacon event, the hottest path, for a daily job): each batch scans until it has found
-# `batch` rows, and old rows sit early in the table, so the scans are short until the
-# last one.
-# The conditions are repeated on the outer row: PostgreSQL re-checks them against a row
-# changed meanwhile (an identify that gave the event a lead, a visitor seen again), where
-# the LIMITed subquery's answer is not re-checked.
-_EVENTS_SQL = (
-    f"DELETE FROM {_E} AS e USING (SELECT id FROM {_E}"  # noqa: S608 (table names only)
-    " WHERE lead_id IS NULL AND occurred_at < %(cutoff)s LIMIT %(batch)s) AS old"
-    " WHERE e.id = old.id AND e.lead_id IS NULL AND e.occurred_at < %(cutoff)s"
-)
+
+
+def _events_sql(partition: str) -> str:
+    """One batch of one partition of the events table (profiling/partitions.py).
+
+    No index serves "lead_id IS NULL AND occurred_at < x" (one would be written on every
+    beacon event, the hottest path, for a daily job): each batch scans until it has found
+    `batch` rows, and old rows sit early in a partition, so the scans are short until the
+    last one. The rows are named by ctid, which is unique within one partition only (so
+    one partition per statement): the partitioned table has no index on id to join on.
+    The conditions are repeated on the outer row: PostgreSQL re-checks them against a row
+    changed meanwhile (an identify that gave the event a lead), where the LIMITed
+    subquery's answer is not re-checked.
+    """
+    table = connection.ops.quote_name(partition)
+    return (
+        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table}"  # noqa: S608
+        " WHERE lead_id IS NULL AND occurred_at < %(cutoff)s LIMIT %(batch)s))"
+        " AND lead_id IS NULL AND occurred_at < %(cutoff)s"
+    )
+
+
 # Visitors with no lead, not seen since the cut-off and left with no events (the
 # event_visitor_time index answers NOT EXISTS). Nothing else references a visitor row.
 _VISITORS_SQL = (
@@ -93,9 +104,16 @@ def anonymous_events_purge(
         raise ValueError("batch must be at least 1")
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deadline = time.monotonic() + budget_s
-    events, event_statements, done = _delete_in_batches(
-        _EVENTS_SQL, cutoff=cutoff, batch=batch, deadline=deadline
-    )
+    events = event_statements = 0
+    done = True
+    for partition in event_leaves_before(cutoff):
+        deleted, statements, done = _delete_in_batches(
+            _events_sql(partition), cutoff=cutoff, batch=batch, deadline=deadline
+        )
+        events += deleted
+        event_statements += statements
+        if not done:
+            break
     visitors = visitor_statements = 0
     if done:
         visitors, visitor_statements, done = _delete_in_batches(

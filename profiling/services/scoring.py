@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from config.metrics import GRADE_CHANGES, labelled
 from forms_app.models import Gate, GateFile, PdfPage, Section, page_section_key
 from profiling.models import Event, GradeChange, Lead, ScoringRule, ScoringSettings
 from profiling.scoring_engine import (
@@ -204,6 +205,7 @@ def lead_score(*, lead_id: uuid.UUID | str, push: bool = True) -> GradeChange | 
             reasons=result.reasons,
             triggered_at=result.last_counted_at,
         )
+        labelled(GRADE_CHANGES, result.grade).inc()
         # An endpoint hears about every change *to* a grade it subscribes to, rises and
         # drops alike (the payload carries previous_grade); deliveries_create_for_change
         # picks those endpoints. Under the row lock, so a change is pushed once.

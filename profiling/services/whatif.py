@@ -4,22 +4,30 @@ Both rule sets are scored at the same instant, so the comparison shows only what
 draft changes (not what decay changed since the lead was last scored). It is one
 read-only statement: the set-based scoring CTEs (profiling/services/rescore.py) twice,
 joined per lead; the Python engine per lead (_what_if_python) is the tests' reference.
+
+Like the full rescore, the statement runs once per id range of the leads on as many
+database sessions (LEADGATE_RESCORE_SESSIONS), in parallel threads, since one statement
+mostly uses one core; the ranges' counts add up and their samples merge (each range's
+sample holds its own top moves, so the merged top is the whole's).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from profiling.models import Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
+from profiling.services.rescore import Bound, lead_id_ranges
 from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
 
 MAX_SAMPLE = 100
@@ -69,6 +77,25 @@ def _sample_item(
     }
 
 
+def _what_if_range(
+    sql: str, params: dict[str, Any], bound: Bound, serial_plans: bool
+) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+    """The what-if of the leads with lo < id <= hi, on this thread's connection."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        scoring_statement_settings(cursor)
+        if serial_plans:
+            # The sessions already use every core: PostgreSQL's own parallel workers
+            # would only compete with them.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(sql, {**params, "lo": bound[0], "hi": bound[1]})
+        total, transitions, sample = cursor.fetchone()
+    if isinstance(transitions, str):
+        transitions = json.loads(transitions)
+    if isinstance(sample, str):
+        sample = json.loads(sample)
+    return int(total), transitions, sample
+
+
 def _what_if_sql(
     rules: Sequence[RuleSpec],
     thresholds: Thresholds,
@@ -76,24 +103,57 @@ def _what_if_sql(
     current: Thresholds,
     now: datetime,
     sample_size: int,
+    sessions: int | None = None,
 ) -> WhatIfResult:
-    sql = _SQL.format(current=scored_ctes("cur_"), draft=scored_ctes("new_"))
+    sql = _SQL.format(
+        current=scored_ctes("cur_", lead_range=True), draft=scored_ctes("new_", lead_range=True)
+    )
     params = {
         **scoring_params("cur_", current_rules, current),
         **scoring_params("new_", rules, thresholds),
         "now": now,
         "sample": sample_size,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        scoring_statement_settings(cursor)
-        cursor.execute(sql, params)
-        total, transitions, sample = cursor.fetchone()
-    if isinstance(transitions, str):
-        transitions = json.loads(transitions)
-    if isinstance(sample, str):
-        sample = json.loads(sample)
+    wanted = sessions if sessions is not None else settings.LEADGATE_RESCORE_SESSIONS
+    # Inside a transaction (the caller's, or a test's) other sessions could not see its
+    # uncommitted rows: the caller's connection alone.
+    bounds: list[Bound] = (
+        [(None, None)] if wanted <= 1 or connection.in_atomic_block else lead_id_ranges(wanted)
+    )
+    results: list[tuple[int, dict[str, int], list[dict[str, Any]]]] = []
+    if len(bounds) == 1:
+        results.append(_what_if_range(sql, params, bounds[0], False))
+    else:
+        errors: list[BaseException] = []
+
+        def session(bound: Bound) -> None:
+            try:
+                results.append(_what_if_range(sql, params, bound, True))
+            except BaseException as exc:  # re-raised on the calling thread below
+                errors.append(exc)
+            finally:
+                connection.close()  # this thread's own connection (Django's are per thread)
+
+        threads = [
+            threading.Thread(target=session, args=(bound,), name=f"whatif_{i}")
+            for i, bound in enumerate(bounds)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+    transitions: Counter[str] = Counter()
+    for _, t, _ in results:
+        transitions.update(t)
+    # Each range's sample is its top moves (ORDER BY move DESC, lead_id), so the top of
+    # their union is the top of all the leads.
+    sample = sorted(
+        (x for _, _, s in results for x in s), key=lambda x: (-x["move"], str(x["lead_id"]))
+    )[:sample_size]
     return WhatIfResult(
-        leads=total,
+        leads=sum(r[0] for r in results),
         would_change=sum(transitions.values()),
         transitions=dict(sorted(transitions.items())),
         sample=[

@@ -39,7 +39,7 @@ from profiling.services.delivery import deliveries_create_for_change
 from profiling.services.delivery import outbox as outbox_module
 from tests.conftest import require_services
 from tests.support import crm as crm_module
-from tests.support.celery_worker import CeleryWorkerProcess, database_url_for
+from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, queue_names
 from tests.support.crm import CrmReceiver
 from tests.support.factories import make_endpoint, make_lead
 from tests.support.net import free_port
@@ -96,7 +96,7 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[..., BeatWorker]]:
 
         client = redis.Redis.from_url(os.environ["REDIS_URL"])
         try:
-            client.delete(queue)
+            client.delete(*queue_names(queue).values())
         finally:
             client.close()
 

@@ -257,3 +257,35 @@ def test_admin_what_if_action_shows_the_preview_and_changes_nothing(world, clien
     assert "cold-&gt;warm: 1" in html
     assert "[read double: +120]" in html
     assert _snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_sessions_give_the_single_session_answer(world, monkeypatch) -> None:
+    """Outside a transaction the what-if splits the leads between sessions (threads),
+    like the full rescore; the counts add up and the samples merge to the same top."""
+    import threading
+
+    from django.utils import timezone
+
+    from profiling.services import whatif
+
+    ran: list[str] = []
+    one_range = whatif._what_if_range
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        ran.append(threading.current_thread().name)
+        return one_range(*args, **kwargs)
+
+    monkeypatch.setattr(whatif, "_what_if_range", spy)
+    draft = [RuleSpec(id=1, name="read", event_type="section_view", points=25, max_points=100)]
+    draft_t = Thresholds(warm=30, hot=70)
+    now = timezone.now()
+    args = (draft, draft_t, rules_load(), thresholds_load(), now)
+    for sample_size in (2, 100):
+        ran.clear()
+        parallel = whatif._what_if_sql(*args, sample_size, sessions=3)
+        assert sorted(ran) == ["whatif_0", "whatif_1", "whatif_2"]
+        assert parallel == whatif._what_if_sql(*args, sample_size, sessions=1)
+        assert parallel == _what_if_python(*args, sample_size)
+    assert parallel.leads == 6
+    assert parallel.would_change == 5

@@ -33,8 +33,19 @@ def database_url_for(settings_dict: dict[str, object]) -> str:
     return f"postgres://{auth}{host}:{port}/{name}"
 
 
+def queue_names(base: str) -> dict[str, str]:
+    """The three Celery queues (config/celery.py routes tasks to them) of a test setup
+    named `base`: `base` itself is the background queue, the default one."""
+    return {
+        "LEADGATE_CELERY_QUEUE": base,
+        "LEADGATE_CELERY_DELIVERY_QUEUE": f"{base}.deliveries",
+        "LEADGATE_CELERY_SCORING_QUEUE": f"{base}.scoring",
+    }
+
+
 def purge_redis_queue(redis_url: str, queue: str) -> int:
-    """Drop every message waiting on `queue` (and unacked leftovers of killed workers).
+    """Drop every message waiting on `queue`'s three queues (queue_names) and unacked
+    leftovers of killed workers.
 
     Uses the redis client directly: kombu stores a Redis-transport queue as a list under
     its name, with priority variants named `<queue>\\x06\\x16<n>`.
@@ -43,7 +54,9 @@ def purge_redis_queue(redis_url: str, queue: str) -> int:
 
     client = redis.Redis.from_url(redis_url)
     try:
-        keys = [queue.encode(), *client.keys(queue.encode() + b"\x06\x16*")]
+        keys = []
+        for name in queue_names(queue).values():
+            keys += [name.encode(), *client.keys(name.encode() + b"\x06\x16*")]
         keys += [b"unacked", b"unacked_index", b"unacked_mutex"]
         removed = 0
         for key in keys:
@@ -65,10 +78,14 @@ class CeleryWorkerProcess:
         log_path: Path,
         name: str,
         extra_env: dict[str, str] | None = None,
+        consume: list[str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
         self.queue = queue
+        # The queues it reads (-Q): all three of `queue`'s by default; [] starts it
+        # without -Q, as `celery -A config worker` in production.
+        self.consume = list(queue_names(queue).values()) if consume is None else consume
         self.log_path = log_path
         self.name = name
         self.extra_env = dict(extra_env or {})
@@ -86,7 +103,7 @@ class CeleryWorkerProcess:
                 "DJANGO_SETTINGS_MODULE": "config.settings",
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
-                "LEADGATE_CELERY_QUEUE": self.queue,
+                **queue_names(self.queue),
                 "LEADGATE_WEBHOOK_ALLOW_PRIVATE": "1",
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONPATH": os.pathsep.join(
@@ -107,8 +124,7 @@ class CeleryWorkerProcess:
             "worker",
             "--pool=solo",
             "--loglevel=INFO",
-            "-Q",
-            self.queue,
+            *(["-Q", ",".join(self.consume)] if self.consume else []),
             "-n",
             f"{self.name}@%h",
             "--without-gossip",

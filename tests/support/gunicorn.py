@@ -3,6 +3,7 @@ root (so it reads gunicorn.conf.py: gevent workers), on the test database and Re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class Server:
     url: str
     log: Path
+    # The master's pid, which is also its process group's id (start_new_session).
+    pid: int = 0
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -70,9 +73,11 @@ def gunicorn_server(
 
     try:
         wait_for(listening, 30, message=lambda: log.read_text())
-        yield Server(url=f"http://127.0.0.1:{port}", log=log)
+        yield Server(url=f"http://127.0.0.1:{port}", log=log, pid=proc.pid)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # a graceful stop: its connections close
+        # A graceful stop: its connections close (a test may have killed it already).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -1,10 +1,14 @@
 """Reads for the dashboard and the lead list: set-based aggregates, fast at a million leads.
 
+- The dashboard reads the daily rollups (profiling/models/rollups.py) up to their last
+  fold and only the rows since then live (cohort.split), so a range costs what its days
+  cost, not what its leads cost.
 - Everything is grouped in the database (one query per table); Python only classifies
   the (few) distinct source groups and formats.
-- One scan of the range's cohort (cohort.cohort_groups) feeds the funnel's lead steps,
+- One read of the range's cohort (cohort.cohort_groups) feeds the funnel's lead steps,
   the sources table and the grade mix.
-- Timing and speed-to-lead percentiles read a bounded window of the latest rows.
+- Time to warm/hot comes from the rollups' histograms; speed-to-lead percentiles read a
+  bounded window of the latest deliveries.
 - The lead list pages by keyset on (created_at, id), never OFFSET.
 
 One module per report: cohort (the shared building blocks), funnel, sources, grades (the

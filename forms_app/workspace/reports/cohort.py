@@ -1,9 +1,10 @@
 """The building blocks every report shares: the live leads, the range's cohort, the best
-grade a lead has reached, and the cohort counted once by source, day and grade.
+grade a lead has reached (profiling.selectors.cohort), and the cohort counted once by
+source, day and grade.
 
-A lead's "best grade reached" counts a lead that was warm once and has cooled: it is its
-current grade or any grade change to warm/hot (EXISTS on the grade change's lead index),
-so the funnel does not shrink when decay cools old leads.
+Days come from the daily rollups (profiling/models/rollups.py), so a range costs what
+its days cost, not what its leads cost; what came after the last fold (a minute's
+worth) is read live from the leads, events and submissions (`split`).
 """
 
 from __future__ import annotations
@@ -11,44 +12,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    Exists,
-    Expression,
-    F,
-    Func,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Lower, TruncDay, TruncWeek
+from django.utils import timezone
 
 from forms_app.models import Gate
 from forms_app.workspace.common import DateRange
-from profiling.models import GradeChange, Lead
+from profiling.models import DailyLeadStats, Lead, RollupState
+from profiling.models.rollups import STATE_KEY
+from profiling.selectors.cohort import (
+    ReferrerHost,
+    live_leads,
+    reached_counts,
+    reached_expr,
+)
 
-
-class ReferrerHost(Func):
-    """The host of a referrer URL, in SQL, so sources group by host and not by full URL
-    (a million leads have many distinct referrer URLs but few hosts)."""
-
-    output_field = CharField()
-
-    def as_sql(self, compiler: Any, conn: Any, **extra: Any) -> Any:  # type: ignore[override]
-        sql, params = compiler.compile(self.source_expressions[0])
-        return (
-            f"lower(substring({sql} from '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)'))",
-            params,
-        )
+__all__ = [
+    "CohortGroup",
+    "ReferrerHost",
+    "Split",
+    "bucket_unit",
+    "cohort",
+    "cohort_groups",
+    "day_start",
+    "live_leads",
+    "reached_counts",
+    "reached_expr",
+    "report_reads",
+    "split",
+]
 
 
 @contextmanager
@@ -64,9 +59,33 @@ def report_reads() -> Iterator[None]:
         yield
 
 
-def live_leads() -> QuerySet[Lead]:
-    # Erased people and merged-away duplicates are not leads of their own.
-    return Lead.objects.filter(erased_at__isnull=True, merged_into__isnull=True)
+def day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass(frozen=True)
+class Split:
+    """Days [start, end] split into the part read from the rollups (`rolled`, inclusive
+    days, or None) and the part read live (`live`, [since, until) times, or None)."""
+
+    rolled: tuple[date, date] | None
+    live: tuple[datetime, datetime] | None
+
+
+def split(start: date, end: date) -> Split:
+    """The rollups hold everything before the last fold (its day up to the fold's
+    moment); what came after is read live. Without any fold yet (just upgraded),
+    everything is read live."""
+    since, until = day_start(start), day_start(end + timedelta(days=1))
+    state = RollupState.objects.filter(key=STATE_KEY).only("folded_at").first()
+    if state is None:
+        return Split(None, (since, until))
+    rolled_end = min(end, timezone.localdate(state.folded_at))
+    live_since = max(since, state.folded_at)
+    return Split(
+        (start, rolled_end) if start <= rolled_end else None,
+        (live_since, until) if live_since < until else None,
+    )
 
 
 def cohort(rng: DateRange, gate: Gate | None = None) -> QuerySet[Lead]:
@@ -75,28 +94,6 @@ def cohort(rng: DateRange, gate: Gate | None = None) -> QuerySet[Lead]:
     if gate is not None:
         leads = leads.filter(first_gate=gate)
     return leads
-
-
-def reached_expr() -> Expression:
-    """2 hot, 1 warm, 0 cold: the best grade the lead has reached."""
-    changes = GradeChange.objects.filter(lead=OuterRef("pk"))
-    hot = Q(grade="hot") | Exists(changes.filter(grade="hot"))
-    warm = Q(grade="warm") | Exists(changes.filter(grade="warm"))
-    return Case(
-        When(hot, then=Value(2)),
-        When(warm, then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-
-
-def reached_counts() -> dict[str, Any]:
-    """Aggregates over leads annotated with `reached`: all, warm-or-hot, hot."""
-    return {
-        "leads": Count("id"),
-        "warm": Count("id", filter=Q(reached__gte=1)),
-        "hot": Count("id", filter=Q(reached=2)),
-    }
 
 
 @dataclass(frozen=True)
@@ -113,28 +110,46 @@ def bucket_unit(rng: DateRange) -> str:
     return "day" if rng.days <= 62 else "week"
 
 
+def _bucket(day: date, unit: str) -> datetime:
+    # PostgreSQL's date_trunc('week') (TruncWeek): the ISO week's Monday.
+    return day_start(day if unit == "day" else day - timedelta(days=day.weekday()))
+
+
 def cohort_groups(rng: DateRange, gate: Gate | None = None) -> list[CohortGroup]:
     """The range's new leads counted by (source, medium, referrer host, day or week, best
-    grade reached): ONE scan of the cohort feeds the funnel's lead steps, the sources
-    table and the grade mix, instead of a scan each. The groups are few (sources x days x
-    3), so Python folds them."""
-    trunc = TruncDay("created_at") if bucket_unit(rng) == "day" else TruncWeek("created_at")
-    rows = (
-        cohort(rng, gate)
-        .annotate(
-            reached=reached_expr(),
-            src=Lower("utm_source"),
-            med=Lower("utm_medium"),
-            host=ReferrerHost(F("referrer")),
-            bucket=trunc,
-        )
-        .values("src", "med", "host", "bucket", "reached")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return [
-        CohortGroup(
-            r["src"] or "", r["med"] or "", r["host"] or "", r["bucket"], r["reached"], r["n"]
-        )
-        for r in rows
-    ]
+    grade reached): ONE read feeds the funnel's lead steps, the sources table and the
+    grade mix, instead of a read each. Folded days are summed from the daily rollups; only
+    the leads since the last fold are scanned. The groups are few (sources x days x 3), so Python folds
+    them."""
+    unit = bucket_unit(rng)
+    parts = split(rng.start, rng.end)
+    counts: dict[tuple[str, str, str, datetime, int], int] = {}
+    if parts.rolled is not None:
+        rows = DailyLeadStats.objects.filter(day__gte=parts.rolled[0], day__lte=parts.rolled[1])
+        if gate is not None:
+            rows = rows.filter(gate_id=gate.id)
+        for row in (
+            rows.values("src", "med", "host", "day", "reached").annotate(n=Sum("leads")).order_by()
+        ):
+            key = (row["src"], row["med"], row["host"], _bucket(row["day"], unit), row["reached"])
+            counts[key] = counts.get(key, 0) + row["n"]
+    if parts.live is not None:
+        trunc = TruncDay("created_at") if unit == "day" else TruncWeek("created_at")
+        leads = live_leads().filter(created_at__gte=parts.live[0], created_at__lt=parts.live[1])
+        if gate is not None:
+            leads = leads.filter(first_gate=gate)
+        for r in (
+            leads.annotate(
+                reached=reached_expr(),
+                src=Lower("utm_source"),
+                med=Lower("utm_medium"),
+                host=ReferrerHost(F("referrer")),
+                bucket=trunc,
+            )
+            .values("src", "med", "host", "bucket", "reached")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            key = (r["src"] or "", r["med"] or "", r["host"] or "", r["bucket"], r["reached"])
+            counts[key] = counts.get(key, 0) + r["n"]
+    return [CohortGroup(*key, n) for key, n in counts.items()]

@@ -24,6 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.metrics import DELIVERIES, SPEED_TO_LEAD, labelled
 from profiling.models import Delivery, DeliveryStatus, Lead, WebhookEndpoint
 from profiling.queue import enqueue_now
 from profiling.retries import backoff_delay
@@ -311,6 +312,7 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, now: datetime | None = Non
             status=DeliveryStatus.SKIPPED, last_error=skip, next_attempt_at=None
         )
         _kick_next(delivery)
+        labelled(DELIVERIES, "skipped").inc()
         return "skipped"
 
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
@@ -338,10 +340,12 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, now: datetime | None = Non
         "last_error": answer.error,
         "last_latency_ms": answer.latency_ms,
     }
+    speed_s: float | None = None
     if code is not None and 200 <= code < 300:
         fields.update(status=DeliveryStatus.SUCCEEDED, delivered_at=finished, next_attempt_at=None)
         if delivery.triggered_at is not None:
-            speed = max(0, int((finished - delivery.triggered_at).total_seconds() * 1000))
+            speed_s = max(0.0, (finished - delivery.triggered_at).total_seconds())
+            speed = int(speed_s * 1000)
             # The first success counts; a manual redelivery does not rewrite history.
             fields["speed_to_lead_ms"] = Coalesce(F("speed_to_lead_ms"), Value(speed))
         outcome = "succeeded"
@@ -365,9 +369,13 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, now: datetime | None = Non
             outcome = "retry"
     # Recorded only if no later attempt has claimed the row meanwhile (our lease ran out,
     # e.g. a DNS lookup that hung): the newer attempt's result is the one to keep.
-    Delivery.objects.filter(
+    recorded = Delivery.objects.filter(
         pk=delivery.pk, status=DeliveryStatus.PENDING, attempts=delivery.attempts
     ).update(**fields)
+    labelled(DELIVERIES, outcome).inc()
+    if recorded and speed_s is not None and delivery.speed_to_lead_ms is None:
+        # The first success of a push (a redelivery does not count again).
+        SPEED_TO_LEAD.observe(speed_s)
     if outcome == "succeeded":
         _endpoint_succeeded(endpoint)
     elif not is_test:

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from profiling.models import Event, IdentityProof, Lead, Visitor
+from profiling.services.rollups import rollup_days_mark
 from profiling.services.score_triggers import score_pending_mark
 
 MAX_MERGE_HOPS = 10
@@ -67,6 +68,9 @@ def leads_merge(*, lead_ids: list[uuid.UUID], into: uuid.UUID | None = None) -> 
         if not losers:
             return winner
         loser_ids = [x.id for x in losers]
+        # The dashboard's rollups counted the losers (and the winner's first touch, which
+        # may be filled in below) on the days they were created.
+        rollup_days_mark(days=[timezone.localdate(x.created_at) for x in ordered])
         Visitor.objects.filter(lead_id__in=loser_ids).update(lead_id=winner.id)
         Event.objects.filter(lead_id__in=loser_ids).update(lead_id=winner.id)
         Submission.objects.filter(lead_id__in=loser_ids).update(lead_id=winner.id)

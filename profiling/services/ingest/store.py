@@ -16,6 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from config.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, labelled
 from profiling.caches import hot_rules, hot_rules_if_changed
 from profiling.ingest_sql import Batch, event_row
 from profiling.ingest_writer import batch_write
@@ -70,6 +71,11 @@ def events_store(
             elif lead in written.marked or settings.EMBEDDED_TASKS:
                 enqueue_after_commit(SCORE_TASK, str(lead))
     accepted = len(written.new_ids)
+    # One increment per batch, with its count: never per event on this path.
+    if accepted:
+        labelled(EVENTS_ACCEPTED, source).inc(accepted)
+    if len(items) > accepted:
+        labelled(EVENTS_DUPLICATE, source).inc(len(items) - accepted)
     return StoreResult(accepted=accepted, duplicates=len(items) - accepted, leads=leads)
 
 
