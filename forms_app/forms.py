@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
 
+from forms_app import visitor_messages as say
 from forms_app.stage_policy import FieldSpec
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
@@ -32,15 +33,15 @@ def clean_url(value: str, *, max_length: int = 2000) -> str:
 
 class GateForm(forms.Form):
     name = forms.CharField(
-        max_length=200,
+        max_length=say.NAME_MAX,
         min_length=1,
         strip=True,
-        error_messages={"required": "Please tell us your name."},
+        error_messages={"required": say.NAME_REQUIRED, "max_length": say.NAME_TOO_LONG},
     )
     email = forms.CharField(
-        max_length=254,
+        max_length=say.EMAIL_MAX,
         strip=True,
-        error_messages={"required": "Please give an email address we can send the content to."},
+        error_messages={"required": say.EMAIL_REQUIRED, "max_length": say.EMAIL_TOO_LONG},
     )
     subscribe = forms.BooleanField(required=False)
     # Honeypot: hidden from people (off-screen, aria-hidden, not focusable); bots fill it.
@@ -60,6 +61,10 @@ class GateForm(forms.Form):
         self.question: FieldSpec | None = None
         builtin = {"name", "email", "subscribe"}
         for spec in specs:
+            if spec.name == "subscribe" and spec.required:
+                # A gate whose opt-in must be ticked (the form cannot be sent without it).
+                self.fields["subscribe"].required = True
+                self.fields["subscribe"].error_messages["required"] = say.CONSENT_REQUIRED
             if spec.name in builtin:
                 continue
             self.question = spec
@@ -71,21 +76,24 @@ class GateForm(forms.Form):
                 )
             else:
                 self.fields[field_name] = forms.CharField(
-                    required=False, max_length=500, strip=True
+                    required=False,
+                    max_length=say.ANSWER_MAX,
+                    strip=True,
+                    error_messages={"max_length": say.ANSWER_TOO_LONG},
                 )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         if any(ord(ch) < 32 for ch in name):
-            raise ValidationError("Please use letters, spaces and punctuation only.")
+            raise ValidationError(say.NAME_CHARACTERS)
         return name
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
         try:
             return validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValidationError(f"Please check the email address: {exc}") from None
+        except EmailNotValidError:
+            raise ValidationError(say.EMAIL_INVALID) from None
 
     @property
     def is_bot(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.html import escape
 
 from forms_app.models import Gate
 
@@ -25,4 +26,13 @@ def gate_embed_snippet(gate: Gate, *, base: str) -> str:
     return (
         f'<script src="{base}/static/leadgate.js" data-gate="{gate.slug}" async></script>\n'
         f'<div data-leadgate-form="{gate.slug}"></div>'
+    )
+
+
+def gate_iframe_snippet(gate: Gate, *, base: str) -> str:
+    """The iframe variant, for sites that run no third-party form script: the small
+    leadgate-frame.js sizes the frame to its content (it can be copied to the site)."""
+    return (
+        f'<iframe src="{base}/g/{gate.slug}/embed" title="{escape(gate.title)}"></iframe>\n'
+        f'<script src="{base}/static/leadgate-frame.js" async></script>'
     )

@@ -23,7 +23,8 @@ from forms_app.models import (
     SpamTallyKind,
     Submission,
 )
-from profiling.models import Visitor
+from profiling.models import Delivery, DeliveryStatus, Event, Grade, Lead, Visitor, WebhookEndpoint
+from profiling.services.delivery.payloads import TEST_EVENT
 
 
 def gate_list() -> QuerySet[Gate]:
@@ -98,6 +99,63 @@ def spam_tally_totals(
     for row in rows.values("kind").annotate(total=Sum("count")):
         totals[row["kind"]] = row["total"] or 0
     return totals
+
+
+# --- the first run: what a new marketer still has to do ----------------------------------
+
+
+@dataclass(frozen=True)
+class FirstRunStep:
+    key: str  # gate | snippet | webhook | warm
+    done: bool
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    steps: list[FirstRunStep]
+    # Where each step is done in the workspace: the first gate's builder (its embed
+    # snippet) and the first endpoint's page (its "send a test event" button).
+    gate_slug: str | None
+    endpoint_id: int | None
+    # The last test event's answer when none succeeded yet (None: never sent one).
+    test_status_code: int | None
+    test_error: str
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for step in self.steps if step.done)
+
+    @property
+    def complete(self) -> bool:
+        return all(step.done for step in self.steps)
+
+    def step(self, key: str) -> FirstRunStep:
+        return next(s for s in self.steps if s.key == key)
+
+
+def first_run() -> FirstRun:
+    """The four first steps, each read from what exists: a gate; an event from the
+    tracker (the embed snippet or the hosted page) for any gate; a CRM webhook endpoint
+    with a test event that the CRM accepted; a lead graded warm or hot."""
+    gate_slug = Gate.objects.order_by("created_at", "pk").values_list("slug", flat=True).first()
+    tracked = Event.objects.filter(source="tracker", gate__isnull=False).exists()
+    endpoint_id = WebhookEndpoint.objects.order_by("pk").values_list("pk", flat=True).first()
+    tests = Delivery.objects.filter(event_type=TEST_EVENT)
+    tested = tests.filter(status=DeliveryStatus.SUCCEEDED).exists()
+    last_test = None if tested else tests.order_by("-created_at").first()
+    warm = Lead.objects.filter(grade__in=[Grade.WARM, Grade.HOT]).exists()
+    return FirstRun(
+        steps=[
+            FirstRunStep("gate", gate_slug is not None),
+            FirstRunStep("snippet", tracked),
+            FirstRunStep("webhook", endpoint_id is not None and tested),
+            FirstRunStep("warm", warm),
+        ],
+        gate_slug=gate_slug,
+        endpoint_id=endpoint_id,
+        test_status_code=last_test.last_status_code if last_test else None,
+        test_error=last_test.last_error if last_test else "",
+    )
 
 
 # --- the team ----------------------------------------------------------------------------

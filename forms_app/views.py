@@ -33,7 +33,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.framing import frame_ancestors_allow
+from config.roles import MARKETER
 from forms_app.access import Access, access_token_read
+from forms_app.demo.logins import demo_logins_shown
 from forms_app.forms import (
     CHOICE_PLACEHOLDER,
     HONEYPOT,
@@ -154,8 +156,17 @@ def _base(embed: bool) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     gates = Gate.objects.filter(is_active=True).order_by("title")
+    # In the demo (sandbox on), say how a marketer logs in: `manage.py demo` made the
+    # account (named only while it still has the demo's password).
+    demo_login = next((x for x in demo_logins_shown() if x.group == MARKETER), None)
     return render(
-        request, "forms_app/home.html", {"gates": gates, "sandbox": settings.LEADGATE_SANDBOX}
+        request,
+        "forms_app/home.html",
+        {
+            "gates": gates,
+            "sandbox": settings.LEADGATE_SANDBOX,
+            "demo_login": demo_login,
+        },
     )
 
 

@@ -261,9 +261,9 @@ const buildForm = (root, box, slug, config, tracker) => {
     guarded((submitEvent) => {
       submitEvent.preventDefault();
       const errors = {};
-      if (!inputs.name.value.trim()) errors.name = "Please tell us your name.";
+      if (!inputs.name.value.trim()) errors.name = "Enter your name.";
       if (!EMAIL_SHAPE.test(inputs.email.value.trim())) {
-        errors.email = "Please give a valid email address, like jo@example.com.";
+        errors.email = "Enter an email address like name@example.com.";
       }
       Object.keys(errors).length ? showErrors(errors) : send();
     }),

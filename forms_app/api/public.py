@@ -19,6 +19,7 @@ from config.cors import cors_headers_add, origin_allowed, request_origin
 from config.errors import error_body
 from config.openapi import errors
 from config.validators import email_problem
+from forms_app import visitor_messages as say
 from forms_app.friction import banned_topic, friction_message
 from forms_app.links import base_url
 from forms_app.models import Gate, QuarantineReason, QuarantineVia, SpamTallyKind, Stage
@@ -26,7 +27,7 @@ from forms_app.selectors import gate_get_active, lead_id_for_visitor
 from forms_app.services.quarantine import quarantine_hold, spam_tally_add
 from forms_app.services.submissions import SubmissionInput, submission_create
 from forms_app.spam import TokenVerdict, form_token_check, form_token_make, token_suspect
-from forms_app.stage_policy import fields_for
+from forms_app.stage_policy import base_fields, fields_for
 from forms_app.throttle import submission_wait_seconds
 from profiling.refusals import INACTIVE, Refusal, refusals_record, refusals_record_origin
 
@@ -173,8 +174,27 @@ class PublicSubmissionApi(PublicApi):
     )
 
     class SubmissionInputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, trim_whitespace=True)
-        email = serializers.CharField(max_length=254, trim_whitespace=True)
+        # Visitors read these messages next to the embedded form's fields: plain words.
+        name = serializers.CharField(
+            max_length=say.NAME_MAX,
+            trim_whitespace=True,
+            error_messages={
+                "required": say.NAME_REQUIRED,
+                "blank": say.NAME_REQUIRED,
+                "null": say.NAME_REQUIRED,
+                "max_length": say.NAME_TOO_LONG,
+            },
+        )
+        email = serializers.CharField(
+            max_length=say.EMAIL_MAX,
+            trim_whitespace=True,
+            error_messages={
+                "required": say.EMAIL_REQUIRED,
+                "blank": say.EMAIL_REQUIRED,
+                "null": say.EMAIL_REQUIRED,
+                "max_length": say.EMAIL_TOO_LONG,
+            },
+        )
         subscribe = serializers.BooleanField(default=False)
         visitor_id = serializers.UUIDField(required=False, allow_null=True)
         website = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -184,7 +204,12 @@ class PublicSubmissionApi(PublicApi):
         referrer = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         page_url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         answers = serializers.DictField(
-            child=serializers.CharField(max_length=500, allow_blank=True), required=False
+            child=serializers.CharField(
+                max_length=say.ANSWER_MAX,
+                allow_blank=True,
+                error_messages={"max_length": say.ANSWER_TOO_LONG},
+            ),
+            required=False,
         )
         form_token = serializers.CharField(
             required=False, allow_blank=True, max_length=300, trim_whitespace=True
@@ -194,15 +219,13 @@ class PublicSubmissionApi(PublicApi):
             # Same rule as the hosted form: a name is shown in the CRM and in exports, and
             # control characters (newlines, escapes) only serve to forge lines there.
             if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-                raise serializers.ValidationError(
-                    "Please use letters, spaces and punctuation only."
-                )
+                raise serializers.ValidationError(say.NAME_CHARACTERS)
             return value
 
         def validate_email(self, value: str) -> str:
-            problem = email_problem(value)
-            if problem:
-                raise serializers.ValidationError(problem)
+            # email-validator's own reason is written for developers.
+            if email_problem(value):
+                raise serializers.ValidationError(say.EMAIL_INVALID)
             return value
 
     class SubmissionOutputSerializer(serializers.Serializer):
@@ -253,6 +276,9 @@ class PublicSubmissionApi(PublicApi):
         serializer = self.SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        consent_required = any(f.name == "subscribe" and f.required for f in base_fields(gate))
+        if consent_required and not data["subscribe"]:
+            return Response(error_body({"subscribe": [say.CONSENT_REQUIRED]}), status=400)
         verdict = form_token_check(data.get("form_token"), gate_slug=gate.slug)
         submission = SubmissionInput(
             name=data["name"],

@@ -120,8 +120,9 @@ SECTIONS: list[DemoSection] = [
         "(guest Wi-Fi first, then backups, then voice, then everything else), and keep "
         "the old line as a fallback for the first month. Most sites are fully moved in "
         "two weeks without anyone noticing.\n\n"
-        "First step: check whether your building is already on our network. The map "
-        "below shows the ring and the business parks it reaches.",
+        "First step: check whether your building is already on our network. The "
+        "network map, under Downloads, shows the ring, the business parks it reaches and "
+        "the buildings already on it.",
         ["migration", "fiber"],
     ),
 ]

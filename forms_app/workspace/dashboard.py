@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.csv_export import csv_response
 from config.roles import can_edit
 from forms_app.models import CampaignCost, Gate, SpamTallyKind
-from forms_app.selectors import quarantine_count, spam_tally_totals
+from forms_app.selectors import first_run, quarantine_count, spam_tally_totals
 from forms_app.services.costs import campaign_cost_create, campaign_cost_delete
 from forms_app.workspace import charts, reports
 from forms_app.workspace.access import marketer_required, viewer_required
@@ -99,6 +99,9 @@ def dashboard(request: HttpRequest) -> HttpResponseBase:
         }
         if can_edit(request.user)
         else None,
+        # A new marketer's checklist, until every step is done (marketers only: the
+        # steps are theirs to do).
+        "first_run": first_run() if can_edit(request.user) else None,
         "cost_form": CostForm(
             initial={"period_start": rng.start, "period_end": rng.end, "currency": "EUR"}
         )

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forms_app.forms import HONEYPOT
 from forms_app.forms import GateForm as VisitorForm
-from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url
+from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url, gate_iframe_snippet
 from forms_app.models import (
     FormField,
     Gate,
@@ -319,6 +319,7 @@ def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase
         base = base_url(request)
         context["snippet"] = gate_embed_snippet(gate, base=base)
         context["hosted_url"] = gate_hosted_url(gate, base=base)
+        context["iframe_snippet"] = gate_iframe_snippet(gate, base=base)
         context["section_snippet"] = (
             f'<section data-leadgate-section="{gate.sections.first().key}">…</section>'  # type: ignore[union-attr]
             if gate.sections.exists()

@@ -634,3 +634,62 @@ def test_disposable_addresses_are_accepted_and_marked(api: Client) -> None:
     assert lead.company_domain == ""
     work = _submit(api, gate, _valid(email="jo@acme-telecom.example"))
     assert Lead.objects.get(id=work.json()["lead_id"]).is_disposable_email is False
+
+
+# --- plain-word errors --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"email": "jo@exa_mple.com"}, "email", "Enter an email address like name@example.com."),
+        ({"email": "plainaddress"}, "email", "Enter an email address like name@example.com."),
+        ({"email": ""}, "email", "Enter your email address, like name@example.com."),
+        ({"email": None}, "email", "Enter your email address, like name@example.com."),
+        (
+            {"email": "a" * 250 + "@x.io"},
+            "email",
+            "Enter an email address of at most 254 characters.",
+        ),
+        ({"name": ""}, "name", "Enter your name."),
+        ({"name": "   "}, "name", "Enter your name."),
+        ({"name": "A" * 201}, "name", "Enter a name of at most 200 characters."),
+        (
+            {"answers": {"issue": "x" * 501}},
+            "answers.issue",
+            "Keep your answer to at most 500 characters.",
+        ),
+    ],
+)
+def test_submission_errors_are_in_plain_words(
+    api: Client, overrides: dict[str, Any], field: str, message: str
+) -> None:
+    gate = make_gate()
+    response = _submit(api, gate, _valid(**overrides))
+    assert response.status_code == 400
+    assert response.json()["errors"][field] == [message]
+    _nothing_stored()
+
+
+def test_a_missing_name_field_is_asked_for_in_plain_words(api: Client) -> None:
+    body = _valid()
+    del body["name"]
+    response = _submit(api, make_gate(), body)
+    assert response.json()["errors"]["name"] == ["Enter your name."]
+
+
+def test_a_required_opt_in_must_be_ticked(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stage requires the opt-in today; a gate that did gets the plain message."""
+    from forms_app.api import public
+    from forms_app.stage_policy import FieldSpec
+
+    monkeypatch.setattr(
+        public,
+        "base_fields",
+        lambda gate: [FieldSpec("subscribe", "checkbox", "I agree", True)],
+    )
+    gate = make_gate()
+    response = _submit(api, gate, _valid(subscribe=False))
+    assert response.status_code == 400
+    assert response.json()["errors"]["subscribe"] == ["Tick the box to agree before you continue."]
+    _nothing_stored()

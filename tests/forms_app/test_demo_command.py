@@ -513,6 +513,35 @@ def test_admin_pages_for_the_demo_data_render(
     assert delivery.status == DeliveryStatus.PENDING
 
 
+def test_the_demo_copy_matches_what_the_hosted_page_shows(client: Any) -> None:
+    """What the e-book's texts promise is on the page: six chapters, a network map under
+    "Downloads" (not "below": the downloads sit beside or above the reading), and the
+    demo's thresholds make three sections read warm, as demo.sh says."""
+    from forms_app.access import access_token_make
+    from forms_app.demo.content import GATE, SECTIONS
+    from profiling.models import Lead, Visitor
+
+    _run()
+    gate = Gate.objects.get(slug="network-vbook")
+    assert str(GATE["description"]).startswith("Six short chapters")
+    assert len(SECTIONS) == 6
+    lead = Lead.objects.create(email="ada@example-fibre.com", name="Ada")
+    visitor = Visitor.objects.create(id=uuid.uuid4(), lead=lead)
+    token = access_token_make(lead_id=lead.id, visitor_id=visitor.id, gate_slug=gate.slug)
+    html = client.get(f"/g/{gate.slug}", {"t": token}).content.decode()
+    assert html.count('class="lg-section"') == 6
+    assert '<h2 id="downloads-title">Downloads</h2>' in html
+    assert "Network map (PDF)" in html
+    assert "under Downloads" in html
+    assert "map below" not in html
+    # demo.sh: "read three sections (warm)": 10 points a section, warm at 30.
+    read = ScoringRule.objects.get(name="Read e-book sections")
+    assert 3 * read.points >= ScoringSettings.objects.get(pk=1).warm_threshold > 2 * read.points
+    banner = (REPO / "scripts" / "demo.sh").read_text()
+    assert "read three sections" in banner
+    assert "/app/" in banner
+
+
 def test_the_map_is_a_multi_page_pdf_read_inline(
     media_root: Path, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -231,11 +231,14 @@ def test_post_needs_the_csrf_token(client: Any, gate: Gate) -> None:
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"email": "not-an-email"}, "email", "check the email address"),
-        ({"email": "ada@"}, "email", "check the email address"),
-        ({"email": ""}, "email", "email address we can send"),
-        ({"name": "   "}, "name", "tell us your name"),
-        ({"name": "x" * 201}, "name", "at most 200 characters"),
+        # Plain words, never the validation library's ("The part after the @-sign...").
+        ({"email": "not-an-email"}, "email", "Enter an email address like name@example.com."),
+        ({"email": "ada@"}, "email", "Enter an email address like name@example.com."),
+        ({"email": "jo@exa_mple.com"}, "email", "Enter an email address like name@example.com."),
+        ({"email": ""}, "email", "Enter your email address, like name@example.com."),
+        ({"email": "a" * 250 + "@x.io"}, "email", "Enter an email address of at most 254"),
+        ({"name": "   "}, "name", "Enter your name."),
+        ({"name": "x" * 201}, "name", "Enter a name of at most 200 characters."),
     ],
 )
 def test_invalid_input_shows_linked_errors(
@@ -690,3 +693,41 @@ def test_the_tracker_knows_when_the_visitor_has_identified(client: Any, gate: Ga
     # Open content (epiphany) is anonymous: no such mark.
     open_page = client.get(f"/g/{_gate(Stage.EPIPHANY).slug}").content.decode()
     assert 'data-identified="1"' not in open_page
+
+
+def test_a_required_opt_in_is_asked_for_in_plain_words() -> None:
+    """No stage requires the opt-in today; a form whose spec did says so in plain words."""
+    from forms_app.forms import GateForm
+    from forms_app.stage_policy import FieldSpec
+
+    specs = [
+        FieldSpec("name", "text", "Name", True),
+        FieldSpec("email", "email", "Work email", True),
+        FieldSpec("subscribe", "checkbox", "I agree", True),
+    ]
+    form = GateForm({"name": "Ada", "email": "ada@example.com"}, specs=specs)
+    assert not form.is_valid()
+    assert form.errors["subscribe"] == ["Tick the box to agree before you continue."]
+    ticked = GateForm({"name": "Ada", "email": "ada@example.com", "subscribe": "1"}, specs=specs)
+    assert ticked.is_valid(), ticked.errors
+
+
+def test_home_says_how_to_log_in_to_the_demo(client: Any, settings: Any) -> None:
+    """The demo's root page leads to /app/ and names the marketer's demo login; a real
+    install (sandbox off) never prints a password."""
+    from forms_app.demo.logins import demo_logins_ensure, demo_password
+
+    demo_logins_ensure()
+    settings.LEADGATE_SANDBOX = True
+    html = client.get("/").content.decode()
+    start = html.split('id="start-title"', 1)[1].split("</section>", 1)[0]
+    assert 'href="/app/"' in start
+    assert (
+        f"Demo login: user <strong>marketer</strong>, password "
+        f"<strong>{demo_password('marketer')}</strong>"
+    ) in start
+    settings.LEADGATE_SANDBOX = False
+    html = client.get("/").content.decode()
+    assert 'href="/app/"' in html.split('id="start-title"', 1)[1]
+    assert "Demo login" not in html
+    assert demo_password("marketer") not in html
