@@ -6,6 +6,12 @@ Semantics (documented for marketers in docs/scoring.md):
 - a rule matches an event by type, and optionally gate, section, file and track name,
   and by a minimum dwell for events that carry a duration; a `profile` rule matches the
   lead's passive profile (a disposable email address, a company domain);
+- an event id counts once (the same report delivered twice is one report);
+- reading is *active time*, reported in parts (the tracker's heartbeats): the
+  `section_view` events of one section (or PDF page: gate, file key, section key) add up,
+  and the section counts once, when that sum reaches its read threshold
+  (forms_app/reading.py) and the rule's `min_duration_ms`; how the time was split into
+  reports, and in what order they came, changes nothing;
 - reading the same section or downloading the same file again adds nothing: interest
   is in *how many* sections or files, and re-reads must not inflate a score; the newest
   occurrence is the one that counts (the least decayed);
@@ -32,11 +38,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from forms_app.reading import DEFAULT_MIN_DWELL_MS, read_threshold_ms
+
 COLD, WARM, HOT = "cold", "warm", "hot"
-DISTINCT_TYPES = frozenset({"section_view", "download"})
+# Section views are summed into reads (reads_of); a file counts once per gate.
+DISTINCT_TYPES = frozenset({"download"})
 PROFILE = "profile"
 DISPOSABLE_EMAIL = "disposable_email"
 COMPANY_DOMAIN = "company_domain"
@@ -58,6 +67,75 @@ class EventFact:
     file_key: str = ""
     name: str = ""
     duration_ms: int | None = None
+    # The event's id: a report stored once counts once, however often it is handed in.
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class GateReading:
+    """What a gate's read threshold depends on: its minimum dwell, its sections' words."""
+
+    min_dwell_ms: int = DEFAULT_MIN_DWELL_MS
+    section_words: Mapping[str, int] = field(default_factory=dict)
+
+    def threshold_ms(self, file_key: str, section_key: str) -> int:
+        # A PDF page (file_key set) has no word count: the minimum dwell alone.
+        words = 0 if file_key else self.section_words.get(section_key, 0)
+        return read_threshold_ms(min_dwell_ms=self.min_dwell_ms, words=words)
+
+
+@dataclass(frozen=True)
+class ReadFact:
+    """One section (or PDF page) of one gate: the sum of its reports' active time."""
+
+    gate_id: int | None
+    file_key: str
+    section_key: str
+    active_ms: int
+    occurred_at: datetime  # of the newest report
+    received_at: datetime
+    read: bool
+
+
+def reads_of(
+    events: Iterable[EventFact], gate_reading: Mapping[int, GateReading] | None = None
+) -> list[ReadFact]:
+    """The `section_view` reports summed per (gate, file, section); each id counts once."""
+    gate_reading = gate_reading or {}
+    totals: dict[tuple[int | None, str, str], list[EventFact]] = defaultdict(list)
+    for e in unique_events(events):
+        if e.type == "section_view":
+            totals[(e.gate_id, e.file_key, e.section_key)].append(e)
+    reads = []
+    for (gate_id, file_key, section_key), reports in totals.items():
+        active = sum(e.duration_ms or 0 for e in reports)
+        rules_of_gate = gate_reading.get(gate_id) if gate_id is not None else None
+        threshold = (rules_of_gate or GateReading()).threshold_ms(file_key, section_key)
+        reads.append(
+            ReadFact(
+                gate_id=gate_id,
+                file_key=file_key,
+                section_key=section_key,
+                active_ms=active,
+                occurred_at=max(e.occurred_at for e in reports),
+                received_at=max(e.received_at for e in reports),
+                read=active >= threshold,
+            )
+        )
+    return reads
+
+
+def unique_events(events: Iterable[EventFact]) -> list[EventFact]:
+    """Each id once (facts without an id are all distinct)."""
+    seen: set[str] = set()
+    out = []
+    for e in events:
+        if e.id:
+            if e.id in seen:
+                continue
+            seen.add(e.id)
+        out.append(e)
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,9 +172,22 @@ class RuleSpec:
             return False
         if self.event_name and e.name != self.event_name:
             return False
-        return not (
+        # A section's reports add up: its minimum applies to the sum (matches_read).
+        return e.type == "section_view" or not (
             self.min_duration_ms is not None
             and (e.duration_ms is None or e.duration_ms < self.min_duration_ms)
+        )
+
+    def matches_read(self, r: ReadFact) -> bool:
+        """A read section (or PDF page) that this `section_view` rule counts."""
+        return (
+            r.read
+            and self.event_type == "section_view"
+            and (self.gate_id is None or r.gate_id == self.gate_id)
+            and (not self.section_key or r.section_key == self.section_key)
+            and (not self.file_key or r.file_key == self.file_key)
+            and not self.event_name
+            and (self.min_duration_ms is None or r.active_ms >= self.min_duration_ms)
         )
 
     def matches_profile(self, p: ProfileFact) -> bool:
@@ -162,8 +253,8 @@ def grade_for(score: int, hot_trigger: bool, t: Thresholds) -> str:
 
 
 def _distinct_key(e: EventFact) -> tuple[object, ...]:
-    # The same section (or file) of the same gate; a section key on two gates is two.
-    return (e.type, e.gate_id, e.section_key if e.type == "section_view" else e.file_key)
+    # The same file of the same gate; a file key on two gates is two.
+    return (e.type, e.gate_id, e.file_key)
 
 
 def cap(total: int, max_points: int | None) -> int:
@@ -175,17 +266,58 @@ def cap(total: int, max_points: int | None) -> int:
 
 
 def dwell_text(ms: int) -> str:
-    # Integer arithmetic only (minutes rounded half up), so SQL can say the same.
-    return f"{(ms + 30000) // 60000} min" if ms >= 60000 else f"{ms // 1000} s"
+    """Real time, as people say it: "40 s", "3 min 10 s", "1 h 5 min". Integer
+    arithmetic only (whole seconds, truncated), so SQL can say the same."""
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+def _read_text(
+    reads: list[ReadFact],
+    gate_slugs: Mapping[int, str],
+    gate_section_counts: Mapping[int, int],
+) -> str:
+    """"read 4 of 6 sections of network-vbook, 3 min 10 s" (and "2 pages" of its PDFs)."""
+    by_gate: dict[int | None, list[ReadFact]] = defaultdict(list)
+    for r in reads:
+        by_gate[r.gate_id].append(r)
+    parts = []
+    # Known gates by id, then reads whose gate was deleted.
+    for gate_id in sorted(by_gate, key=lambda g: (g is None, g or 0)):
+        of_gate = by_gate[gate_id]
+        slug = gate_slugs.get(gate_id, "a deleted gate") if gate_id else "a deleted gate"
+        total = gate_section_counts.get(gate_id, 0) if gate_id else 0
+        sections = sum(1 for r in of_gate if not r.file_key)
+        pages = len(of_gate) - sections
+        # The active time of what counts, re-reads included: real reading time.
+        dwell = sum(r.active_ms for r in of_gate)
+        counted = []
+        if sections or not pages:
+            of = f" of {total}" if total else ""
+            counted.append(f"{sections}{of} section{'s' if sections != 1 else ''}")
+        if pages:
+            counted.append(_plural(pages, "page"))
+        parts.append(
+            f"read {' and '.join(counted)} of {slug}"
+            + (f", {dwell_text(dwell)}" if dwell else "")
+        )
+    return "; ".join(parts)
+
+
 def _reason_text(
     rule: RuleSpec,
     matched: list[EventFact],
+    reads: list[ReadFact],
     profile: ProfileFact,
     gate_slugs: Mapping[int, str],
     gate_section_counts: Mapping[int, int],
@@ -197,24 +329,7 @@ def _reason_text(
     if rule.event_type == "download":
         return "downloaded " + ", ".join(sorted({e.file_key for e in matched}))
     if rule.event_type == "section_view":
-        by_gate: dict[int | None, list[EventFact]] = defaultdict(list)
-        for e in matched:
-            by_gate[e.gate_id].append(e)
-        parts = []
-        # Known gates by id, then events whose gate was deleted.
-        for gate_id in sorted(by_gate, key=lambda g: (g is None, g or 0)):
-            evs = by_gate[gate_id]
-            slug = gate_slugs.get(gate_id, "a deleted gate") if gate_id else "a deleted gate"
-            total = gate_section_counts.get(gate_id, 0) if gate_id else 0
-            n = len({e.section_key for e in evs})
-            # Time spent includes re-reads: it shows interest even where points do not.
-            dwell = sum(e.duration_ms or 0 for e in evs)
-            of = f" of {total}" if total else ""
-            parts.append(
-                f"read {n}{of} section{'s' if n != 1 else ''} of {slug}"
-                + (f", {dwell_text(dwell)}" if dwell else "")
-            )
-        return "; ".join(parts)
+        return _read_text(reads, gate_slugs, gate_section_counts)
     if rule.event_type == "page_view":
         return f"viewed {_plural(len(matched), 'page')}"
     if rule.event_type == "form_view":
@@ -236,22 +351,36 @@ def compute_score(
     gate_slugs: Mapping[int, str] | None = None,
     gate_section_counts: Mapping[int, int] | None = None,
     profile: ProfileFact | None = None,
+    gate_reading: Mapping[int, GateReading] | None = None,
 ) -> ScoreResult:
     gate_slugs = gate_slugs or {}
     gate_section_counts = gate_section_counts or {}
     profile = profile or ProfileFact()
-    events = list(events)
+    events = unique_events(events)
+    reads = reads_of(events, gate_reading)
     total = 0
     hot_trigger = False
     last_counted: datetime | None = None
     explained: list[tuple[bool, int, str]] = []
     for rule in rules:
+        matched: list[EventFact] = []
+        matched_reads: list[ReadFact] = []
         if rule.event_type == PROFILE:
             if not rule.matches_profile(profile):
                 continue
             # A profile fact has no age: it does not decay.
-            matched: list[EventFact] = []
             terms = [rule.points * NANO]
+        elif rule.event_type == "section_view":
+            # One term per section read (its newest report: the least decayed).
+            matched_reads = [r for r in reads if rule.matches_read(r)]
+            if not matched_reads:
+                continue
+            terms = [
+                decayed_nanos(rule.points, age_seconds(now, r.occurred_at), thresholds.half_life_days)
+                for r in matched_reads
+            ]
+            seen = max(r.received_at for r in matched_reads)
+            last_counted = seen if last_counted is None else max(last_counted, seen)
         else:
             matched = [e for e in events if rule.matches(e)]
             if not matched:
@@ -271,7 +400,9 @@ def compute_score(
         points = cap(sum(terms), rule.max_points)
         total += points
         hot_trigger = hot_trigger or rule.makes_hot
-        text = _reason_text(rule, matched, profile, gate_slugs, gate_section_counts)
+        text = _reason_text(
+            rule, matched, matched_reads, profile, gate_slugs, gate_section_counts
+        )
         explained.append((rule.makes_hot, points, reason_line(text, rule, points)))
     score = round_half_up(total)
     grade = grade_for(score, hot_trigger, thresholds)
