@@ -96,6 +96,7 @@ class PublicGateApi(PublicApi):
         submit_label = serializers.CharField()
         consent_text = serializers.CharField()
         min_dwell_ms = serializers.IntegerField()
+        idle_timeout_ms = serializers.IntegerField()
         # Extension: the signed render-time token the submission must send back (spam.py).
         form_token = serializers.CharField()
         fields = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
@@ -137,6 +138,7 @@ class PublicGateApi(PublicApi):
             "submit_label": gate.submit_label,
             "consent_text": gate.consent_text,
             "min_dwell_ms": gate.min_dwell_ms,
+            "idle_timeout_ms": gate.idle_timeout_ms,
             "form_token": form_token_make(gate_slug=gate.slug),
             "fields": [f.as_public() for f in fields],
             "sections": [{"key": s.key, "title": s.title} for s in gate.sections.all()],

@@ -35,6 +35,7 @@ GATE_SCALARS = (
     "email_content",
     "allowed_origins",
     "min_dwell_ms",
+    "idle_timeout_ms",
     "is_active",
 )
 MAX_ALLOWED_ORIGINS = 50
