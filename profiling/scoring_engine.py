@@ -10,8 +10,9 @@ Semantics (documented for marketers in docs/scoring.md):
 - reading is *active time*, reported in parts (the tracker's heartbeats): the
   `section_view` events of one section (or PDF page: gate, file key, section key) add up,
   and the section counts once, when that sum reaches its read threshold
-  (forms_app/reading.py) and the rule's `min_duration_ms`; how the time was split into
-  reports, and in what order they came, changes nothing;
+  (forms_app/reading.py; a report without a duration, from a client that does not
+  measure time, counts it as read) and the rule's `min_duration_ms`; how the time was
+  split into reports, and in what order they came, changes nothing;
 - reading the same section or downloading the same file again adds nothing: interest
   is in *how many* sections or files, and re-reads must not inflate a score; the newest
   occurrence is the one that counts (the least decayed);
@@ -119,7 +120,9 @@ def reads_of(
                 active_ms=active,
                 occurred_at=max(e.occurred_at for e in reports),
                 received_at=max(e.received_at for e in reports),
-                read=active >= threshold,
+                # A report without a duration comes from a client that does not measure
+                # time (the contract's duration_ms is optional): its word is taken.
+                read=active >= threshold or any(e.duration_ms is None for e in reports),
             )
         )
     return reads
@@ -287,7 +290,7 @@ def _read_text(
     gate_slugs: Mapping[int, str],
     gate_section_counts: Mapping[int, int],
 ) -> str:
-    """"read 4 of 6 sections of network-vbook, 3 min 10 s" (and "2 pages" of its PDFs)."""
+    """ "read 4 of 6 sections of network-vbook, 3 min 10 s" (and "2 pages" of its PDFs)."""
     by_gate: dict[int | None, list[ReadFact]] = defaultdict(list)
     for r in reads:
         by_gate[r.gate_id].append(r)
@@ -308,8 +311,7 @@ def _read_text(
         if pages:
             counted.append(_plural(pages, "page"))
         parts.append(
-            f"read {' and '.join(counted)} of {slug}"
-            + (f", {dwell_text(dwell)}" if dwell else "")
+            f"read {' and '.join(counted)} of {slug}" + (f", {dwell_text(dwell)}" if dwell else "")
         )
     return "; ".join(parts)
 
@@ -376,7 +378,9 @@ def compute_score(
             if not matched_reads:
                 continue
             terms = [
-                decayed_nanos(rule.points, age_seconds(now, r.occurred_at), thresholds.half_life_days)
+                decayed_nanos(
+                    rule.points, age_seconds(now, r.occurred_at), thresholds.half_life_days
+                )
                 for r in matched_reads
             ]
             seen = max(r.received_at for r in matched_reads)
@@ -400,9 +404,7 @@ def compute_score(
         points = cap(sum(terms), rule.max_points)
         total += points
         hot_trigger = hot_trigger or rule.makes_hot
-        text = _reason_text(
-            rule, matched, matched_reads, profile, gate_slugs, gate_section_counts
-        )
+        text = _reason_text(rule, matched, matched_reads, profile, gate_slugs, gate_section_counts)
         explained.append((rule.makes_hot, points, reason_line(text, rule, points)))
     score = round_half_up(total)
     grade = grade_for(score, hot_trigger, thresholds)

@@ -19,7 +19,14 @@ from forms_app.workspace import reports
 from forms_app.workspace.access import viewer_required
 from forms_app.workspace.common import page
 from profiling.models import Delivery, Grade
-from profiling.selectors import LEAD_CSV_COLUMNS, lead_get, lead_profile, lead_timeline
+from profiling.scoring_engine import dwell_text
+from profiling.selectors import (
+    LEAD_CSV_COLUMNS,
+    lead_get,
+    lead_profile,
+    lead_reading,
+    lead_timeline,
+)
 
 PAGE_SIZE = 50
 SEARCH_TIMEOUT_MS = 3000
@@ -159,6 +166,9 @@ def lead_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
             "lead": lead,
             "profile": lead_profile(lead=lead),
             "timeline": lead_timeline(lead_id=lead.id, limit=200),
+            "reading": [
+                {**r, "time": dwell_text(r["active_ms"])} for r in lead_reading(lead_id=lead.id)
+            ],
             "grade_changes": list(lead.grade_changes.order_by("-created_at")[:50]),
             "deliveries": list(deliveries),
             "submissions": list(submissions),

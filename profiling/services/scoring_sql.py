@@ -146,6 +146,7 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     -- report (the least decayed). Event ids are unique in the table, so each counts once.
     SELECT e.lead_id, e.gate_id, e.file_key, e.section_key,
            sum(coalesce(e.duration_ms, 0))::bigint AS active_ms,
+           bool_or(e.duration_ms IS NULL) AS unmeasured,
            max(e.occurred_at) AS occurred_at, max(e.received_at) AS received_at
     FROM profiling_event e
     WHERE e.type = 'section_view' AND e.lead_id IS NOT NULL{event_in_range}
@@ -153,14 +154,18 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
 ),
 {p}done AS (
     -- The reads that reached their threshold (forms_app/reading.py; a deleted gate's
-    -- sections the model's default minimum, a PDF page the gate's minimum alone).
+    -- sections the model's default minimum, a PDF page the gate's minimum alone), or
+    -- that a client which does not measure time reported (no duration).
     SELECT d.*
     FROM {p}reads d
     LEFT JOIN forms_app_gate g ON g.id = d.gate_id
     LEFT JOIN forms_app_section s
         ON s.gate_id = d.gate_id AND s.key = d.section_key AND d.file_key = ''
-    WHERE d.active_ms >= {read_threshold_sql(
-        f"coalesce(g.min_dwell_ms, {DEFAULT_MIN_DWELL_MS})", "coalesce(s.words, 0)")}
+    WHERE d.unmeasured OR d.active_ms >= {
+        read_threshold_sql(
+            f"coalesce(g.min_dwell_ms, {DEFAULT_MIN_DWELL_MS})", "coalesce(s.words, 0)"
+        )
+    }
 ),
 {p}uniq AS (
     -- Sections read count once per (lead, rule, gate, file, section); re-downloads

@@ -61,5 +61,16 @@ def test_matches_like_the_engine() -> None:
 
 
 def test_an_event_without_a_duration_never_meets_a_dwell_minimum() -> None:
-    assert not _hot(_rule(event_type="section_view", min_duration_ms=0), type="section_view")
+    track = _rule(event_type="track", event_name="Video", min_duration_ms=0)
+    assert not _hot(track, type="track", name="Video", file_key="")
+    assert _hot(track, type="track", name="Video", file_key="", duration_ms=0)
     assert _hot(_rule(file_key="network-map"))
+
+
+def test_any_report_of_a_section_may_complete_its_read() -> None:
+    # A section's reports (heartbeats) add up: one below the rule's minimum may be the
+    # one that completes the read, so ingest scores at once and the engine judges the sum.
+    rule = _rule(event_type="section_view", section_key="s1", min_duration_ms=5000)
+    assert _hot(rule, type="section_view", section_key="s1", duration_ms=100)
+    assert _hot(rule, type="section_view", section_key="s1")
+    assert not _hot(rule, type="section_view", section_key="s2", duration_ms=9000)

@@ -430,3 +430,12 @@ def test_reads_of_sums_per_gate_file_and_section() -> None:
     ]
     reads = {(r.gate_id, r.section_key): (r.active_ms, r.read) for r in reads_of(events)}
     assert reads == {(GATE, "a"): (5000, True), (8, "a"): (1000, False)}
+
+
+def test_a_report_without_a_duration_counts_its_section_as_read() -> None:
+    # An API client that does not measure time (duration_ms is optional in the contract)
+    # says the section was read; a rule with its own minimum still needs the time.
+    assert score([section("a", ms=None)], [READ]).score == 10
+    assert score([section("a", ms=None), section("a", ms=100)], [READ]).score == 10
+    dwell = RuleSpec(id=1, name="read", event_type="section_view", points=10, min_duration_ms=1)
+    assert score([section("a", ms=None)], [dwell]).score == 0
