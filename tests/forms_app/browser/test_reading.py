@@ -14,10 +14,9 @@ page sees it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
-
-import time
 
 import pytest
 from django.db.models import Count, Sum
@@ -247,10 +246,13 @@ def test_a_reader_who_stays_on_a_section_gets_the_time_spent_in_heartbeats(
     assert len(set(ids)) == len(ids)
     # Leaving the page flushes the time read since the last heartbeat.
     page.goto("about:blank")
-    after = wait_for(
-        lambda: (r := _reading(vid)) and r["s3"][0] > reports and r,
-        message=lambda: str(_reading(vid)),
-    )
+
+    def flushed() -> dict[str, tuple[int, int]] | None:
+        now = _reading(vid)
+        return now if now["s3"][0] > reports else None
+
+    after = wait_for(flushed, message=lambda: str(_reading(vid)))
+    assert after is not None
     spent = 123_000
     assert abs(after["s3"][1] - spent) <= spent * 0.10, after
     assert abs(after["s3"][1] - spent) <= 1000, after  # in fact within a tick
@@ -352,7 +354,8 @@ def test_the_hosted_page_counts_attention_the_same_way(open_page: Any, live_serv
     # Idle: one section, up to the cut-off.
     _spend(page, 90_000, alive=False)
     idle = _reading(vid)
-    assert len(idle) == 1 and IDLE_MS - 2000 <= next(iter(idle.values()))[1] <= IDLE_MS, idle
+    assert len(idle) == 1, idle
+    assert IDLE_MS - 2000 <= next(iter(idle.values()))[1] <= IDLE_MS, idle
     # Reading the third section for 40 s.
     _scroll_to(page, "#section-s3")
     _spend(page, 40_000)
