@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from forms_app.models import Gate, Section
 from profiling.models import Event, GradeChange, Lead, ScoringRule, ScoringSettings
+from profiling.reading import GateReading
 from profiling.scoring_engine import (
     EventFact,
-    GateReading,
     ProfileFact,
     RuleSpec,
     ScoreResult,

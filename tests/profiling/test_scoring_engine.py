@@ -11,18 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forms_app.reading import read_threshold_ms
+from profiling.reading import GateReading, reads_of
 from profiling.scoring_engine import (
     COLD,
     HOT,
     WARM,
     EventFact,
-    GateReading,
     RuleSpec,
     Thresholds,
     compute_score,
     decay_factor,
     grade_for,
-    reads_of,
 )
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from forms_app.models import Gate
 from profiling.models import Event, GradeChange, Lead
+from profiling.reading import GateReading
 from profiling.scoring_engine import (
     EventFact,
-    GateReading,
     ProfileFact,
     RuleSpec,
     Thresholds,
