@@ -6,6 +6,8 @@ imports from `profiling` (Submission refers to Lead by its string label only).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -66,8 +68,12 @@ class Gate(models.Model):
     double_opt_in = models.BooleanField(default=False)
     # Exact origins ("https://www.example.com") allowed to call the public endpoints.
     allowed_origins = models.JSONField(default=list, blank=True)
-    # A section counts as read after this much time at least half visible.
+    # A section counts as read after this much active reading time at least (more for a
+    # long one: see forms_app/reading.py).
     min_dwell_ms = models.PositiveIntegerField(default=5000)
+    # No time accrues after this long without a scroll, key, pointer or touch: a reader
+    # who walked away is not reading.
+    idle_timeout_ms = models.PositiveIntegerField(default=30000)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -93,6 +99,9 @@ class Section(models.Model):
     body_html = models.TextField(blank=True, default="", editable=False)
     topics = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
+    # The body's length in words, kept with it: the time a section needs to count as read
+    # depends on it, and the SQL rescore reads it as a column (forms_app/reading.py).
+    words = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["gate_id", "position", "id"]
@@ -102,6 +111,21 @@ class Section(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate.slug}/{self.key}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.words = word_count(self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "words"}
+        super().save(*args, **kwargs)
+
+
+def word_count(text: str) -> int:
+    """Words a reader reads in a Markdown body (markup, link targets and image addresses
+    are not read, so they do not lengthen the reading time)."""
+    from forms_app.section_body import body_words  # a parser module; imports no models
+
+    return body_words(text)
 
 
 class PdfStatus(models.TextChoices):

@@ -32,6 +32,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from forms_app.models import Gate, GateFile, Section
+from forms_app.reading import read_threshold_ms
 from profiling.models import Event, EventType, GradeChange, Lead
 
 SECTION = "section"
@@ -47,8 +48,9 @@ WORK_MEM = "64MB"
 
 def read_threshold_for(*, gate: Gate, section: Section | None = None) -> int:
     """The active time after which a section (or, with `section` None, a PDF page)
-    counts as read. The one place that decides it for this report."""
-    return gate.min_dwell_ms
+    counts as read: scoring's threshold (forms_app/reading.py), so that a section this
+    report counts as read is one that scores. A PDF page has no words: the gate minimum."""
+    return read_threshold_ms(min_dwell_ms=gate.min_dwell_ms, words=section.words if section else 0)
 
 
 @dataclass(frozen=True)

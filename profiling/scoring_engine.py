@@ -6,6 +6,17 @@ Semantics (documented for marketers in docs/scoring.md):
 - a rule matches an event by type, and optionally gate, section, file and track name,
   and by a minimum dwell for events that carry a duration; a `profile` rule matches the
   lead's passive profile (a disposable email address, a company domain);
+- an event id counts once (the same report delivered twice is one report);
+- reading is *active time*, reported in parts (the tracker's heartbeats; see
+  profiling/reading.py): the
+  `section_view` events of one section (or PDF page: gate, file key, section key) add up,
+  and the section counts once, when that sum reaches its read threshold
+  (forms_app/reading.py; a report without a duration, from a client that does not
+  measure time, counts it as read) and the rule's `min_duration_ms`; how the time was
+  split into reports, and in what order they came, changes nothing;
+- a rule naming a file counts its pages read (each on its own sum); naming also a
+  chapter (`pages`: the chapter's page keys) it counts the chapter once, when at least
+  one of its pages is read; a rule without a file counts a gate's sections, never pages;
 - reading the same section or downloading the same file again adds nothing: interest
   is in *how many* sections or files, and re-reads must not inflate a score; the newest
   occurrence is the one that counts (the least decayed);
@@ -35,8 +46,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from profiling.reading import EventFact, GateReading, ReadFact, reads_of, unique_events
+
 COLD, WARM, HOT = "cold", "warm", "hot"
-DISTINCT_TYPES = frozenset({"section_view", "download"})
+# Section views are summed into reads (reads_of); a file counts once per gate.
+DISTINCT_TYPES = frozenset({"download"})
 PROFILE = "profile"
 DISPOSABLE_EMAIL = "disposable_email"
 COMPANY_DOMAIN = "company_domain"
@@ -46,18 +60,6 @@ PROFILE_CONDITIONS = frozenset({DISPOSABLE_EMAIL, COMPANY_DOMAIN})
 NANO = 1_000_000_000
 _DAY_US = 86_400_000_000
 _ONE_US = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class EventFact:
-    type: str
-    gate_id: int | None
-    occurred_at: datetime
-    received_at: datetime
-    section_key: str = ""
-    file_key: str = ""
-    name: str = ""
-    duration_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,28 @@ class RuleSpec:
             return False
         if self.event_name and e.name != self.event_name:
             return False
-        return not (
+        # A section's reports add up: its minimum applies to the sum (matches_read).
+        return e.type == "section_view" or not (
             self.min_duration_ms is not None
             and (e.duration_ms is None or e.duration_ms < self.min_duration_ms)
+        )
+
+    def matches_read(self, r: ReadFact) -> bool:
+        """A read section (or PDF page) that this `section_view` rule counts."""
+        return (
+            r.read
+            and self.event_type == "section_view"
+            and (self.gate_id is None or r.gate_id == self.gate_id)
+            and (
+                not self.section_key
+                or r.section_key == self.section_key
+                or r.section_key in self.pages
+            )
+            # A rule naming a file counts its pages; one without a file counts the gate's
+            # sections, never a PDF's pages.
+            and r.file_key == self.file_key
+            and not self.event_name
+            and (self.min_duration_ms is None or r.active_ms >= self.min_duration_ms)
         )
 
     def matches_profile(self, p: ProfileFact) -> bool:
@@ -174,8 +195,8 @@ def grade_for(score: int, hot_trigger: bool, t: Thresholds) -> str:
 
 
 def _distinct_key(e: EventFact) -> tuple[object, ...]:
-    # The same section (or file) of the same gate; a section key on two gates is two.
-    return (e.type, e.gate_id, e.section_key if e.type == "section_view" else e.file_key)
+    # The same file of the same gate; a file key on two gates is two.
+    return (e.type, e.gate_id, e.file_key)
 
 
 def cap(total: int, max_points: int | None) -> int:
@@ -187,17 +208,59 @@ def cap(total: int, max_points: int | None) -> int:
 
 
 def dwell_text(ms: int) -> str:
-    # Integer arithmetic only (minutes rounded half up), so SQL can say the same.
-    return f"{(ms + 30000) // 60000} min" if ms >= 60000 else f"{ms // 1000} s"
+    """Real time, as people say it: "40 s", "3 min 10 s", "1 h 5 min". Integer
+    arithmetic only (whole seconds, truncated), so SQL can say the same."""
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+def _read_text(
+    rule: RuleSpec,
+    reads: list[ReadFact],
+    gate_slugs: Mapping[int, str],
+    gate_section_counts: Mapping[int, int],
+) -> str:
+    """ "read 4 of 6 sections of network-vbook, 3 min 10 s", "read 3 pages of
+    network-map, 24 s" (a rule naming a file), "read chapter pricing of network-map, 12 s"
+    (a rule naming a chapter of it)."""
+    by_gate: dict[int | None, list[ReadFact]] = defaultdict(list)
+    for r in reads:
+        by_gate[r.gate_id].append(r)
+    parts = []
+    # Known gates by id, then reads whose gate was deleted.
+    for gate_id in sorted(by_gate, key=lambda g: (g is None, g or 0)):
+        of_gate = by_gate[gate_id]
+        slug = gate_slugs.get(gate_id, "a deleted gate") if gate_id else "a deleted gate"
+        total = gate_section_counts.get(gate_id, 0) if gate_id else 0
+        # One read per (file, section): a rule's reads are all of its file, or all sections.
+        n = len(of_gate)
+        # The active time of what counts, re-reads included: real reading time.
+        dwell = sum(r.active_ms for r in of_gate)
+        if rule.pages:
+            what = f"chapter {rule.section_key} of {rule.file_key}"
+        elif rule.file_key:
+            what = f"{_plural(n, 'page')} of {rule.file_key}"
+        else:
+            of = f" of {total}" if total else ""
+            what = f"{n}{of} section{'s' if n != 1 else ''} of {slug}"
+        parts.append(f"read {what}" + (f", {dwell_text(dwell)}" if dwell else ""))
+    return "; ".join(parts)
+
+
 def _reason_text(
     rule: RuleSpec,
     matched: list[EventFact],
+    reads: list[ReadFact],
     profile: ProfileFact,
     gate_slugs: Mapping[int, str],
     gate_section_counts: Mapping[int, int],
@@ -209,27 +272,7 @@ def _reason_text(
     if rule.event_type == "download":
         return "downloaded " + ", ".join(sorted({e.file_key for e in matched}))
     if rule.event_type == "section_view":
-        by_gate: dict[int | None, list[EventFact]] = defaultdict(list)
-        for e in matched:
-            by_gate[e.gate_id].append(e)
-        parts = []
-        # Known gates by id, then events whose gate was deleted.
-        for gate_id in sorted(by_gate, key=lambda g: (g is None, g or 0)):
-            evs = by_gate[gate_id]
-            slug = gate_slugs.get(gate_id, "a deleted gate") if gate_id else "a deleted gate"
-            total = gate_section_counts.get(gate_id, 0) if gate_id else 0
-            n = len({e.section_key for e in evs})
-            # Time spent includes re-reads: it shows interest even where points do not.
-            dwell = sum(e.duration_ms or 0 for e in evs)
-            of = f" of {total}" if total else ""
-            if rule.pages:
-                what = f"chapter {rule.section_key} of {rule.file_key}"
-            elif rule.file_key:
-                what = f"{n} page{'s' if n != 1 else ''} of {rule.file_key}"
-            else:
-                what = f"{n}{of} section{'s' if n != 1 else ''} of {slug}"
-            parts.append(f"read {what}" + (f", {dwell_text(dwell)}" if dwell else ""))
-        return "; ".join(parts)
+        return _read_text(rule, reads, gate_slugs, gate_section_counts)
     if rule.event_type == "page_view":
         return f"viewed {_plural(len(matched), 'page')}"
     if rule.event_type == "form_view":
@@ -251,22 +294,46 @@ def compute_score(
     gate_slugs: Mapping[int, str] | None = None,
     gate_section_counts: Mapping[int, int] | None = None,
     profile: ProfileFact | None = None,
+    gate_reading: Mapping[int, GateReading] | None = None,
 ) -> ScoreResult:
     gate_slugs = gate_slugs or {}
     gate_section_counts = gate_section_counts or {}
     profile = profile or ProfileFact()
-    events = list(events)
+    events = unique_events(events)
+    reads = reads_of(events, gate_reading)
     total = 0
     hot_trigger = False
     last_counted: datetime | None = None
     explained: list[tuple[bool, int, str]] = []
     for rule in rules:
+        matched: list[EventFact] = []
+        matched_reads: list[ReadFact] = []
         if rule.event_type == PROFILE:
             if not rule.matches_profile(profile):
                 continue
             # A profile fact has no age: it does not decay.
-            matched: list[EventFact] = []
             terms = [rule.points * NANO]
+        elif rule.event_type == "section_view":
+            # One term per section or page read (its newest report: the least decayed);
+            # a chapter counts once, when any of its pages was read (its newest report).
+            matched_reads = [r for r in reads if rule.matches_read(r)]
+            if not matched_reads:
+                continue
+            newest_read: dict[tuple[object, ...], datetime] = {}
+            for r in matched_reads:
+                read_key: tuple[object, ...] = (
+                    (r.gate_id, rule.section_key)
+                    if rule.pages
+                    else (r.gate_id, r.file_key, r.section_key)
+                )
+                if read_key not in newest_read or r.occurred_at > newest_read[read_key]:
+                    newest_read[read_key] = r.occurred_at
+            terms = [
+                decayed_nanos(rule.points, age_seconds(now, at), thresholds.half_life_days)
+                for at in newest_read.values()
+            ]
+            seen = max(r.received_at for r in matched_reads)
+            last_counted = seen if last_counted is None else max(last_counted, seen)
         else:
             matched = [e for e in events if rule.matches(e)]
             if not matched:
@@ -274,9 +341,6 @@ def compute_score(
             newest: dict[tuple[object, ...], datetime] = {}
             for i, e in enumerate(matched):
                 key = _distinct_key(e) if e.type in DISTINCT_TYPES else (i,)
-                if rule.pages:
-                    # A chapter counts once, whichever of its pages were read.
-                    key = (e.type, e.gate_id, rule.section_key)
                 # Only the newest occurrence counts: the least decayed, whatever the order.
                 if key not in newest or e.occurred_at > newest[key]:
                     newest[key] = e.occurred_at
@@ -289,7 +353,7 @@ def compute_score(
         points = cap(sum(terms), rule.max_points)
         total += points
         hot_trigger = hot_trigger or rule.makes_hot
-        text = _reason_text(rule, matched, profile, gate_slugs, gate_section_counts)
+        text = _reason_text(rule, matched, matched_reads, profile, gate_slugs, gate_section_counts)
         explained.append((rule.makes_hot, points, reason_line(text, rule, points)))
     score = round_half_up(total)
     grade = grade_for(score, hot_trigger, thresholds)

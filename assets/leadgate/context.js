@@ -2,7 +2,7 @@ import { IDENTIFIED_KEY, VISITOR_KEY, localValue } from "./storage.js";
 import { knownOrNewVisitorId, visitorAskedNotToBeTracked } from "./visitor.js";
 
 // What the embedding <script> tag says, and what the tracker knows about the visitor.
-// One object shared by the modules: the gate's config may change minDwellMs, and a
+// One object shared by the modules: the gate's config may change minDwellMs and idleMs, and a
 // submitted form sets identified.
 export const createContext = (script) => {
   const dataAttribute = (name) => script.getAttribute("data-" + name);
@@ -17,6 +17,7 @@ export const createContext = (script) => {
     host,
     apiBase: host + "/api/v1/public/",
     minDwellMs: Number(dataAttribute("min-dwell-ms")) || 5000,
+    idleMs: Number(dataAttribute("idle-ms")) || 30000,
     identified: localValue(IDENTIFIED_KEY) == "1" || dataAttribute("identified") == "1",
     // With GPC/DNT on, only once the visitor has submitted a form (its notice covers it).
     trackingAllowed: () => !privacyRequested || context.identified,

@@ -108,18 +108,21 @@ export const createEventQueue = (context) => {
   };
 
   // Page hide: a keepalive request outlives the page (like sendBeacon, without cookies).
+  // beforeHide: what the page's watchers still have to report (the reading time so far).
+  const beforeHide = [];
+  const hiding = guarded(() => {
+    beforeHide.forEach((report) => {
+      report();
+    });
+    flush(true);
+  });
   document.addEventListener(
     "visibilitychange",
     guarded(() => {
-      if (document.hidden) flush(true);
+      if (document.hidden) hiding();
     }),
   );
-  window.addEventListener(
-    "pagehide",
-    guarded(() => {
-      flush(true);
-    }),
-  );
+  window.addEventListener("pagehide", hiding);
 
-  return { track, flush };
+  return { track, flush, beforeHide };
 };

@@ -37,6 +37,9 @@ export const renderGateForm = (box, tracker) => {
         if (config.min_dwell_ms >= 0 && !context.dataAttribute("min-dwell-ms")) {
           context.minDwellMs = config.min_dwell_ms;
         }
+        if (config.idle_timeout_ms > 0 && !context.dataAttribute("idle-ms")) {
+          context.idleMs = config.idle_timeout_ms;
+        }
         if (!config.fields.length) return; // epiphany: open content, no form
         buildForm(root, box, slug, config, tracker);
         tracker.track("form_view", {}, slug);

@@ -12,7 +12,7 @@ import { watchDownloads, watchSections } from "./page-signals.js";
 const startTracker = (script) => {
   const context = createContext(script);
   rememberVisitor(context);
-  const { track, flush } = createEventQueue(context);
+  const { track, flush, beforeHide } = createEventQueue(context);
 
   let started = false;
   // The page view and the passive signals: at once, or (GPC/DNT) after the form.
@@ -21,7 +21,7 @@ const startTracker = (script) => {
     started = true;
     track("page_view", {});
     if (document.querySelector("[data-leadgate-hosted-form]")) track("form_view", {});
-    watchSections(context, track);
+    watchSections(context, track, beforeHide);
     watchDownloads(track);
     flush();
   };

@@ -121,6 +121,8 @@ class GateInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=300), required=False, max_length=50
     )
     min_dwell_ms = serializers.IntegerField(min_value=0, max_value=600_000, required=False)
+    # Below 5 s a pause to think is idleness; beyond an hour a walked-away reader counts.
+    idle_timeout_ms = serializers.IntegerField(min_value=5_000, max_value=3_600_000, required=False)
     is_active = serializers.BooleanField(required=False)
     # max_length on many=True bounds the list (DRF ListSerializer kwarg; stubs lag).
     sections = SectionSerializer(many=True, required=False, max_length=200)  # type: ignore[call-arg]
@@ -153,6 +155,7 @@ class GateOutputSerializer(serializers.Serializer):
     double_opt_in = serializers.BooleanField()
     allowed_origins = serializers.ListField(child=serializers.CharField())
     min_dwell_ms = serializers.IntegerField()
+    idle_timeout_ms = serializers.IntegerField()
     is_active = serializers.BooleanField()
     sections = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()

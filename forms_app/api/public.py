@@ -105,6 +105,7 @@ class PublicGateApi(PublicApi):
         min_dwell_ms = serializers.IntegerField()
         # An opt-in on this gate counts once confirmed from the email (say so after it).
         double_opt_in = serializers.BooleanField()
+        idle_timeout_ms = serializers.IntegerField()
         # Extension: the signed render-time token the submission must send back (spam.py).
         form_token = serializers.CharField()
         fields = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
@@ -147,6 +148,7 @@ class PublicGateApi(PublicApi):
             "consent_text": gate.consent_text,
             "min_dwell_ms": gate.min_dwell_ms,
             "double_opt_in": gate.double_opt_in,
+            "idle_timeout_ms": gate.idle_timeout_ms,
             "form_token": form_token_make(gate_slug=gate.slug),
             "fields": [f.as_public() for f in fields],
             "sections": [{"key": s.key, "title": s.title} for s in gate.sections.all()],

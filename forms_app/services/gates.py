@@ -40,6 +40,7 @@ GATE_SCALARS = (
     "double_opt_in",
     "allowed_origins",
     "min_dwell_ms",
+    "idle_timeout_ms",
     "is_active",
 )
 MAX_ALLOWED_ORIGINS = 50

@@ -67,7 +67,20 @@ class GateForm(forms.Form):
         help_text="Websites allowed to embed the form, one origin per line.",
     )
     min_dwell_s = forms.IntegerField(
-        min_value=0, max_value=600, initial=5, label="Seconds to count a section as read"
+        min_value=0,
+        max_value=600,
+        initial=5,
+        label="Seconds to count a section as read",
+        help_text="Active reading time at least; a long section needs more (a quarter of "
+        "its reading time).",
+    )
+    idle_timeout_s = forms.IntegerField(
+        required=False,
+        min_value=5,
+        max_value=3600,
+        initial=30,
+        label="Seconds without a scroll, key or touch before a reader counts as away",
+        help_text="No reading time accrues after that.",
     )
     is_active = forms.BooleanField(
         required=False, initial=True, label="Live (visitors can open it)"
@@ -86,6 +99,9 @@ class GateForm(forms.Form):
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["min_dwell_ms"] = data.pop("min_dwell_s") * 1000
+        idle_s = data.pop("idle_timeout_s")
+        if idle_s is not None:  # left empty: the gate keeps its cut-off (default 30 s)
+            data["idle_timeout_ms"] = idle_s * 1000
         if not data.get("consent_text"):
             data.pop("consent_text", None)
         return data

@@ -102,6 +102,7 @@ def _initial(
         "double_opt_in": gate.double_opt_in,
         "allowed_origins": "\n".join(gate.allowed_origins or []),
         "min_dwell_s": gate.min_dwell_ms // 1000,
+        "idle_timeout_s": gate.idle_timeout_ms // 1000,
         "is_active": gate.is_active,
     }
     sections = [
@@ -208,9 +209,9 @@ def _show_service_errors(
         elif key in main.fields:
             for m in msgs:
                 main.add_error(key, m)
-        elif key == "min_dwell_ms":
+        elif key in ("min_dwell_ms", "idle_timeout_ms"):
             for m in msgs:
-                main.add_error("min_dwell_s", m)
+                main.add_error(key.replace("_ms", "_s"), m)
         else:
             for m in msgs:
                 main.add_error(None, m if key == "__all__" else f"{key}: {m}")
@@ -298,7 +299,7 @@ def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase
         if gate is not None:
             m, s, f, q = _initial(gate)
         else:
-            m = {"stage": Stage.INTEREST, "min_dwell_s": 5, "is_active": True}
+            m = {"stage": Stage.INTEREST, "min_dwell_s": 5, "idle_timeout_s": 30, "is_active": True}
             s, f, q = [{}], [], []
         main = GateForm(initial=m)
         sections = SectionFormSet(initial=s, prefix="sections")

@@ -24,7 +24,14 @@ from forms_app.workspace import reports
 from forms_app.workspace.access import marketer_required, viewer_required
 from forms_app.workspace.common import page
 from profiling.models import Consent, Delivery, Grade
-from profiling.selectors import LEAD_CSV_COLUMNS, lead_get, lead_profile, lead_timeline
+from profiling.scoring_engine import dwell_text
+from profiling.selectors import (
+    LEAD_CSV_COLUMNS,
+    lead_get,
+    lead_profile,
+    lead_reading,
+    lead_timeline,
+)
 from profiling.selectors.person import lead_export_document, person_by_email, person_lead_ids
 from profiling.services.consent import lead_contact_set, lead_subscription_withdraw
 from profiling.services.identity import leads_merge
@@ -168,6 +175,9 @@ def lead_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponseBase:
             "lead": lead,
             "profile": lead_profile(lead=lead),
             "timeline": lead_timeline(lead_id=lead.id, limit=200),
+            "reading": [
+                {**r, "time": dwell_text(r["active_ms"])} for r in lead_reading(lead_id=lead.id)
+            ],
             "grade_changes": list(lead.grade_changes.order_by("-created_at")[:50]),
             "deliveries": list(deliveries),
             "submissions": list(submissions),

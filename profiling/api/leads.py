@@ -32,6 +32,7 @@ from profiling.selectors import (
     lead_get,
     lead_list,
     lead_profile,
+    lead_reading,
     lead_timeline,
 )
 from profiling.selectors.person import lead_export_document, person_erasable
@@ -131,6 +132,22 @@ def _lead_or_404(pk: str) -> Any:
     return lead
 
 
+class ReadingOutputSerializer(serializers.Serializer):
+    """One section (or PDF page) the lead spent time on."""
+
+    gate = serializers.CharField(allow_null=True, help_text="The gate's slug (null: deleted).")
+    section = serializers.CharField(help_text="The section's key; a PDF page's is \"p<N>\".")
+    active_ms = serializers.IntegerField(
+        help_text="Active reading time: the sum of the section's reports (heartbeats)."
+    )
+    read = serializers.BooleanField(
+        help_text="Whether it counts as read: the gate's minimum dwell reached, and a share "
+        "of the section's expected reading time."
+    )
+    file = serializers.CharField(allow_null=True, help_text="A PDF page's file key; else null.")
+    page = serializers.IntegerField(allow_null=True, help_text="A PDF page's number; else null.")
+
+
 class LeadDetailApi(APIView):
     # Sales reads a lead; changing its consent (PATCH) or erasing it (DELETE) is for
     # marketers (SalesMayRead refuses every unsafe method to sales users).
@@ -175,6 +192,7 @@ class LeadDetailApi(APIView):
         profile = serializers.SerializerMethodField()
         visitors = serializers.SerializerMethodField()
         timeline = serializers.SerializerMethodField()
+        reading = serializers.SerializerMethodField()
         grade_changes = serializers.SerializerMethodField()
 
         @extend_schema_field(ConsentOutputSerializer(many=True))
@@ -202,6 +220,10 @@ class LeadDetailApi(APIView):
 
         def get_timeline(self, lead: Any) -> list[dict[str, Any]]:
             return lead_timeline(lead_id=lead.id)
+
+        @extend_schema_field(ReadingOutputSerializer(many=True))
+        def get_reading(self, lead: Any) -> list[dict[str, Any]]:
+            return lead_reading(lead_id=lead.id)
 
         def get_grade_changes(self, lead: Any) -> list[dict[str, Any]]:
             return [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 from config.metrics import GRADE_CHANGES, labelled
 from forms_app.models import Gate, GateFile, PdfPage, Section, page_section_key
 from profiling.models import Event, GradeChange, Lead, ScoringRule, ScoringSettings
+from profiling.reading import GateReading
 from profiling.scoring_engine import (
     EventFact,
     ProfileFact,
@@ -102,10 +104,14 @@ _CONFIG_SQL = (
 )
 _FACTS_SQL = (
     "WITH f AS MATERIALIZED (SELECT type, gate_id, occurred_at, received_at, section_key,"  # noqa: S608
-    f" file_key, name, duration_ms FROM {Event._meta.db_table} WHERE lead_id = %s)"
+    f" file_key, name, duration_ms, id FROM {Event._meta.db_table} WHERE lead_id = %s)"
     " SELECT (SELECT coalesce(json_agg(json_build_array(type, gate_id, occurred_at,"
-    " received_at, section_key, file_key, name, duration_ms)), '[]') FROM f)::text,"
+    " received_at, section_key, file_key, name, duration_ms, id)), '[]') FROM f)::text,"
+    # Per gate: slug, number of sections, minimum dwell, and each section's words (what
+    # its read threshold depends on).
     " (SELECT coalesce(json_agg(json_build_array(g.id, g.slug, (SELECT count(*)"
+    f" FROM {Section._meta.db_table} s WHERE s.gate_id = g.id), g.min_dwell_ms,"
+    " (SELECT coalesce(json_object_agg(s.key, s.words), '{}')"
     f" FROM {Section._meta.db_table} s WHERE s.gate_id = g.id))), '[]')"
     f" FROM {Gate._meta.db_table} g WHERE g.id IN (SELECT gate_id FROM f))::text"
 )
@@ -122,20 +128,31 @@ def _config_parse(raw: str) -> tuple[list[RuleSpec], Thresholds]:
     return specs, Thresholds(warm, hot, half_life_days)
 
 
-def _facts_and_gates(
-    lead_id: uuid.UUID | str,
-) -> tuple[list[EventFact], dict[int, str], dict[int, int]]:
-    """The lead's events, and the slug and section count of each gate they name."""
+@dataclass(frozen=True)
+class LeadFacts:
+    events: list[EventFact]
+    gate_slugs: dict[int, str]
+    gate_section_counts: dict[int, int]
+    gate_reading: dict[int, GateReading]
+
+
+def _facts_and_gates(lead_id: uuid.UUID | str) -> LeadFacts:
+    """The lead's events, and what scoring needs of each gate they name."""
     with connection.cursor() as cursor:
         cursor.execute(_FACTS_SQL, [lead_id])
         raw_facts, raw_gates = cursor.fetchone()
     when = datetime.fromisoformat
     facts = [
-        EventFact(t, g, when(occurred), when(received), s, f, n, d)
-        for t, g, occurred, received, s, f, n, d in json.loads(raw_facts)
+        EventFact(t, g, when(occurred), when(received), s, f, n, d, i)
+        for t, g, occurred, received, s, f, n, d, i in json.loads(raw_facts)
     ]
     gates: list[list[Any]] = json.loads(raw_gates)
-    return facts, {g[0]: g[1] for g in gates}, {g[0]: g[2] for g in gates if g[2]}
+    return LeadFacts(
+        events=facts,
+        gate_slugs={g[0]: g[1] for g in gates},
+        gate_section_counts={g[0]: g[2] for g in gates if g[2]},
+        gate_reading={g[0]: GateReading(min_dwell_ms=g[3], section_words=g[4]) for g in gates},
+    )
 
 
 def lead_score_compute(
@@ -148,20 +165,21 @@ def lead_score_compute(
 ) -> ScoreResult:
     """What the lead's score would be now (no writes); draft rules/thresholds allowed.
     `profile` saves a read when the caller holds the lead's row already."""
-    facts, slugs, counts = _facts_and_gates(lead_id)
+    facts = _facts_and_gates(lead_id)
     if profile is None:
         profile_row = (
             Lead.objects.filter(pk=lead_id).values("is_disposable_email", "company_domain").first()
         )
         profile = ProfileFact(**profile_row) if profile_row else ProfileFact()
     return compute_score(
-        facts,
+        facts.events,
         rules_load() if rules is None else rules,
         thresholds or thresholds_load(),
         now or timezone.now(),
-        gate_slugs=slugs,
-        gate_section_counts=counts,
+        gate_slugs=facts.gate_slugs,
+        gate_section_counts=facts.gate_section_counts,
         profile=profile,
+        gate_reading=facts.gate_reading,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from forms_app.reading import DEFAULT_MIN_DWELL_MS, read_threshold_sql
 from profiling.scoring_engine import RuleSpec, Thresholds
 
 # For the scoring transaction only (SET LOCAL): the distinct aggregate, the sorts and the
@@ -64,6 +65,19 @@ def _cap(expr: str) -> str:
     return (
         f"CASE WHEN r.max_points IS NULL THEN {expr} ELSE greatest(least({expr}, "
         f"abs(r.max_points)::numeric * 1000000000), -abs(r.max_points)::numeric * 1000000000) END"
+    )
+
+
+def _dwell_text(ms: str) -> str:
+    # dwell_text(): "40 s", "3 min 10 s", "1 h 5 min", on whole seconds (bigint division).
+    return (
+        f"CASE WHEN {ms} >= 3600000 THEN ({ms} / 3600000) || ' h'"
+        f" || CASE WHEN {ms} / 60000 %% 60 > 0 THEN ' ' || ({ms} / 60000 %% 60) || ' min'"
+        " ELSE '' END"
+        f" WHEN {ms} >= 60000 THEN ({ms} / 60000) || ' min'"
+        f" || CASE WHEN {ms} / 1000 %% 60 > 0 THEN ' ' || ({ms} / 1000 %% 60) || ' s'"
+        " ELSE '' END"
+        f" ELSE ({ms} / 1000) || ' s' END"
     )
 
 
@@ -130,33 +144,73 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     FROM profiling_lead l
     WHERE l.erased_at IS NULL{lead_in_range}
 ),
+{p}reads AS (
+    -- A section's (or PDF page's) reports add up: its active time, dated by the newest
+    -- report (the least decayed). Event ids are unique in the table, so each counts once.
+    SELECT e.lead_id, e.gate_id, e.file_key, e.section_key,
+           sum(coalesce(e.duration_ms, 0))::bigint AS active_ms,
+           bool_or(e.duration_ms IS NULL) AS unmeasured,
+           max(e.occurred_at) AS occurred_at, max(e.received_at) AS received_at
+    FROM profiling_event e
+    WHERE e.type = 'section_view' AND e.lead_id IS NOT NULL{event_in_range}
+    GROUP BY 1, 2, 3, 4
+),
+{p}done AS (
+    -- The reads that reached their threshold (forms_app/reading.py; a deleted gate's
+    -- sections the model's default minimum, a PDF page the gate's minimum alone), or
+    -- that a client which does not measure time reported (no duration).
+    SELECT d.*
+    FROM {p}reads d
+    LEFT JOIN forms_app_gate g ON g.id = d.gate_id
+    LEFT JOIN forms_app_section s
+        ON s.gate_id = d.gate_id AND s.key = d.section_key AND d.file_key = ''
+    WHERE d.unmeasured OR d.active_ms >= {
+        read_threshold_sql(
+            f"coalesce(g.min_dwell_ms, {DEFAULT_MIN_DWELL_MS})", "coalesce(s.words, 0)"
+        )
+    }
+),
 {p}uniq AS (
-    -- Re-reads and re-downloads count once: one row per (lead, rule, gate, section or
-    -- file), dated by its newest occurrence (the least decayed). Erased leads' events
-    -- are dropped by the final join with scope (cheaper than joining here). `bgate`
-    -- (the gate for sections, none for downloads) comes before the gate in the grouping
-    -- so that by_gate's grouping is a prefix of this one: its input is then already in
-    -- order and PostgreSQL does not sort ~600k rows a second time.
-    SELECT e.lead_id, r.rule_id,
-           CASE WHEN r.event_type = 'section_view' THEN e.gate_id END AS bgate, e.gate_id,
-           -- A chapter rule's pages count once, as their chapter.
-           (CASE WHEN cardinality(r.pages) > 0 THEN r.section_key
-                 WHEN r.event_type = 'section_view' THEN e.section_key ELSE e.file_key END)
+    -- Sections and pages read count once per (lead, rule, gate, section); a chapter's
+    -- pages once per (lead, rule, gate) as their chapter; re-downloads once per (lead,
+    -- rule, gate, file); each dated by the newest occurrence (the least decayed). A rule
+    -- naming a file counts its pages, one without a file the gate's sections only, so
+    -- the section key alone tells a rule's reads apart. Erased leads' rows are dropped
+    -- by the final join with scope (cheaper than joining here). `bgate` is the gate for
+    -- sections, none for downloads.
+    SELECT d.lead_id, r.rule_id, d.gate_id AS bgate, d.gate_id,
+           (CASE WHEN cardinality(r.pages) > 0 THEN r.section_key ELSE d.section_key END)
                COLLATE "C" AS key,
            -- Functions of the rule: taken from the group, not sorted on.
            min(r.points) AS points, min(r.event_type) AS event_type,
-           max(e.occurred_at) AS occurred_at, max(e.received_at) AS received_at,
-           sum(coalesce(e.duration_ms, 0))::bigint AS dwell
-    FROM profiling_event e
-    JOIN {p}rules r ON {match} AND r.event_type IN ('section_view', 'download')
-    WHERE e.lead_id IS NOT NULL{event_in_range}
+           max(d.occurred_at) AS occurred_at, max(d.received_at) AS received_at,
+           sum(d.active_ms)::bigint AS dwell
+    FROM {p}done d
+    JOIN {p}rules r ON r.event_type = 'section_view'
+        AND (r.gate_id IS NULL OR d.gate_id = r.gate_id)
+        AND (r.section_key = '' OR d.section_key = r.section_key
+             OR d.section_key = ANY(r.pages))
+        AND d.file_key = r.file_key
+        AND r.event_name = ''
+        AND (r.min_duration_ms IS NULL OR d.active_ms >= r.min_duration_ms)
     GROUP BY 1, 2, 3, 4, 5
+    UNION ALL
+    SELECT e.lead_id, r.rule_id, NULL, e.gate_id, e.file_key COLLATE "C",
+           -- Functions of the rule: taken from the group, not sorted on.
+           min(r.points), min(r.event_type),
+           max(e.occurred_at), max(e.received_at), 0::bigint
+    FROM profiling_event e
+    JOIN {p}rules r ON {match} AND r.event_type = 'download'
+    WHERE e.type = 'download' AND e.lead_id IS NOT NULL{event_in_range}
+    GROUP BY e.lead_id, r.rule_id, e.gate_id, e.file_key
 ),
 {p}by_gate AS (
-    -- Sections read per gate (for "read 4 of 6 sections of network-vbook, 11 min");
-    -- downloads per rule, with the distinct file keys in code-point order.
+    -- Sections or pages read per gate (for "read 4 of 6 sections of network-vbook,
+    -- 3 min 10 s", "read 3 pages of network-map, 24 s"); downloads per rule, with the
+    -- distinct file keys in code-point order.
     SELECT lead_id, rule_id, min(event_type) AS event_type, bgate AS gate_id,
-           count(*) AS n, sum(dwell)::bigint AS dwell,
+           count(*) AS n,
+           sum(dwell)::bigint AS dwell,
            sum({term("occurred_at", "points")}) AS nanos, max(received_at) AS received_at,
            -- A lone file needs no sorting (the subquery runs once per group otherwise).
            CASE WHEN min(event_type) <> 'download' THEN NULL
@@ -187,8 +241,7 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
                ELSE CASE WHEN coalesce(g.total, 0) > 0 THEN ' of ' || g.total ELSE '' END
                     || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
                     || ' of ' || coalesce(g.slug, 'a deleted gate') END
-            || CASE WHEN g.dwell >= 60000 THEN ', ' || ((g.dwell + 30000) / 60000) || ' min'
-                    WHEN g.dwell > 0 THEN ', ' || (g.dwell / 1000) || ' s' ELSE '' END,
+            || CASE WHEN g.dwell > 0 THEN ', ' || {_dwell_text("g.dwell")} ELSE '' END,
             '; ') END AS text
     -- Gates in id order within a lead's rule, from the sorted subquery (see per_lead).
     FROM (

@@ -99,6 +99,30 @@ def test_create_read_list(api: Client, auth) -> None:
     assert body["slug"] in [g["slug"] for g in listed]
 
 
+def test_idle_cut_off_defaults_to_30_s_and_is_settable(api: Client, auth) -> None:
+    body = _body()
+    created = _send(api, "post", LIST, body, auth).json()
+    assert created["idle_timeout_ms"] == 30_000
+    patched = _send(api, "patch", f"{LIST}{body['slug']}", {"idle_timeout_ms": 45_000}, auth)
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["idle_timeout_ms"] == 45_000
+    assert Gate.objects.get(slug=body["slug"]).idle_timeout_ms == 45_000
+
+
+def test_section_words_are_counted_from_the_body(api: Client, auth) -> None:
+    body = _body()
+    body["sections"] = [
+        {"key": "long", "title": "Long", "body": "Fibre  reaches\nevery street. " * 100}
+    ]
+    assert _send(api, "post", LIST, body, auth).status_code == 201
+    section = Section.objects.get(gate__slug=body["slug"], key="long")
+    assert section.words == 400
+    body["sections"][0]["body"] = "Three short words"
+    assert _send(api, "put", f"{LIST}{body['slug']}", body, auth).status_code == 200
+    section.refresh_from_db()
+    assert section.words == 3
+
+
 def test_origins_are_normalised(api: Client, auth) -> None:
     body = _body(
         allowed_origins=["HTTPS://WWW.Example-Fibre.com/", "https://www.example-fibre.com"]
@@ -281,6 +305,10 @@ BAD_FIELDS = [
     ({"min_dwell_ms": 10**12}, "min_dwell_ms"),
     ({"min_dwell_ms": 1.5}, "min_dwell_ms"),
     ({"min_dwell_ms": None}, "min_dwell_ms"),
+    ({"idle_timeout_ms": 4999}, "idle_timeout_ms"),
+    ({"idle_timeout_ms": 3_600_001}, "idle_timeout_ms"),
+    ({"idle_timeout_ms": "soon"}, "idle_timeout_ms"),
+    ({"idle_timeout_ms": None}, "idle_timeout_ms"),
     ({"is_active": "maybe"}, "is_active"),
     ({"is_active": None}, "is_active"),
     ({"sections": {"key": "a"}}, "sections.__all__"),

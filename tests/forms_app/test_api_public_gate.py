@@ -116,6 +116,8 @@ def test_get_config_has_the_contract_fields(api: Client) -> None:
         {"key": "how", "title": "How"},
     ]
     assert data["files"] == [{"key": "network-map", "title": "Network Map"}]
+    # What the tracker needs to count reading time (see README "Reading is attention").
+    assert (data["min_dwell_ms"], data["idle_timeout_ms"]) == (5000, 30_000)
     # the gated content itself is not handed out by the public config
     assert "SECRET GATED TEXT" not in response.content.decode()
     assert response["Access-Control-Allow-Origin"] == DEFAULT_ORIGIN

@@ -119,6 +119,7 @@ def test_interest_gate_renders_the_minimal_accessible_form(client: Any, gate: Ga
     assert "Chapter why-fiber" in html
     assert f'data-gate="{gate.slug}"' in html
     assert f'data-min-dwell-ms="{gate.min_dwell_ms}"' in html
+    assert f'data-idle-ms="{gate.idle_timeout_ms}"' in html
     assert response["Cache-Control"].startswith("private") or "private" in response["Cache-Control"]
 
 

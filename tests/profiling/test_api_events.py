@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from profiling.models import Event, Lead, Visitor
+from profiling.models import Delivery, Event, Lead, Visitor
 from tests.support.api import assert_error
 from tests.support.factories import (
     DEFAULT_ORIGIN,
+    make_endpoint,
     make_gate,
     make_lead,
     make_rule,
@@ -308,6 +309,37 @@ def test_events_of_a_known_visitor_score_its_lead(
     assert Event.objects.filter(lead=lead).count() == 3
     lead.refresh_from_db()
     assert (lead.score, lead.grade) == (30, "warm")
+
+
+def test_heartbeats_add_up_and_the_webhook_reasons_say_the_real_time(
+    api: Client, django_capture_on_commit_callbacks
+) -> None:
+    set_thresholds(warm=20, hot=80)
+    gate = make_gate(sections=["why-fiber", "costs"], min_dwell_ms=5000)
+    make_rule(gate=gate, points=25, name="Read sections")
+    endpoint = make_endpoint(url="http://127.0.0.1:9/crm", grades=["warm"])
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+
+    def beats(*durations: int) -> None:
+        events = [
+            _ev(gate, type="section_view", section="why-fiber", duration_ms=ms) for ms in durations
+        ]
+        with django_capture_on_commit_callbacks(execute=True):
+            assert _post(api, _batch(events, visitor.id)).status_code == 202
+
+    # 3 s, then 1.5 s: below the gate's 5 s minimum, not read yet.
+    beats(3000, 1500)
+    lead.refresh_from_db()
+    assert (lead.score, lead.grade) == (0, "cold")
+    # A heartbeat of 10 s and the flush on page hide: 3 min 10 s in all, with the rest.
+    beats(10_000, 175_500)
+    lead.refresh_from_db()
+    assert (lead.score, lead.grade) == (25, "warm")
+    assert lead.reasons == [f"read 1 of 2 section of {gate.slug}, 3 min 10 s [Read sections: +25]"]
+    delivery = Delivery.objects.get(endpoint=endpoint)
+    assert delivery.payload["data"]["reasons"] == lead.reasons
+    assert delivery.payload["data"]["grade"] == "warm"
 
 
 def test_anonymous_events_are_attached_when_the_visitor_submits(

@@ -700,6 +700,79 @@ def test_lead_detail(api: Client, auth) -> None:
     assert send(api, "get", f"{LEADS}{lead.id}/", auth=auth).status_code == 200
 
 
+def test_lead_detail_reading_sums_heartbeats_per_section_and_pdf_page(api: Client, auth) -> None:
+    gate = make_gate(sections=["intro", "long", "glance"], files=["network-map"], min_dwell_ms=5000)
+    long_section = gate.sections.get(key="long")
+    long_section.body = "word " * 1150  # five minutes to read: 75 s to count as read
+    long_section.save()
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    start = timezone.now() - timedelta(minutes=5)
+
+    def report(section: str, ms: int, seconds: int, file_key: str = "") -> None:
+        make_event(
+            visitor=visitor,
+            gate=gate,
+            section_key=section,
+            file_key=file_key,
+            duration_ms=ms,
+            occurred_at=start + timedelta(seconds=seconds),
+        )
+
+    # Heartbeats: 5 s (at the minimum dwell), then 10 s, 10 s, then a flush of 3 s.
+    for at, ms in ((5, 5000), (15, 10_000), (25, 10_000), (28, 3000)):
+        report("intro", ms, at)
+    report("long", 10_000, 40)  # skimmed: 10 s of a 5-minute section
+    report("glance", 2000, 50)
+    report("p2", 4000, 60, "network-map")
+    report("p2", 1500, 62, "network-map")
+    data = send(api, "get", f"{LEADS}{lead.id}", auth=auth).json()
+    assert data["reading"] == [
+        {
+            "gate": gate.slug,
+            "section": "intro",
+            "active_ms": 28_000,
+            "read": True,
+            "file": None,
+            "page": None,
+        },
+        {
+            "gate": gate.slug,
+            "section": "long",
+            "active_ms": 10_000,
+            "read": False,
+            "file": None,
+            "page": None,
+        },
+        {
+            "gate": gate.slug,
+            "section": "glance",
+            "active_ms": 2000,
+            "read": False,
+            "file": None,
+            "page": None,
+        },
+        {
+            "gate": gate.slug,
+            "section": "p2",
+            "active_ms": 5500,
+            "read": True,
+            "file": "network-map",
+            "page": 2,
+        },
+    ]
+    # The timeline: one entry per section read in a visit, with its real time.
+    texts = [e["text"] for e in data["timeline"]]
+    assert texts == [
+        f"Read page 2 of “Network Map” in “{gate.title}” (5 s)",
+        f"Read “Glance” in “{gate.title}” (2 s)",
+        f"Read “Long” in “{gate.title}” (10 s)",
+        f"Read “Intro” in “{gate.title}” (28 s)",
+    ]
+    intro = data["timeline"][-1]
+    assert (intro["duration_ms"], intro["reports"]) == (28_000, 4)
+
+
 @pytest.mark.parametrize(
     "pk", ["1b4e28ba-2fa1-41d2-883f-0016d3cca427", "-" * 32, "a" * 36, "not-a-uuid", "1"]
 )

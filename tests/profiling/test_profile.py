@@ -142,7 +142,7 @@ def test_profile_in_the_lead_detail(marketer: Any) -> None:
     # The timeline reads like sentences, newest first.
     texts = [e["text"] for e in data["timeline"]]
     assert texts[0] == f"Read “Roi” in “{decision.title}” (30 s)"
-    assert "Read “Why Fiber” in “Network vBook” (1 min 0 s)" in texts
+    assert "Read “Why Fiber” in “Network vBook” (1 min)" in texts
 
 
 def test_free_mail_leaves_the_company_blank(marketer: Any) -> None:

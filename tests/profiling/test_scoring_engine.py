@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forms_app.reading import read_threshold_ms
+from profiling.reading import GateReading, reads_of
 from profiling.scoring_engine import (
     COLD,
     HOT,
@@ -100,8 +103,8 @@ def test_negative_points_are_capped_towards_zero() -> None:
 
 
 def test_min_dwell_excludes_short_and_unknown_durations() -> None:
-    dwell = RuleSpec(id=1, name="read", event_type="section_view", points=10, min_duration_ms=5000)
-    events = [section("a", ms=4999), section("b", ms=None), section("c", ms=5000)]
+    dwell = RuleSpec(id=1, name="read", event_type="section_view", points=10, min_duration_ms=6000)
+    events = [section("a", ms=5999), section("b", ms=None), section("c", ms=6000)]
     result = score(events, [dwell])
     assert result.score == 10
     assert "read 1 of 6 sections" not in result.reasons[0]  # singular
@@ -166,7 +169,7 @@ def test_reasons_say_what_the_person_did() -> None:
 def test_reason_for_a_deleted_gate_and_dwell_time() -> None:
     events = [section("a", gate=None, ms=90_000)]
     result = score(events, [READ])
-    assert result.reasons == ["read 1 section of a deleted gate, 2 min [read: +10]"]
+    assert result.reasons == ["read 1 section of a deleted gate, 1 min 30 s [read: +10]"]
 
 
 def test_hot_trigger_reason_comes_first() -> None:
@@ -254,8 +257,27 @@ def test_order_does_not_matter(events, rnd: random.Random, half_life: int) -> No
 @settings(max_examples=150, deadline=None)
 @given(_facts)
 def test_repeating_distinct_events_never_changes_the_score(events) -> None:
-    distinct = [e for e in events if e.type in {"section_view", "download"}]
-    assert score(events + distinct, _rules).score == score(events, _rules).score
+    # A re-download counts once; so does a re-read of a section that was read already
+    # (its time adds up, but the section counts once and the rules here have no minimum
+    # above the gate's read threshold).
+    rules = [r for r in _rules if (r.min_duration_ms or 0) <= 5000]
+    reads = {e.section_key: 0 for e in events if e.type == "section_view"}
+    for e in events:
+        if e.type == "section_view":
+            reads[e.section_key] += e.duration_ms or 0
+    again = [
+        e
+        for e in events
+        if e.type == "download" or (e.type == "section_view" and reads[e.section_key] >= 5000)
+    ]
+    assert score(events + again, rules).score == score(events, rules).score
+
+
+@settings(max_examples=150, deadline=None)
+@given(_facts)
+def test_the_same_report_handed_in_twice_counts_once(events) -> None:
+    with_ids = [replace(e, id=f"event-{i}") for i, e in enumerate(events)]
+    assert score(with_ids + with_ids[::2], _rules) == score(with_ids, _rules)
 
 
 @settings(max_examples=100, deadline=None)
@@ -323,13 +345,116 @@ def test_ages_and_decay_are_counted_in_billionths() -> None:
 
 
 def test_dwell_text_and_reread_dwell() -> None:
-    assert [dwell_text(ms) for ms in (999, 59_999, 60_000, 89_999, 90_000)] == [
+    times = (999, 59_999, 60_000, 89_999, 190_000, 3_599_999, 3_600_000, 3_959_000)
+    assert [dwell_text(ms) for ms in times] == [
         "0 s",
         "59 s",
         "1 min",
-        "1 min",
-        "2 min",
+        "1 min 29 s",
+        "3 min 10 s",
+        "59 min 59 s",
+        "1 h",
+        "1 h 5 min",
     ]
     # a re-read adds no points but its time counts in the dwell shown
     result = score([section("a", ms=40_000), section("a", ms=40_000)], [READ])
-    assert result.reasons == ["read 1 of 6 section of network-vbook, 1 min [read: +10]"]
+    assert result.reasons == ["read 1 of 6 section of network-vbook, 1 min 20 s [read: +10]"]
+
+
+# --- reading: active time reported in parts -----------------------------------------------
+
+
+def test_heartbeats_of_one_section_add_up_to_real_time() -> None:
+    # 40 s of reading over six sections, reported as heartbeats: real time, not 6 x 5 s.
+    events = [section(k, ms=ms) for k in "abcdef" for ms in (4000, 2000, 700)]
+    events += [section("a", ms=1300)]
+    result = score(events, [READ])
+    assert result.score == 60
+    assert result.reasons == ["read 6 of 6 sections of network-vbook, 41 s [read: +60]"]
+
+
+def test_a_section_counts_once_its_summed_time_reaches_the_threshold() -> None:
+    # 3 + 1.5 s: below the gate's 5 s minimum; one more heartbeat and it is read.
+    parts = [section("a", ms=3000), section("a", ms=1500)]
+    assert score(parts, [READ]).score == 0
+    assert score([*parts, section("a", ms=500)], [READ]).score == 10
+    # A rule's own minimum is compared with the sum, too.
+    long_read = RuleSpec(
+        id=3, name="long", event_type="section_view", points=7, min_duration_ms=8000
+    )
+    assert score([*parts, section("a", ms=3000)], [long_read]).score == 0
+    assert score([*parts, section("a", ms=3500)], [long_read]).score == 7
+
+
+def test_a_long_section_needs_a_share_of_its_reading_time() -> None:
+    # 1150 words at 230 a minute: 5 min to read, a quarter of it is 75 s.
+    reading = {GATE: GateReading(min_dwell_ms=5000, section_words={"long": 1150, "short": 10})}
+
+    def scored(events):
+        return compute_score(events, [READ], T, NOW, SLUGS, COUNTS, gate_reading=reading)
+
+    assert read_threshold_ms(min_dwell_ms=5000, words=1150) == 75_000
+    assert read_threshold_ms(min_dwell_ms=5000, words=10) == 5000
+    assert scored([section("long", ms=5000)]).score == 0  # skimmed
+    assert scored([section("long", ms=40_000), section("long", ms=35_000)]).score == 10
+    assert scored([section("short", ms=5000)]).score == 10
+
+
+def test_pdf_pages_are_read_like_sections_with_the_gate_minimum() -> None:
+    reading = {GATE: GateReading(min_dwell_ms=4000, section_words={"p1": 5000})}
+
+    def page_view(n: int, ms: int) -> EventFact:
+        return EventFact(
+            "section_view", GATE, NOW, NOW, section_key=f"p{n}", file_key="map", duration_ms=ms
+        )
+
+    events = [page_view(1, 4000), page_view(2, 3000), page_view(2, 1000), page_view(3, 3999)]
+    events += [section("a", ms=6000)]
+    result = compute_score(events, [READ], T, NOW, SLUGS, COUNTS, gate_reading=reading)
+    # A rule on sections counts section a only, never the PDF's pages.
+    assert result.score == 10
+    assert result.reasons == ["read 1 of 6 section of network-vbook, 6 s [read: +10]"]
+    # Pages 1 and 2 (the words of a section keyed "p1" do not apply to a page; page 2 in
+    # two heartbeats); page 3 is short of the gate minimum.
+    only_pages = RuleSpec(id=5, name="map", event_type="section_view", points=2, file_key="map")
+    assert compute_score(
+        events, [only_pages], T, NOW, SLUGS, COUNTS, gate_reading=reading
+    ).reasons == ["read 2 pages of map, 8 s [map: +4]"]
+    # A chapter counts once when one of its pages is read on its own sum: 3999 ms on page
+    # 3 and 4000 ms on a page 4 that is not the chapter's do not add up into it.
+    chapter = RuleSpec(
+        id=6,
+        name="end",
+        event_type="section_view",
+        points=9,
+        file_key="map",
+        section_key="end",
+        pages=("p3",),
+    )
+    assert compute_score(events, [chapter], T, NOW, SLUGS, COUNTS, gate_reading=reading).score == 0
+    more = [*events, page_view(3, 1), page_view(1, 500)]
+    result = compute_score(more, [chapter], T, NOW, SLUGS, COUNTS, gate_reading=reading)
+    assert result.reasons == ["read chapter end of map, 4 s [end: +9]"]
+    both = replace(chapter, pages=("p1", "p2", "p3"))
+    result = compute_score(more, [both], T, NOW, SLUGS, COUNTS, gate_reading=reading)
+    assert result.reasons == ["read chapter end of map, 12 s [end: +9]"]
+
+
+def test_reads_of_sums_per_gate_file_and_section() -> None:
+    events = [
+        replace(section("a", ms=2000), id="1"),
+        replace(section("a", ms=2000), id="1"),  # the same report again
+        replace(section("a", ms=3000), id="2"),
+        replace(section("a", ms=1000, gate=8), id="3"),
+    ]
+    reads = {(r.gate_id, r.section_key): (r.active_ms, r.read) for r in reads_of(events)}
+    assert reads == {(GATE, "a"): (5000, True), (8, "a"): (1000, False)}
+
+
+def test_a_report_without_a_duration_counts_its_section_as_read() -> None:
+    # An API client that does not measure time (duration_ms is optional in the contract)
+    # says the section was read; a rule with its own minimum still needs the time.
+    assert score([section("a", ms=None)], [READ]).score == 10
+    assert score([section("a", ms=None), section("a", ms=100)], [READ]).score == 10
+    dwell = RuleSpec(id=1, name="read", event_type="section_view", points=10, min_duration_ms=1)
+    assert score([section("a", ms=None)], [dwell]).score == 0

@@ -1,17 +1,22 @@
 """Properties of scoring, checked on generated data (Hypothesis).
 
 - the set-based SQL rescore computes exactly what the pure Python engine computes
-  (score, grade, reasons, the triggering time), on generated leads, events and rules;
+  (score, grade, reasons, the triggering time), on generated leads, events and rules:
+  sections and PDF pages, each read stored as one or several heartbeats, rules on
+  sections, on a file's pages, on one page and on a chapter of pages;
 - the incremental path (`lead_score`) and the full rescore agree: after a full rescore,
   scoring any lead again changes nothing, and vice versa;
-- order independence, idempotence under duplicates, caps, decay monotone in time
-  (the engine alone, without a database, so many examples are cheap).
+- order independence, idempotence under duplicates (the same report twice), split
+  reports (a section's or a page's active time in any number of heartbeats, in any
+  order), caps, decay monotone
+  in time (the engine alone, without a database, so many examples are cheap).
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +26,7 @@ from hypothesis import strategies as st
 
 from forms_app.models import Gate
 from profiling.models import Event, GradeChange, Lead
+from profiling.reading import GateReading
 from profiling.scoring_engine import (
     EventFact,
     ProfileFact,
@@ -35,8 +41,10 @@ from tests.support.factories import make_gate, make_lead, make_visitor
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SECTIONS = ["a", "b", "c"]
+# Words per section: thresholds at the gate's minimum, ~26 s and ~130 s of reading.
+SECTION_BODIES = {"a": "", "b": "word " * 400, "c": "word " * 2000}
 FILES = ["network-map", "pricing", "Zeta"]
-PAGES = ["p1", "p2", "p3"]
+PAGES = ["p1", "p2", "p3"]  # a PDF's pages: section_view with the file's key
 TRACK_NAMES = ["Demo Requested", "Ébauche"]
 # Rule names with upper case, accents and punctuation: reasons sort by code point on both
 # sides (Python str order, PostgreSQL COLLATE "C").
@@ -51,8 +59,12 @@ _offset = st.one_of(
 
 
 @st.composite
-def event_specs(draw: st.DrawFn) -> dict:
-    etype = draw(st.sampled_from(["section_view", "download", "page_view", "form_view", "track"]))
+def event_specs(draw: st.DrawFn, reading_only: bool = False) -> dict:
+    etype = draw(
+        st.just("section_view")
+        if reading_only
+        else st.sampled_from(["section_view", "download", "page_view", "form_view", "track"])
+    )
     spec: dict = {
         "type": etype,
         "gate": draw(st.sampled_from([0, 1, None])),
@@ -64,9 +76,14 @@ def event_specs(draw: st.DrawFn) -> dict:
         "name": "",
     }
     if etype == "section_view":
-        spec["section_key"] = draw(st.sampled_from(SECTIONS + PAGES))
-        if spec["section_key"] in PAGES:  # a page of a PDF read inline: a file's section
-            spec["file_key"] = draw(st.sampled_from(FILES))
+        if draw(st.booleans()):
+            spec["section_key"] = draw(st.sampled_from(SECTIONS))
+        else:  # a page of a PDF read inline: a section of its file
+            spec["section_key"] = draw(st.sampled_from(PAGES))
+            # Reading alone: one file, so that its pages meet often.
+            spec["file_key"] = draw(st.sampled_from(FILES[: 1 if reading_only else 2]))
+        # Stored as this many heartbeats (the SQL test): the time split between them.
+        spec["heartbeats"] = draw(st.integers(1, 3))
     elif etype == "download":
         spec["file_key"] = draw(st.sampled_from(FILES))
     elif etype == "track":
@@ -75,9 +92,13 @@ def event_specs(draw: st.DrawFn) -> dict:
 
 
 @st.composite
-def rule_specs(draw: st.DrawFn, rule_id: int) -> dict:
+def rule_specs(draw: st.DrawFn, rule_id: int, reading_only: bool = False) -> dict:
     etype = draw(
-        st.sampled_from(["section_view", "download", "page_view", "form_view", "track", "profile"])
+        st.just("section_view")
+        if reading_only
+        else st.sampled_from(
+            ["section_view", "download", "page_view", "form_view", "track", "profile"]
+        )
     )
     spec: dict = {
         "id": rule_id,
@@ -96,14 +117,14 @@ def rule_specs(draw: st.DrawFn, rule_id: int) -> dict:
         "profile_condition": "",
     }
     if etype == "section_view":
-        spec["section_key"] = draw(st.sampled_from(["", "", *SECTIONS]))
-        # Pages of a file read inline: all of them, or a chapter of its outline.
-        if draw(st.integers(0, 3)) == 0:
-            spec["file_key"] = draw(st.sampled_from(FILES))
-            spec["section_key"] = ""
+        spec["section_key"] = draw(st.sampled_from(["", "", *SECTIONS, "p1"]))
+        # Pages of a file read inline: all of them, one, or a chapter of its outline.
+        if draw(st.integers(0, 1 if reading_only else 2)) == 0:
+            spec["file_key"] = draw(st.sampled_from(FILES[: 1 if reading_only else 2]))
+            spec["section_key"] = draw(st.sampled_from(["", "", "p1"]))
             if draw(st.booleans()):
                 spec["section_key"] = "pricing"
-                spec["pages"] = draw(st.sampled_from([("p1", "p2"), ("p3",)]))
+                spec["pages"] = draw(st.sampled_from([("p1", "p2"), ("p1", "p2", "p3"), ("p3",)]))
     elif etype == "download":
         spec["file_key"] = draw(st.sampled_from(["", *FILES]))
     elif etype == "track":
@@ -114,7 +135,7 @@ def rule_specs(draw: st.DrawFn, rule_id: int) -> dict:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> dict:
+def scenarios(draw: st.DrawFn, reading_only: bool = False) -> dict:
     n_rules = draw(st.integers(0, 5))
     warm = draw(st.integers(1, 60))
     return {
@@ -123,14 +144,15 @@ def scenarios(draw: st.DrawFn) -> dict:
                 st.tuples(
                     st.booleans(),  # disposable email
                     st.sampled_from(["", "example-fibre.com"]),  # company domain
-                    st.lists(event_specs(), max_size=12),
+                    st.lists(event_specs(reading_only), max_size=12),
                 ),
                 min_size=1,
                 max_size=4,
             )
         ),
-        "rules": [draw(rule_specs(i + 1)) for i in range(n_rules)],
+        "rules": [draw(rule_specs(i + 1, reading_only)) for i in range(n_rules)],
         "half_life": draw(st.sampled_from([0, 1, 3, 7, 30])),
+        "min_dwell": draw(st.sampled_from([0, 5000, 30000])),
         "warm": warm,
         "hot": warm + draw(st.integers(1, 60)),
     }
@@ -139,8 +161,26 @@ def scenarios(draw: st.DrawFn) -> dict:
 # --- SQL == Python ------------------------------------------------------------------------
 
 
+def _heartbeats(spec: dict) -> list[tuple[int | None, int]]:
+    """A report as its heartbeats: (duration, seconds earlier), the time split between
+    them and the newest at the report's time (a section's reads then start earlier)."""
+    n = spec.get("heartbeats", 1)
+    duration = spec["duration_ms"]
+    if duration is None or n == 1:
+        return [(duration, 0)]
+    part = duration // n
+    return [(duration - part * (n - 1) if i == 0 else part, 10 * i) for i in range(n)]
+
+
 def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds]:
-    gates: list[Gate] = [make_gate(sections=SECTIONS, files=FILES) for _ in range(2)]
+    gates: list[Gate] = [
+        make_gate(sections=SECTIONS, files=FILES, min_dwell_ms=scenario["min_dwell"] * i)
+        for i in range(2)
+    ]
+    for gate in gates:
+        for section in gate.sections.all():
+            section.body = SECTION_BODIES[section.key]
+            section.save()
     # A third gate with no sections, and a deleted gate's events (gate NULL) via None.
     rules = [
         RuleSpec(
@@ -175,14 +215,16 @@ def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds
                     section_key=e["section_key"],
                     file_key=e["file_key"],
                     name=e["name"],
-                    duration_ms=e["duration_ms"],
+                    duration_ms=duration_ms,
                     # microseconds too: ages are not whole seconds in real life
-                    occurred_at=NOW - timedelta(seconds=e["age"], microseconds=e["recv_lag"]),
+                    occurred_at=NOW
+                    - timedelta(seconds=e["age"] + earlier_s, microseconds=e["recv_lag"]),
                     received_at=NOW
-                    - timedelta(seconds=e["age"])
+                    - timedelta(seconds=e["age"] + earlier_s)
                     + timedelta(milliseconds=e["recv_lag"]),
                 )
                 for e in events
+                for duration_ms, earlier_s in _heartbeats(e)
             ]
         )
         leads.append(lead)
@@ -217,6 +259,20 @@ def test_sql_rescore_equals_the_python_engine(scenario: dict) -> None:
 
 @pytest.mark.django_db
 @settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios(reading_only=True))
+def test_sql_rescore_equals_the_python_engine_on_reading(scenario: dict) -> None:
+    # Reading alone, so that the rare cases come up often: a section's or a page's
+    # heartbeats adding up to its threshold, a chapter read through one or several pages,
+    # rules on one page, on a file's pages, on sections beside pages.
+    test_sql_rescore_equals_the_python_engine.hypothesis.inner_test(scenario)
+
+
+@pytest.mark.django_db
+@settings(
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -246,7 +302,7 @@ def test_incremental_scoring_equals_the_full_rescore(scenario: dict, chunk_size:
 GATE = 7
 
 
-def _fact(spec: dict) -> EventFact:
+def _fact(spec: dict, number: int = 0) -> EventFact:
     at = NOW - timedelta(seconds=spec["age"])
     return EventFact(
         spec["type"],
@@ -257,6 +313,7 @@ def _fact(spec: dict) -> EventFact:
         file_key=spec["file_key"],
         name=spec["name"],
         duration_ms=spec["duration_ms"],
+        id=f"event-{number}",
     )
 
 
@@ -281,7 +338,9 @@ def _engine_rules(specs: list[dict]) -> list[RuleSpec]:
     ]
 
 
-_facts = st.lists(event_specs(), max_size=25).map(lambda specs: [_fact(s) for s in specs])
+_facts = st.lists(event_specs(), max_size=25).map(
+    lambda specs: [_fact(s, i) for i, s in enumerate(specs)]
+)
 _rule_lists = (
     st.integers(0, 5)
     .flatmap(lambda n: st.tuples(*[rule_specs(i + 1) for i in range(n)]).map(list))
@@ -291,9 +350,25 @@ _profiles = st.builds(ProfileFact, st.booleans(), st.sampled_from(["", "acme.exa
 _half_lives = st.sampled_from([0, 1, 3, 30])
 
 
+# Gate 7's sections have words (their thresholds differ), gate 8 has only its minimum.
+_READING = {
+    GATE: GateReading(min_dwell_ms=5000, section_words={"b": 400, "c": 2000}),
+    GATE + 1: GateReading(min_dwell_ms=20_000),
+}
+
+
 def _score(events, rules, half_life=0, now=NOW, profile=None):
     t = Thresholds(warm=30, hot=80, half_life_days=half_life)
-    return compute_score(events, rules, t, now, {GATE: "g7", GATE + 1: "g8"}, {GATE: 3}, profile)
+    return compute_score(
+        events,
+        rules,
+        t,
+        now,
+        {GATE: "g7", GATE + 1: "g8"},
+        {GATE: 3},
+        profile,
+        gate_reading=_READING,
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -308,13 +383,62 @@ def test_order_independence(events, rules, profile, half_life, rnd: random.Rando
 
 @settings(max_examples=150, deadline=None)
 @given(_facts, _rule_lists, _half_lives, st.randoms(use_true_random=False))
-def test_duplicates_change_nothing_for_distinct_events(events, rules, half_life, rnd) -> None:
-    # The same event delivered again (same id) is stored once; re-reading a section or
-    # re-downloading a file (a new id) counts once too.
-    distinct = [e for e in events if e.type in {"section_view", "download"}]
-    doubled = events + [rnd.choice(distinct) for _ in range(len(distinct))] if distinct else events
-    a, b = _score(events, rules, half_life), _score(doubled, rules, half_life)
+def test_the_same_report_twice_changes_nothing(events, rules, half_life, rnd) -> None:
+    # The same event delivered again (same id) counts once: heartbeats retried included.
+    doubled = events + [rnd.choice(events) for _ in events]
+    rnd.shuffle(doubled)
+    assert _score(events, rules, half_life) == _score(doubled, rules, half_life)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_facts, _rule_lists, _half_lives, st.randoms(use_true_random=False))
+def test_redownloads_change_nothing(events, rules, half_life, rnd) -> None:
+    # Downloading a file again (a new id) counts once.
+    downloads = [e for e in events if e.type == "download"]
+    again = [replace(rnd.choice(downloads), id=f"again-{i}") for i in range(len(downloads))]
+    a, b = _score(events, rules, half_life), _score(events + again, rules, half_life)
     assert (a.score, a.grade) == (b.score, b.grade)
+
+
+@st.composite
+def _split_reports(draw: st.DrawFn) -> tuple[list[EventFact], list[EventFact]]:
+    """Events, and the same events with each section view's time split into several
+    heartbeats (new ids, none newer than the original report, the newest at its time)."""
+    events = draw(_facts)
+    split: list[EventFact] = []
+    for e in events:
+        if e.type != "section_view" or not e.duration_ms:
+            split.append(e)
+            continue
+        parts = draw(st.integers(1, 4))
+        cuts = sorted(
+            draw(st.lists(st.integers(0, e.duration_ms), min_size=parts - 1, max_size=parts - 1))
+        )
+        bounds = [0, *cuts, e.duration_ms]
+        for i in range(parts):
+            earlier = timedelta(seconds=draw(st.integers(0, 600))) if i else timedelta(0)
+            split.append(
+                replace(
+                    e,
+                    id=f"{e.id}-{i}",
+                    duration_ms=bounds[i + 1] - bounds[i],
+                    occurred_at=e.occurred_at - earlier,
+                    received_at=e.received_at - earlier,
+                )
+            )
+    return events, split
+
+
+@settings(max_examples=200, deadline=None)
+@given(_split_reports(), _rule_lists, _profiles, _half_lives, st.randoms(use_true_random=False))
+def test_split_reports_change_nothing(pair, rules, profile, half_life, rnd) -> None:
+    # 40 s of reading reported once or as 10 + 15 + 15 s: the same score, grade, reasons
+    # and triggering time, in any order.
+    events, split = pair
+    rnd.shuffle(split)
+    assert _score(events, rules, half_life, profile=profile) == _score(
+        split, rules, half_life, profile=profile
+    )
 
 
 @settings(max_examples=150, deadline=None)

@@ -269,25 +269,27 @@ def test_scrolled_sections_record_section_views_with_durations(
             )
             page.wait_for_timeout(DWELL_MS + 300)
         page.evaluate("() => window.scrollTo(0, 0)")
+
+        def reported() -> dict[str, list[Any]] | None:
+            by_section: dict[str, list[Any]] = {}
+            for event in Event.objects.filter(visitor_id=vid, type="section_view").order_by(
+                "occurred_at"
+            ):
+                by_section.setdefault(event.section_key, []).append(event)
+            return by_section if set(SECTIONS[:2]) <= set(by_section) else None
+
         views = wait_for(
-            lambda: (
-                list(
-                    Event.objects.filter(visitor_id=vid, type="section_view").order_by(
-                        "section_key"
-                    )
-                )
-                if Event.objects.filter(visitor_id=vid, type="section_view").count() >= 2
-                else None
-            ),
+            reported,
             message=lambda: str(list(Event.objects.values_list("type", "section_key"))),
         )
         assert views is not None
-        assert [e.section_key for e in views] == sorted(SECTIONS[:2])
-        for event in views:
-            assert event.gate_id == gate.id
-            assert event.duration_ms is not None
-            assert event.duration_ms >= DWELL_MS
-            assert event.duration_ms < 10_000
+        # Reading time comes in reports (the first when the section reaches the gate's
+        # minimum dwell, then heartbeats: tests/forms_app/browser/test_reading.py).
+        assert set(views) == set(SECTIONS[:2])
+        for reports in views.values():
+            assert all(e.gate_id == gate.id and e.duration_ms is not None for e in reports)
+            assert reports[0].duration_ms >= DWELL_MS
+            assert sum(e.duration_ms for e in reports) < 60_000
         # A section only glimpsed is not counted.
         assert not Event.objects.filter(section_key=SECTIONS[2]).exists()
         assert errors == []

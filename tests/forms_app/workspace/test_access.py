@@ -10,7 +10,15 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from forms_app.models import Gate
-from tests.support.factories import make_endpoint, make_gate, make_lead, make_rule, make_user
+from tests.support.factories import (
+    make_endpoint,
+    make_event,
+    make_gate,
+    make_lead,
+    make_rule,
+    make_user,
+    make_visitor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +117,21 @@ def test_sales_reads_dashboard_and_leads_without_edit_controls(sclient: Client) 
         assert "/app/scoring/" not in html
         assert "Add cost" not in html
         assert "sales · read only" in html
+
+
+def test_the_lead_page_shows_summed_reading_time(sclient: Client) -> None:
+    gate = make_gate(sections=["why-fiber", "costs"], title="Network vBook")
+    lead = make_lead(name="Grace Hopper")
+    visitor = make_visitor(lead=lead)
+    for ms in (5000, 10_000, 10_000, 165_000):  # heartbeats: 3 min 10 s
+        make_event(visitor=visitor, gate=gate, section_key="why-fiber", duration_ms=ms)
+    make_event(visitor=visitor, gate=gate, section_key="costs", duration_ms=2000)
+    html = sclient.get(f"/app/leads/{lead.pk}/").content.decode()
+    assert "Read “Why Fiber” in “Network vBook” (3 min 10 s)" in html
+    assert html.count("Read “Why Fiber”") == 1  # one entry for the four reports
+    reading = html[html.index('id="reading-title"') :]
+    assert "3 min 10 s</td><td>read</td>" in reading
+    assert "2 s</td><td>not yet</td>" in reading
 
 
 def test_user_without_role_is_refused(no_role_user: Any) -> None:

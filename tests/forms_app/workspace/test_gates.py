@@ -158,6 +158,8 @@ def test_questions_only_on_decision_gates_and_at_most_two(mclient: Client) -> No
         ({"allowed_origins": "https://ok.example.com\nhttps://bad.example.com/path"}, "has a path"),
         ({"title": ""}, "This field is required"),
         ({"min_dwell_s": "-1"}, "greater than or equal to 0"),
+        ({"idle_timeout_s": "2"}, "greater than or equal to 5"),
+        ({"idle_timeout_s": "3601"}, "less than or equal to 3600"),
         ({"stage": "nirvana"}, "Select a valid choice"),
         ({"title": "x" * 201}, "at most 200 characters"),
     ],
@@ -169,6 +171,20 @@ def test_bad_gate_fields_are_refused_inline(
     assert response.status_code == 400
     assert message in response.content.decode()
     assert Gate.objects.count() == 0
+
+
+def test_the_idle_cut_off_is_set_in_seconds_and_kept_when_left_empty(mclient: Client) -> None:
+    response = mclient.post("/app/gates/new", gate_post(sections=SECTIONS, idle_timeout_s="45"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    gate = Gate.objects.get(slug="fibre-guide")
+    assert gate.idle_timeout_ms == 45_000
+    page = mclient.get("/app/gates/fibre-guide/").content.decode()
+    assert 'name="idle_timeout_s"' in page
+    assert 'value="45"' in page
+    edited = gate_post(sections=SECTIONS, initial=(2, 0, 0), title="Renamed")
+    assert mclient.post("/app/gates/fibre-guide/", edited).status_code == 302
+    gate.refresh_from_db()
+    assert (gate.title, gate.idle_timeout_ms) == ("Renamed", 45_000)
 
 
 def test_duplicate_section_keys_and_files_without_source(mclient: Client) -> None:
