@@ -11,6 +11,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_noop as _noop
 from email_validator import EmailNotValidError, validate_email
 
 from forms_app.stage_policy import FieldSpec
@@ -19,7 +21,7 @@ UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 # Custom questions are prefixed so that a question's name can never shadow a built-in.
 QUESTION_PREFIX = "q_"
 HONEYPOT = "website"
-CHOICE_PLACEHOLDER = "Choose one"
+CHOICE_PLACEHOLDER = _noop("Choose one")
 
 
 def clean_url(value: str, *, max_length: int = 2000) -> str:
@@ -35,12 +37,14 @@ class GateForm(forms.Form):
         max_length=200,
         min_length=1,
         strip=True,
-        error_messages={"required": "Please tell us your name."},
+        error_messages={"required": gettext_lazy("Please tell us your name.")},
     )
     email = forms.CharField(
         max_length=254,
         strip=True,
-        error_messages={"required": "Please give an email address we can send the content to."},
+        error_messages={
+            "required": gettext_lazy("Please give an email address we can send the content to.")
+        },
     )
     subscribe = forms.BooleanField(required=False)
     # Honeypot: hidden from people (off-screen, aria-hidden, not focusable); bots fill it.
@@ -67,7 +71,7 @@ class GateForm(forms.Form):
             if spec.type == "choice":
                 self.fields[field_name] = forms.ChoiceField(
                     required=False,
-                    choices=[("", CHOICE_PLACEHOLDER)] + [(c, c) for c in spec.choices],
+                    choices=[("", gettext(CHOICE_PLACEHOLDER))] + [(c, c) for c in spec.choices],
                 )
             else:
                 self.fields[field_name] = forms.CharField(
@@ -77,15 +81,18 @@ class GateForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         if any(ord(ch) < 32 for ch in name):
-            raise ValidationError("Please use letters, spaces and punctuation only.")
+            raise ValidationError(gettext("Please use letters, spaces and punctuation only."))
         return name
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
         try:
             return validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValidationError(f"Please check the email address: {exc}") from None
+        except EmailNotValidError:
+            # The validator's own reason is English only: name the expected shape instead.
+            raise ValidationError(
+                gettext("Please check the email address: enter one like name@example.com.")
+            ) from None
 
     @property
     def is_bot(self) -> bool:

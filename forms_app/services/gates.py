@@ -41,6 +41,7 @@ GATE_SCALARS = (
     "allowed_origins",
     "min_dwell_ms",
     "is_active",
+    "language",
 )
 MAX_ALLOWED_ORIGINS = 50
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
