@@ -11,8 +11,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext, gettext_lazy
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from email_validator import EmailNotValidError, validate_email
 
 from forms_app.stage_policy import FieldSpec
@@ -21,7 +20,7 @@ UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 # Custom questions are prefixed so that a question's name can never shadow a built-in.
 QUESTION_PREFIX = "q_"
 HONEYPOT = "website"
-CHOICE_PLACEHOLDER = _noop("Choose one")
+CHOICE_PLACEHOLDER = gettext_noop("Choose one")
 
 
 def clean_url(value: str, *, max_length: int = 2000) -> str:

@@ -10,8 +10,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import translation
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext, gettext_noop
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,79}$",
@@ -41,16 +40,16 @@ class Language(models.TextChoices):
 
 # The defaults are stored in English and shown in the gate's language while unchanged
 # (a marketer's own wording is shown as written).
-DEFAULT_SUBSCRIBE_LABEL = _noop("Send me new content about this business issue")
-DEFAULT_SUBMIT_LABEL = _noop("Get the content")
-DEFAULT_CONSENT_TEXT = _noop(
+DEFAULT_SUBSCRIBE_LABEL = gettext_noop("Send me new content about this business issue")
+DEFAULT_SUBMIT_LABEL = gettext_noop("Get the content")
+DEFAULT_CONSENT_TEXT = gettext_noop(
     "We'll email you this content. We also note which sections you read and what you "
     "download here, to send you what is relevant; no third-party cookies, no "
     "fingerprinting. You can ask us to stop or to erase your data at any time."
 )
 
 
-DEFAULT_CONSENT_TEXT_NO_EMAIL = _noop(
+DEFAULT_CONSENT_TEXT_NO_EMAIL = gettext_noop(
     "We note which sections you read and what you download here, to send you what is "
     "relevant; no third-party cookies, no fingerprinting. You can ask us to stop or to "
     "erase your data at any time."
