@@ -37,6 +37,7 @@ class GateForm(forms.Form):
     language = forms.ChoiceField(
         choices=Language.choices,
         initial=Language.EN,
+        required=False,
         help_text="What visitors read in: the form, its errors, the pages and the emails. "
         "Your own texts are shown as you write them.",
     )
@@ -94,6 +95,8 @@ class GateForm(forms.Form):
         data["min_dwell_ms"] = data.pop("min_dwell_s") * 1000
         if not data.get("consent_text"):
             data.pop("consent_text", None)
+        if not data.get("language"):
+            data.pop("language", None)  # not sent: the gate keeps its own (English if new)
         return data
 
 
