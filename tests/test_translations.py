@@ -58,6 +58,7 @@ def _source_msgids() -> set[str]:
                 and node.func.id in GETTEXT_CALLS
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
             ):
                 found.add(node.args[0].value)
     return found
