@@ -221,6 +221,10 @@ AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 # Failures are what throttling needs; a row per successful login would grow without end.
 AXES_DISABLE_ACCESS_LOG = True
 LANGUAGE_CODE = "en"
+# What a visitor may read (a gate's `language`); the workspace stays in English.
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+# Compiled catalogs are committed: the runtime needs no gettext tools.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -59,13 +59,13 @@ class GateAdmin(admin.ModelAdmin):
         "page_link",
         "updated_at",
     )
-    list_filter = ("stage", "is_active")
+    list_filter = ("stage", "language", "is_active")
     search_fields = ("title", "slug", "headline")
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = ("created_at", "updated_at")
     inlines = (SectionInline, GateFileInline, FormFieldInline)
     fieldsets = (
-        (None, {"fields": ("title", "slug", "stage", "is_active")}),
+        (None, {"fields": ("title", "slug", "stage", "language", "is_active")}),
         ("Page", {"fields": ("headline", "description", "submit_label", "subscribe_label")}),
         (
             "Consent and tracking",

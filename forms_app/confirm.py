@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -31,7 +32,12 @@ CONFIRM_LIMIT_PER_IP = 30
 
 
 def _page(request: HttpRequest, state: str, *, status: int = 200, **context: Any) -> HttpResponse:
-    response = render(request, "forms_app/confirm.html", {"state": state, **context}, status=status)
+    # In the language of the form the address was entered in (English when unknown).
+    gate = context.get("gate")
+    with translation.override(gate.language if gate is not None else "en"):
+        response = render(
+            request, "forms_app/confirm.html", {"state": state, **context}, status=status
+        )
     # Per person and per moment (ask, then done): never from a shared cache.
     patch_cache_control(response, private=True, no_cache=True)
     return response

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 from email_validator import EmailNotValidError, validate_email
 
 from forms_app import visitor_messages as say
@@ -20,7 +21,7 @@ UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 # Custom questions are prefixed so that a question's name can never shadow a built-in.
 QUESTION_PREFIX = "q_"
 HONEYPOT = "website"
-CHOICE_PLACEHOLDER = "Choose one"
+CHOICE_PLACEHOLDER = gettext_noop("Choose one")
 
 
 def clean_url(value: str, *, max_length: int = 2000) -> str:
@@ -72,7 +73,7 @@ class GateForm(forms.Form):
             if spec.type == "choice":
                 self.fields[field_name] = forms.ChoiceField(
                     required=False,
-                    choices=[("", CHOICE_PLACEHOLDER)] + [(c, c) for c in spec.choices],
+                    choices=[("", gettext(CHOICE_PLACEHOLDER))] + [(c, c) for c in spec.choices],
                 )
             else:
                 self.fields[field_name] = forms.CharField(

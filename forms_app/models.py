@@ -11,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,79}$",
@@ -29,19 +31,47 @@ class Stage(models.TextChoices):
     DECISION = "decision", "Decision (+ up to two questions, asked progressively)"
 
 
-DEFAULT_SUBSCRIBE_LABEL = "Send me new content about this business issue"
-DEFAULT_CONSENT_TEXT = (
+class Language(models.TextChoices):
+    # The language of everything a visitor reads: the form, its errors, the notice, the
+    # content page, the emails, the confirmation and unsubscribe pages (locale/).
+    EN = "en", "English"
+    DE = "de", "Deutsch"
+    FR = "fr", "Français"
+    ES = "es", "Español"
+
+
+# The defaults are stored in English and shown in the gate's language while unchanged
+# (a marketer's own wording is shown as written).
+DEFAULT_SUBSCRIBE_LABEL = gettext_noop("Send me new content about this business issue")
+DEFAULT_SUBMIT_LABEL = gettext_noop("Get the content")
+DEFAULT_CONSENT_TEXT = gettext_noop(
     "We'll email you this content. We also note which sections you read and what you "
     "download here, to send you what is relevant; no third-party cookies, no "
     "fingerprinting. You can ask us to stop or to erase your data at any time."
 )
 
 
-DEFAULT_CONSENT_TEXT_NO_EMAIL = (
+DEFAULT_CONSENT_TEXT_NO_EMAIL = gettext_noop(
     "We note which sections you read and what you download here, to send you what is "
     "relevant; no third-party cookies, no fingerprinting. You can ask us to stop or to "
     "erase your data at any time."
 )
+DEFAULT_VISITOR_TEXTS = frozenset(
+    (
+        DEFAULT_SUBSCRIBE_LABEL,
+        DEFAULT_SUBMIT_LABEL,
+        DEFAULT_CONSENT_TEXT,
+        DEFAULT_CONSENT_TEXT_NO_EMAIL,
+    )
+)
+
+
+def visitor_text(text: str, language: str) -> str:
+    """`text` as a visitor of a gate in `language` reads it: a default translated."""
+    if text not in DEFAULT_VISITOR_TEXTS:
+        return text
+    with translation.override(language):
+        return gettext(text)
 
 
 def default_consent_text(*, email_content: bool) -> str:
@@ -56,7 +86,7 @@ class Gate(models.Model):
     headline = models.CharField(max_length=300, blank=True)
     description = models.TextField(blank=True)
     subscribe_label = models.CharField(max_length=200, default=DEFAULT_SUBSCRIBE_LABEL)
-    submit_label = models.CharField(max_length=60, default="Get the content")
+    submit_label = models.CharField(max_length=60, default=DEFAULT_SUBMIT_LABEL)
     # The notice shown next to the submit button; stored with every submission so we can
     # prove what a visitor agreed to even after the marketer edits it.
     consent_text = models.TextField(default=DEFAULT_CONSENT_TEXT)
@@ -75,6 +105,7 @@ class Gate(models.Model):
     # who walked away is not reading.
     idle_timeout_ms = models.PositiveIntegerField(default=30000)
     is_active = models.BooleanField(default=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -87,6 +118,19 @@ class Gate(models.Model):
     @property
     def is_gated(self) -> bool:
         return self.stage != Stage.EPIPHANY
+
+    # What visitors read: the stored text, or the default in the gate's language.
+    @property
+    def visitor_subscribe_label(self) -> str:
+        return visitor_text(self.subscribe_label, self.language)
+
+    @property
+    def visitor_submit_label(self) -> str:
+        return visitor_text(self.submit_label, self.language)
+
+    @property
+    def visitor_consent_text(self) -> str:
+        return visitor_text(self.consent_text, self.language)
 
 
 class Section(models.Model):

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
@@ -54,6 +55,12 @@ def pdf_reader(request: HttpRequest, slug: str, key: str) -> HttpResponseBase:
     gate_file = _inline_file(gate, key) if gate is not None else None
     if gate is None or gate_file is None:
         return _not_found(request)
+    with translation.override(gate.language):
+        return _pdf_reader_answer(request, gate, gate_file)
+
+
+def _pdf_reader_answer(request: HttpRequest, gate: Gate, gate_file: GateFile) -> HttpResponseBase:
+    slug, key = gate.slug, gate_file.key
     access, token = access_for(request, gate)
     if gate.is_gated and access is None:
         return _forbidden(request, gate, gate_file)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from forms_app.models import FormField, Gate, Stage, Submission
 
 MAX_CUSTOM_QUESTIONS = 2
@@ -35,9 +37,9 @@ def base_fields(gate: Gate) -> list[FieldSpec]:
     if gate.stage == Stage.EPIPHANY:
         return []  # open content: anonymous passive profiling only
     return [
-        FieldSpec("name", "text", "Name", True, autocomplete="name"),
-        FieldSpec("email", "email", "Work email", True, autocomplete="email"),
-        FieldSpec("subscribe", "checkbox", gate.subscribe_label, False),
+        FieldSpec("name", "text", gettext("Name"), True, autocomplete="name"),
+        FieldSpec("email", "email", gettext("Work email"), True, autocomplete="email"),
+        FieldSpec("subscribe", "checkbox", gate.visitor_subscribe_label, False),
     ]
 
 

@@ -27,7 +27,9 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -203,7 +205,7 @@ def field_views(form: GateForm) -> list[FieldView]:
         value = bound.value()
         choices: list[tuple[str, str]] = []
         if spec.type == "choice":
-            choices = [("", CHOICE_PLACEHOLDER)] + [(c, c) for c in spec.choices]
+            choices = [("", gettext(CHOICE_PLACEHOLDER))] + [(c, c) for c in spec.choices]
         maxlength = getattr(form.fields[html_name], "max_length", None)
         views.append(
             FieldView(
@@ -274,7 +276,8 @@ def _gate_response(request: HttpRequest, slug: str, *, embed: bool) -> HttpRespo
     gate = gate_get_active(slug=slug)
     if gate is None:
         return _not_found(request, embed=embed)
-    response = _gate_answer(request, gate, embed=embed)
+    with translation.override(gate.language):
+        response = _gate_answer(request, gate, embed=embed)
     if embed:
         # The iframe variant may be framed by the sites the gate allows, and only them;
         # every other page by no one (the site-wide CSP and X-Frame-Options: DENY).
@@ -340,12 +343,16 @@ def _gate_post(request: HttpRequest, gate: Gate, *, embed: bool) -> HttpResponse
         )
     if verdict is TokenVerdict.EXPIRED:
         form.is_valid()  # keep what the visitor typed
-        form.add_error(None, "This form had been open too long; please submit it again.")
+        form.add_error(None, gettext("This form had been open too long; please submit it again."))
         return _private(_render_form(request, gate, form, embed=embed, status=400))
     wait = submission_wait_seconds(request, gate.pk)
     if wait is not None:
         form.is_valid()  # keep what the visitor typed, with any field errors
-        form.add_error(None, f"Too many submissions from here; please try again in {wait} seconds.")
+        form.add_error(
+            None,
+            gettext("Too many submissions from here; please try again in %(wait)s seconds.")
+            % {"wait": wait},
+        )
         response = _render_form(request, gate, form, embed=embed, status=429)
         response["Retry-After"] = str(wait)
         return _private(response)
@@ -475,6 +482,11 @@ def gate_file(request: HttpRequest, slug: str, key: str) -> HttpResponseBase:
     gate = gate_get_active(slug=slug)
     if gate is None:
         return _not_found(request)
+    with translation.override(gate.language):
+        return _gate_file_answer(request, gate, key)
+
+
+def _gate_file_answer(request: HttpRequest, gate: Gate, key: str) -> HttpResponseBase:
     gate_file_row: GateFile | None = next((f for f in gate.files.all() if f.key == key), None)
     if gate_file_row is None:
         return _not_found(request)

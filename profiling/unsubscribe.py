@@ -8,10 +8,14 @@ opening the link never unsubscribes by itself.
 
 from __future__ import annotations
 
+import uuid
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 
+from profiling.selectors import lead_language
 from profiling.services.mail import lead_unsubscribe, unsubscribe_token_read
 
 
@@ -24,6 +28,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     lead_id = unsubscribe_token_read(token)
     if lead_id is None:
         return render(request, "profiling/unsubscribe.html", {"state": "invalid"}, status=400)
+    with translation.override(lead_language(lead_id=lead_id)):
+        return _answer(request, lead_id)
+
+
+def _answer(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST":
         if not lead_unsubscribe(lead_id=lead_id):
             return render(request, "profiling/unsubscribe.html", {"state": "gone"}, status=404)

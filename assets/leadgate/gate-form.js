@@ -55,13 +55,13 @@ export const renderGateForm = (box, tracker) => {
     );
 };
 
-const fieldInput = (field, id) => {
+const fieldInput = (field, id, labels) => {
   const attributes = { id, name: field.name };
   if (field.type === "choice") {
     return element(
       "select",
       attributes,
-      [element("option", { value: "", text: "Choose one" })].concat(
+      [element("option", { value: "", text: labels.choose })].concat(
         (field.choices || []).map((choice) => element("option", { value: choice, text: choice })),
       ),
     );
@@ -86,13 +86,15 @@ const buildForm = (root, box, slug, config, tracker) => {
   const form = element("form", { novalidate: "", "aria-labelledby": "t" });
   const status = element("p", { class: "s", role: "status", "aria-live": "polite" });
   const inputs = {}; // field name -> its input or select
+  // The words around the gate's texts, in the gate's language (the public gate config).
+  const labels = config.labels;
   form.appendChild(element("h2", { id: "t", text: config.title }));
   config.fields.forEach((field) => {
     const id = "f-" + field.name;
-    const input = fieldInput(field, id);
+    const input = fieldInput(field, id, labels);
     const label = element("label", {
       for: id,
-      text: field.label + (field.required || field.type === "checkbox" ? "" : " (optional)"),
+      text: field.label + (field.required || field.type === "checkbox" ? "" : " " + labels.optional),
     });
     inputs[field.name] = input;
     form.appendChild(
@@ -109,7 +111,7 @@ const buildForm = (root, box, slug, config, tracker) => {
   });
   form.appendChild(
     element("div", { class: "hp", "aria-hidden": "true" }, [
-      element("label", { for: "f-w", text: "Leave empty" }),
+      element("label", { for: "f-w", text: labels.leave_empty }),
       honeypot,
     ]),
   );
@@ -156,7 +158,7 @@ const buildForm = (root, box, slug, config, tracker) => {
       );
       if (!firstInvalid) {
         firstInvalid = input;
-        summary = "Please check the form: " + message;
+        summary = labels.check_form + " " + message;
       }
     }
     status.textContent = unattached.join(" ") || summary;
@@ -167,8 +169,8 @@ const buildForm = (root, box, slug, config, tracker) => {
     root.removeChild(form);
     root.appendChild(
       element("p", { class: "s", role: "status" }, [
-        document.createTextNode("Thanks! "),
-        element("a", { href: answer.content_url, target: "_top", text: "Open " + config.title }),
+        document.createTextNode(labels.thanks + " "),
+        element("a", { href: answer.content_url, target: "_top", text: labels.open }),
       ]),
     );
   };
@@ -240,13 +242,13 @@ const buildForm = (root, box, slug, config, tracker) => {
                 );
               } else if (response.status === 429) {
                 showErrors({
-                  __all__:
-                    "Too many tries from here; please wait " +
-                    (response.headers.get("Retry-After") || 60) +
-                    " seconds.",
+                  __all__: labels.too_many.replace(
+                    "{seconds}",
+                    response.headers.get("Retry-After") || 60,
+                  ),
                 });
               } else {
-                showErrors(answer.errors || { __all__: "Something went wrong; please try again." });
+                showErrors(answer.errors || { __all__: labels.failed });
               }
             }),
           ),
@@ -254,7 +256,7 @@ const buildForm = (root, box, slug, config, tracker) => {
       .catch(
         guarded(() => {
           submitButton.disabled = false;
-          showErrors({ __all__: "We could not reach the server; please try again." });
+          showErrors({ __all__: labels.unreachable });
         }),
       );
   };
@@ -264,9 +266,9 @@ const buildForm = (root, box, slug, config, tracker) => {
     guarded((submitEvent) => {
       submitEvent.preventDefault();
       const errors = {};
-      if (!inputs.name.value.trim()) errors.name = "Enter your name.";
+      if (!inputs.name.value.trim()) errors.name = labels.name_required;
       if (!EMAIL_SHAPE.test(inputs.email.value.trim())) {
-        errors.email = "Enter an email address like name@example.com.";
+        errors.email = labels.email_invalid;
       }
       Object.keys(errors).length ? showErrors(errors) : send();
     }),

@@ -20,7 +20,7 @@ from config.fields import WholeItemsListSerializer
 from config.openapi import errors
 from config.roles import MarketerOnly
 from forms_app.links import base_url, gate_embed_snippet, gate_hosted_url
-from forms_app.models import FieldType, Gate, Stage
+from forms_app.models import FieldType, Gate, Language, Stage
 from forms_app.selectors import gate_get, gate_list
 from forms_app.services.gates import (
     MAX_UPLOAD_BYTES,
@@ -124,6 +124,12 @@ class GateInputSerializer(serializers.Serializer):
     # Below 5 s a pause to think is idleness; beyond an hour a walked-away reader counts.
     idle_timeout_ms = serializers.IntegerField(min_value=5_000, max_value=3_600_000, required=False)
     is_active = serializers.BooleanField(required=False)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        help_text="The language of everything visitors read: the form, its errors, the "
+        "pages and the emails (default English).",
+    )
     # max_length on many=True bounds the list (DRF ListSerializer kwarg; stubs lag).
     sections = SectionSerializer(many=True, required=False, max_length=200)  # type: ignore[call-arg]
     files = FileSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
@@ -157,6 +163,7 @@ class GateOutputSerializer(serializers.Serializer):
     min_dwell_ms = serializers.IntegerField()
     idle_timeout_ms = serializers.IntegerField()
     is_active = serializers.BooleanField()
+    language = serializers.CharField()
     sections = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     # method_name: Serializer.get_fields() is DRF's own hook and must not be shadowed.

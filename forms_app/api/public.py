@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -75,9 +77,8 @@ def submission_rate_limited(request: HttpRequest, gate: Gate) -> Response | None
     wait = submission_wait_seconds(request, gate.pk)
     if wait is None:
         return None
-    response = Response(
-        error_body(f"Too many submissions; try again in {wait} seconds."), status=429
-    )
+    message = gettext("Too many submissions; try again in %(wait)s seconds.") % {"wait": wait}
+    response = Response(error_body(message), status=429)
     response["Retry-After"] = str(wait)
     return response
 
@@ -92,6 +93,24 @@ def _fake_success(request: Request, gate: Gate) -> dict[str, str]:
     }
 
 
+def embed_labels(gate: Gate) -> dict[str, str]:
+    """The words gate-form.js shows around the gate's own texts, in the active language
+    (the script ships none of its own). `too_many` keeps "{seconds}" for the script."""
+    return {
+        "optional": gettext("(optional)"),
+        "choose": gettext("Choose one"),
+        "leave_empty": gettext("Leave this field empty"),
+        "check_form": gettext("Please check the form:"),
+        "name_required": str(say.NAME_REQUIRED),
+        "email_invalid": str(say.EMAIL_INVALID),
+        "too_many": gettext("Too many tries from here; please wait {seconds} seconds."),
+        "failed": gettext("Something went wrong; please try again."),
+        "unreachable": gettext("We could not reach the server; please try again."),
+        "thanks": gettext("Thanks!"),
+        "open": gettext("Open %(title)s") % {"title": gate.title},
+    }
+
+
 class PublicGateApi(PublicApi):
     class PublicGateOutputSerializer(serializers.Serializer):
         slug = serializers.CharField()
@@ -103,6 +122,10 @@ class PublicGateApi(PublicApi):
         submit_label = serializers.CharField()
         consent_text = serializers.CharField()
         min_dwell_ms = serializers.IntegerField()
+        # The language of every text below and of the gate's pages and emails.
+        language = serializers.CharField()
+        # The embed's own words, in `language` (the script ships no strings of its own).
+        labels = serializers.DictField(child=serializers.CharField())
         # An opt-in on this gate counts once confirmed from the email (say so after it).
         double_opt_in = serializers.BooleanField()
         idle_timeout_ms = serializers.IntegerField()
@@ -136,17 +159,24 @@ class PublicGateApi(PublicApi):
             visitor_id = uuid.UUID(raw_visitor) if raw_visitor else None
         except ValueError:
             return Response(error_body({"visitor_id": ["Must be a UUID."]}), status=400)
-        fields = fields_for(gate, lead_id_for_visitor(visitor_id))
+        with translation.override(gate.language):
+            fields = fields_for(gate, lead_id_for_visitor(visitor_id))
+            labels = embed_labels(gate)
+            subscribe_label = gate.visitor_subscribe_label
+            submit_label = gate.visitor_submit_label
+            consent_text = gate.visitor_consent_text
         data = {
             "slug": gate.slug,
             "title": gate.title,
             "stage": gate.stage,
             "headline": gate.headline,
             "description": gate.description,
-            "subscribe_label": gate.subscribe_label,
-            "submit_label": gate.submit_label,
-            "consent_text": gate.consent_text,
+            "subscribe_label": subscribe_label,
+            "submit_label": submit_label,
+            "consent_text": consent_text,
             "min_dwell_ms": gate.min_dwell_ms,
+            "language": gate.language,
+            "labels": labels,
             "double_opt_in": gate.double_opt_in,
             "idle_timeout_ms": gate.idle_timeout_ms,
             "form_token": form_token_make(gate_slug=gate.slug),
@@ -255,6 +285,11 @@ class PublicSubmissionApi(PublicApi):
         gate = self.gate_or_error(request, slug)
         if isinstance(gate, Response):
             return gate
+        # The embed shows these errors to the visitor: in the gate's language.
+        with translation.override(gate.language):
+            return self._post(request, gate)
+
+    def _post(self, request: Request, gate: Gate) -> Response:
         if gate.stage == Stage.EPIPHANY:
             return Response(
                 error_body("This gate is open content: it has no form to submit."), status=400
@@ -272,7 +307,7 @@ class PublicSubmissionApi(PublicApi):
                 errors[str(key)[:80]] = [
                     friction_message(banned)
                     if banned
-                    else "Unknown field: this form does not ask it."
+                    else gettext("Unknown field: this form does not ask it.")
                 ]
             return Response(error_body(errors), status=400)
         serializer = self.SubmissionInputSerializer(data=request.data)
@@ -280,7 +315,7 @@ class PublicSubmissionApi(PublicApi):
         data = serializer.validated_data
         consent_required = any(f.name == "subscribe" and f.required for f in base_fields(gate))
         if consent_required and not data["subscribe"]:
-            return Response(error_body({"subscribe": [say.CONSENT_REQUIRED]}), status=400)
+            return Response(error_body({"subscribe": [str(say.CONSENT_REQUIRED)]}), status=400)
         verdict = form_token_check(data.get("form_token"), gate_slug=gate.slug)
         submission = SubmissionInput(
             name=data["name"],
@@ -315,7 +350,9 @@ class PublicSubmissionApi(PublicApi):
             # A person who left the form open for days: say so (the embed script fetches
             # a fresh token and submits again).
             return Response(
-                error_body({"form_token": ["This form has expired; please reload the page."]}),
+                error_body(
+                    {"form_token": [gettext("This form has expired; please reload the page.")]}
+                ),
                 status=400,
             )
         result = submission_create(gate=gate, data=submission, base_url=base_url(request))

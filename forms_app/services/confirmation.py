@@ -21,7 +21,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from forms_app.models import Gate, Submission
 from profiling.models import EmailKind, Lead, OutboundEmail
@@ -108,15 +109,16 @@ def confirmation_email_queue(
         "days": CONFIRM_MAX_AGE.days,
         "site": base,
     }
+    with translation.override(gate.language):
+        subject = (
+            gettext("Please confirm your subscription")
+            if submission.subscribed
+            else gettext("Please confirm it was you")
+        )
+        text = render_to_string("forms_app/email/confirmation.txt", context)
+        html = render_to_string("forms_app/email/confirmation.html", context)
     email_queue(
-        kind=EmailKind.CONFIRMATION,
-        lead_id=lead.pk,
-        to=to,
-        subject="Please confirm your subscription"
-        if submission.subscribed
-        else "Please confirm it was you",
-        text=render_to_string("forms_app/email/confirmation.txt", context),
-        html=render_to_string("forms_app/email/confirmation.html", context),
+        kind=EmailKind.CONFIRMATION, lead_id=lead.pk, to=to, subject=subject, text=text, html=html
     )
     return True
 

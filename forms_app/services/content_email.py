@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from forms_app.models import Gate
 from profiling.models import EmailKind
@@ -43,13 +44,16 @@ def content_email_queue(
         "unsubscribe_url": unsubscribe_url(lead_id=lead_id, base=base),
         "site": base,
     }
+    with translation.override(gate.language):
+        text = render_to_string("forms_app/email/content_link.txt", context)
+        html = render_to_string("forms_app/email/content_link.html", context)
     email_queue(
         kind=EmailKind.CONTENT_LINK,
         lead_id=lead_id,
         to=to,
         subject=gate.title,
-        text=render_to_string("forms_app/email/content_link.txt", context),
-        html=render_to_string("forms_app/email/content_link.html", context),
+        text=text,
+        html=html,
         headers=unsubscribe_headers(lead_id=lead_id, base=base),
     )
     return True

@@ -42,6 +42,7 @@ GATE_SCALARS = (
     "min_dwell_ms",
     "idle_timeout_ms",
     "is_active",
+    "language",
 )
 MAX_ALLOWED_ORIGINS = 50
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -80,7 +80,7 @@ def quarantine_hold(
             visitor_id=data.visitor_id,
             # The notice shown when the visitor sent it: release records this one, even
             # if the marketer has edited the gate's notice since.
-            consent_text=gate.consent_text,
+            consent_text=gate.visitor_consent_text,
             answers=gate_answers(gate, data.answers),
             utm_source=data.utm_source,
             utm_medium=data.utm_medium,

@@ -69,7 +69,7 @@ def submission_create(
     """
     if gate.stage == Stage.EPIPHANY:
         raise ValueError("epiphany gates have no form")
-    notice = gate.consent_text if consent_text is None else consent_text
+    notice = gate.visitor_consent_text if consent_text is None else consent_text
     # A visitor without the tracker (no JavaScript, blocked script) still gets an id so
     # the tracked download can credit the right lead.
     visitor_id = data.visitor_id or uuid.uuid4()

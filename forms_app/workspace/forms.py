@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from forms_app.models import KEY_VALIDATOR, FieldType, Gate, Stage
+from forms_app.models import KEY_VALIDATOR, FieldType, Gate, Language, Stage
 from forms_app.services.gates import MAX_UPLOAD_BYTES, UPLOAD_TOO_LARGE, gate_origins_clean
 from profiling.models import RULE_TYPE_CHOICES, Grade, ProfileCondition
 
@@ -33,6 +33,13 @@ class GateForm(forms.Form):
         choices=Stage.choices,
         initial=Stage.INTEREST,
         help_text="How much the gate may ask: nothing, the minimal form, or up to two questions.",
+    )
+    language = forms.ChoiceField(
+        choices=Language.choices,
+        initial=Language.EN,
+        required=False,
+        help_text="What visitors read in: the form, its errors, the pages and the emails. "
+        "Your own texts are shown as you write them.",
     )
     headline = forms.CharField(max_length=300, required=False)
     description = forms.CharField(
@@ -104,6 +111,8 @@ class GateForm(forms.Form):
             data["idle_timeout_ms"] = idle_s * 1000
         if not data.get("consent_text"):
             data.pop("consent_text", None)
+        if not data.get("language"):
+            data.pop("language", None)  # not sent: the gate keeps its own (English if new)
         return data
 
 

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,6 +30,7 @@ from forms_app.models import (
     FormField,
     Gate,
     GateFile,
+    Language,
     PdfStatus,
     Section,
     Stage,
@@ -104,6 +105,7 @@ def _initial(
         "min_dwell_s": gate.min_dwell_ms // 1000,
         "idle_timeout_s": gate.idle_timeout_ms // 1000,
         "is_active": gate.is_active,
+        "language": gate.language,
     }
     sections = [
         {"key": s.key, "title": s.title, "body": s.body, "topics": ", ".join(s.topics or [])}
@@ -361,6 +363,13 @@ def gate_preview(request: HttpRequest, slug: str, mode: str) -> HttpResponse:
 
 
 def _preview(request: HttpRequest, gate: Gate, mode: str) -> HttpResponse:
+    # Exactly what visitors see: in the gate's language (the workspace's own texts are
+    # not translated).
+    with translation.override(gate.language):
+        return _preview_render(request, gate, mode)
+
+
+def _preview_render(request: HttpRequest, gate: Gate, mode: str) -> HttpResponse:
     embed = mode == "embed"
     context: dict[str, Any] = {
         "gate": gate,
@@ -425,6 +434,9 @@ def _draft_gate(data: QueryDict, saved: Gate | None) -> Gate:
     if stage not in Stage.values:
         stage = saved.stage if saved else Stage.INTEREST
     email_content = bool(data.get("email_content"))
+    language = _text(data, "language", 8)
+    if language not in Language.values:
+        language = saved.language if saved else Language.EN
     gate = Gate(
         # A primary key lets the templates use the related managers; nothing is saved.
         pk=saved.pk if saved else 0,
@@ -439,6 +451,7 @@ def _draft_gate(data: QueryDict, saved: Gate | None) -> Gate:
         or default_consent_text(email_content=email_content),
         email_content=email_content,
         is_active=bool(data.get("is_active")),
+        language=language,
     )
     sections = [
         Section(

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
-from forms_app.models import Gate, GateFile, Section
+from forms_app.models import Gate, GateFile, Section, Submission
 from forms_app.reading import DEFAULT_MIN_DWELL_MS, read_threshold_sql
 from profiling.enrichment import social_network, touch_channel
 from profiling.models import Delivery, DeliveryStatus, Event, Lead, ScoringRule, WebhookEndpoint
@@ -446,3 +446,14 @@ def backlog_read(*, now: datetime) -> Backlog:
         scoring_lag_s=age(oldest_mark),
         delivery_lag_s=age(oldest_due),
     )
+
+
+def lead_language(*, lead_id: uuid.UUID) -> str:
+    """The language of the lead's first gate: what its unsubscribe page speaks."""
+    first = (
+        Submission.objects.filter(lead_id=lead_id)
+        .order_by("created_at", "id")
+        .values_list("gate__language", flat=True)
+        .first()
+    )
+    return first or "en"

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from forms_app.access import access_token_make
-from forms_app.models import GateFile, PdfChapter, PdfPage, PdfStatus, Stage
+from forms_app.models import Gate, GateFile, PdfChapter, PdfPage, PdfStatus, Stage
 from forms_app.pdf import NOT_A_PDF, PASSWORD_PROTECTED, PdfRefused, pdf_inspect
 from forms_app.services.pdf import RENDER_CHUNK, gate_file_pdf_attach, pdf_render_next
 from tests.support.api import assert_error
@@ -255,6 +255,20 @@ def test_reader_page_has_tracked_pages_text_and_chapters(
     assert "<style" not in html
     assert "style=" not in html
     assert "<script>" not in html
+
+
+def test_reader_of_a_german_gate_is_in_german(django_capture_on_commit_callbacks: Any) -> None:
+    gate_file = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks)
+    Gate.objects.filter(pk=gate_file.gate_id).update(language="de")
+    html = _reader(gate_file).content.decode()
+    assert '<html lang="de">' in html
+    assert "2 Seiten" in html
+    assert "PDF herunterladen" in html
+    assert "Seite 1 von 2" in html
+    forbidden = _reader(gate_file, Client())
+    assert forbidden.status_code == 403
+    assert "Tell us where" not in forbidden.content.decode()
+    assert "Sagen Sie uns, wohin wir sie senden dürfen" in forbidden.content.decode()
 
 
 def test_reader_of_a_gated_file_needs_access(django_capture_on_commit_callbacks: Any) -> None:

@@ -37,8 +37,7 @@ def _gate(host: HostSite, **fields: Any) -> Any:
         sections=SECTIONS,
         files=("network-map",),
         allowed_origins=[host.origin],
-        title="The fibre network e-book",
-        **fields,
+        **{"title": "The fibre network e-book", **fields},
     )
 
 
@@ -243,6 +242,44 @@ def test_errors_are_shown_next_to_the_field_and_announced(
         assert "check" in status.inner_text().lower()
         assert not Lead.objects.exists()
         page.locator("#lg form").screenshot(path=str(SCREENSHOTS / "embed-errors.png"))
+    finally:
+        context.close()
+
+
+def test_a_german_gate_s_embed_speaks_german(
+    chromium: Any, live_server: Any, host_site: HostSite
+) -> None:
+    gate = _gate(host_site, language="de", title="Das Glasfaser-E-Book")
+    url = host_site.page(
+        "/de", host_page(script_src=f"{live_server.url}/static/leadgate.js", slug=gate.slug)
+    )
+    context, page, errors = _open(chromium, url)
+    try:
+        _shadow_form(page)
+        assert page.inner_text("#lg label[for=f-email]") == "Geschäftliche E-Mail"
+        assert page.inner_text("#lg button[type=submit]") == "Inhalte erhalten"
+        assert page.inner_text("#lg #n").startswith("Wir senden Ihnen diese Inhalte per E-Mail.")
+        # The script's own words: a client-side error...
+        page.fill("#lg input[name=email]", "jo@acme-telecom.example")
+        page.click("#lg button[type=submit]")
+        page.wait_for_selector("#lg #e-name")
+        assert page.inner_text("#lg #e-name") == "Bitte geben Sie Ihren Namen ein."
+        assert page.inner_text("#lg [role=status]").startswith("Bitte prüfen Sie das Formular:")
+        # ...one from the server...
+        page.fill("#lg input[name=name]", "Jo")
+        page.fill("#lg input[name=email]", "jo@exa_mple.com")
+        page.click("#lg button[type=submit]")
+        page.wait_for_selector("#lg #e-email", timeout=10_000)
+        assert page.inner_text("#lg #e-email").startswith(
+            "Bitte geben Sie eine E-Mail-Adresse wie name@example.com ein"
+        )
+        # ...and the thanks after a submission.
+        page.fill("#lg input[name=email]", "jo@acme-telecom.example")
+        page.click("#lg button[type=submit]")
+        page.wait_for_selector("#lg a[target=_top]", timeout=10_000)
+        assert page.inner_text("#lg [role=status]") == "Vielen Dank! Das Glasfaser-E-Book öffnen"
+        wait_for(lambda: Lead.objects.filter(email="jo@acme-telecom.example").exists())
+        assert not errors
     finally:
         context.close()
 

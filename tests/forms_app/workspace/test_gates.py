@@ -306,3 +306,29 @@ def test_the_builder_sets_double_opt_in_off_by_default(mclient: Client) -> None:
     box = re.search(r'<input[^>]*name="double_opt_in"[^>]*>', page)
     assert box is not None
     assert "checked" in box.group(0)
+
+
+def test_the_builder_sets_the_language_and_previews_in_it(mclient: Client) -> None:
+    page = mclient.get("/app/gates/new").content.decode()
+    assert '<select name="language"' in page
+    assert "Deutsch" in page
+    assert mclient.post("/app/gates/new", gate_post(slug="lang-en")).status_code == 302
+    assert Gate.objects.get(slug="lang-en").language == "en"  # not sent: English
+    response = mclient.post("/app/gates/new", gate_post(slug="lang-de", language="de"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Gate.objects.get(slug="lang-de").language == "de"
+    # An edit that leaves the language alone keeps it.
+    assert mclient.post("/app/gates/lang-de/", gate_post(slug="lang-de")).status_code == 302
+    assert Gate.objects.get(slug="lang-de").language == "de"
+    bad = mclient.post("/app/gates/new", gate_post(slug="lang-xx", language="xx"))
+    assert bad.status_code == 400
+    assert not Gate.objects.filter(slug="lang-xx").exists()
+    # The preview shows what a German visitor reads; the builder itself stays English.
+    preview = mclient.get("/app/gates/lang-de/preview/page").content.decode()
+    assert "Jetzt kostenlos lesen" in preview
+    assert "Geschäftliche E-Mail" in preview
+    draft = mclient.post(
+        "/app/gates/preview?mode=page", gate_post(slug="lang-draft", language="fr")
+    ).content.decode()
+    assert "Lisez-le maintenant, gratuitement" in draft
+    assert "The gate" in mclient.get("/app/gates/lang-de/").content.decode()
