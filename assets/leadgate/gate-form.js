@@ -171,6 +171,12 @@ const buildForm = (root, box, slug, config, tracker) => {
       element("p", { class: "s", role: "status" }, [
         document.createTextNode(labels.thanks + " "),
         element("a", { href: answer.content_url, target: "_top", text: labels.open }),
+        // A double opt-in counts once confirmed from the email: say so, as the hosted page does.
+        document.createTextNode(
+          config.double_opt_in && inputs.subscribe && inputs.subscribe.checked
+            ? " " + labels.confirm
+            : "",
+        ),
       ]),
     );
   };

@@ -108,6 +108,11 @@ def embed_labels(gate: Gate) -> dict[str, str]:
         "unreachable": gettext("We could not reach the server; please try again."),
         "thanks": gettext("Thanks!"),
         "open": gettext("Open %(title)s") % {"title": gate.title},
+        # Shown after an opt-in on a double_opt_in gate (the hosted page's words).
+        "confirm": gettext(
+            "To receive new content by email, confirm your subscription from the email we "
+            "are sending you."
+        ),
     }
 
 

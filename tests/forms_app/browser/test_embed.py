@@ -203,6 +203,39 @@ def test_submitting_at_a_phone_sized_viewport_creates_the_lead(
         context.close()
 
 
+def test_a_double_opt_in_gate_s_embed_says_to_confirm_from_the_email(
+    chromium: Any, live_server: Any, host_site: HostSite
+) -> None:
+    """The embed, like the hosted page, tells the visitor that the opt-in waits for the
+    emailed confirmation; the lead stays unsubscribed until then."""
+    gate = _gate(host_site, double_opt_in=True)
+    url = host_site.page(
+        "/doi", host_page(script_src=f"{live_server.url}/static/leadgate.js", slug=gate.slug)
+    )
+    context, page, errors = _open(chromium, url)
+    try:
+        _shadow_form(page)
+        _fill_and_submit(page, name="Dora Optin", email="dora@metro-isp.example")
+        page.wait_for_selector("#lg a[href*='/g/']", timeout=10_000)
+        thanks = page.inner_text("#lg p.s")
+        assert "confirm your subscription from the email we are sending you" in thanks
+        lead = wait_for(lambda: Lead.objects.filter(email="dora@metro-isp.example").first())
+        assert lead is not None
+        assert lead.subscribed is False
+        assert errors == []
+    finally:
+        context.close()
+    # Without the opt-in ticked there is nothing to confirm, and nothing is said.
+    context, page, errors = _open(chromium, url)
+    try:
+        _shadow_form(page)
+        _fill_and_submit(page, name="Nora", email="nora@metro-isp.example", subscribe=False)
+        page.wait_for_selector("#lg a[href*='/g/']", timeout=10_000)
+        assert "confirm" not in page.inner_text("#lg p.s")
+    finally:
+        context.close()
+
+
 def test_errors_are_shown_next_to_the_field_and_announced(
     chromium: Any, live_server: Any, host_site: HostSite
 ) -> None:
