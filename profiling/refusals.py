@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ redis.call('HSET', KEYS[1], 't' .. ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
+
+# A gate slug as the gate URLs accept it (forms_app/urls.py).
+SLUG_SHAPE = re.compile(r"[a-z0-9-]{1,80}")
 
 
 # The script object per Redis client (it keeps its SHA1 and loads itself when missing).
@@ -164,7 +168,9 @@ def batch_refusals_record(origin: str, refused: Iterable[tuple[int | None, str, 
     from forms_app.models import Gate
 
     items = list(refused)
-    slugs = {key for gate_id, _, key in items if gate_id is None and 0 < len(key) <= 80}
+    # Only what could be a slug is looked up: a key is whatever the client sent (a NUL
+    # byte in it would make PostgreSQL refuse the whole query).
+    slugs = {key for gate_id, _, key in items if gate_id is None and SLUG_SHAPE.fullmatch(key)}
     inactive = (
         dict(Gate.objects.filter(slug__in=slugs, is_active=False).values_list("slug", "id"))
         if slugs

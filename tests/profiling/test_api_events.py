@@ -95,6 +95,23 @@ def test_text_plain_beacons_are_accepted(api: Client) -> None:
     assert Event.objects.count() == 1
 
 
+def test_gates_named_with_bytes_no_slug_has_are_refused_not_a_500(api: Client) -> None:
+    """An unknown gate is looked up (an inactive one shows in its builder's diagnostics)
+    only if it could be a slug: a NUL byte or an emoji in it is a 400 for that event."""
+    gate = make_gate()
+    good = _ev(gate)
+    events = [
+        good,
+        _ev(gate, gate="=\u00a7\x00\u00a3"),
+        _ev(gate, gate="\U0001f60d"),
+        _ev(gate, gate=""),
+    ]
+    response = _post(api, _batch(events))
+    errors = assert_error(response, 400)
+    assert set(errors) >= {"events.1.gate", "events.2.gate", "events.3.gate"}
+    assert Event.objects.filter(id=good["id"]).exists()
+
+
 def test_invalid_events_are_refused_per_index_and_valid_ones_kept(api: Client) -> None:
     gate = make_gate()
     good = [_ev(gate), _ev(gate, type="section_view", section="section-2")]
