@@ -42,6 +42,7 @@ from config.metrics import GRADE_CHANGES, labelled
 from profiling.models import GradeChange, Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
+from profiling.sessions import in_sessions
 
 Progress = Callable[[int, int], None]
 DEFAULT_CHUNK = 25_000
@@ -278,28 +279,9 @@ def leads_rescore_sql(
     if len(runs) == 1:
         _rescore_run_of_chunks(chunks=runs[0], **common)
     else:
-        # One thread per session, started together (a pool could run a short share
-        # after another on one thread); a session's error is raised once all have ended.
-        errors: list[BaseException] = []
-
-        def session(chunks: list[Bound]) -> None:
-            try:
-                _rescore_run_of_chunks(chunks=chunks, **common)
-            except BaseException as exc:  # re-raised on the calling thread below
-                errors.append(exc)
-            finally:
-                connection.close()  # this thread's own connection (Django's are per thread)
-
-        threads = [
-            threading.Thread(target=session, args=(run,), name=f"rescore_{i}")
-            for i, run in enumerate(runs)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        in_sessions(
+            lambda chunks: _rescore_run_of_chunks(chunks=chunks, **common), runs, name="rescore"
+        )
     return RescoreResult(
         leads=tally.leads, updated=tally.updated, grade_changes=tally.changes, pushed=tally.pushed
     )

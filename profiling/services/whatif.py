@@ -14,7 +14,6 @@ sample holds its own top moves, so the merged top is the whole's).
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from profiling.models import Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.services.rescore import Bound, lead_id_ranges
 from profiling.services.scoring_sql import scored_ctes, scoring_params, scoring_statement_settings
+from profiling.sessions import in_sessions
 
 MAX_SAMPLE = 100
 
@@ -124,26 +124,11 @@ def _what_if_sql(
     if len(bounds) == 1:
         results.append(_what_if_range(sql, params, bounds[0], False))
     else:
-        errors: list[BaseException] = []
-
-        def session(bound: Bound) -> None:
-            try:
-                results.append(_what_if_range(sql, params, bound, True))
-            except BaseException as exc:  # re-raised on the calling thread below
-                errors.append(exc)
-            finally:
-                connection.close()  # this thread's own connection (Django's are per thread)
-
-        threads = [
-            threading.Thread(target=session, args=(bound,), name=f"whatif_{i}")
-            for i, bound in enumerate(bounds)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        in_sessions(
+            lambda bound: results.append(_what_if_range(sql, params, bound, True)),
+            bounds,
+            name="whatif",
+        )
     transitions: Counter[str] = Counter()
     for _, t, _ in results:
         transitions.update(t)
