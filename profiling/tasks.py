@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from profiling import partitions
@@ -37,13 +39,18 @@ def score_pending_sweep() -> int:
     return sweep_score_pending()
 
 
-@shared_task(
-    name="profiling.tasks.deliver",
-    autoretry_for=(Exception,),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=5,
-)
+# The two outbox senders (webhook deliveries, emails) retry only our own exceptions, a
+# few times and soon; an answer from the far side is recorded on the row, and beat's
+# sweep retries it on the row's schedule (profiling/retries.py).
+OUTBOX_SEND_RETRY: dict[str, Any] = {
+    "autoretry_for": (Exception,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="profiling.tasks.deliver", **OUTBOX_SEND_RETRY)
 def deliver(delivery_id: str) -> str:
     # HTTP failures are not exceptions here: they are recorded on the row with its
     # next due time, and beat's sweep retries them. Exceptions are our own faults.
@@ -68,13 +75,7 @@ def leads_decay_regrade() -> int:
     return result.grade_changes if result else 0
 
 
-@shared_task(
-    name="profiling.tasks.send_email",
-    autoretry_for=(Exception,),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=5,
-)
+@shared_task(name="profiling.tasks.send_email", **OUTBOX_SEND_RETRY)
 def send_email(email_id: str) -> str:
     # A mail server's refusal is not an exception here: it is recorded on the row with
     # its next due time, and beat's sweep retries it. Exceptions are our own faults.
