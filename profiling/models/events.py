@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from forms_app.models import Gate
 from profiling.models.people import Lead, Visitor
@@ -17,6 +20,34 @@ class EventType(models.TextChoices):
     FORM_VIEW = "form_view", "Form view"
     # Extension: Segment `track` calls with other names, scored by name.
     TRACK = "track", "Custom track event"
+
+
+class EventManager(models.Manager["Event"]):
+    """Events written by the ORM (the demo's history, tests) get their receipts as the
+    ingest statement's do, so a later resend of the same id through the beacon is known
+    as a duplicate: the receipt rule lives here and in profiling/ingest_sql.py only."""
+
+    def bulk_create(self, objs: Iterable[Event], *args: Any, **kwargs: Any) -> list[Event]:
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            now = timezone.now()
+            EventReceipt.objects.using(self.db).bulk_create(
+                [
+                    EventReceipt(id=event.id, received_at=event.received_at or now)
+                    for event in created
+                ],
+                ignore_conflicts=True,
+                batch_size=kwargs.get("batch_size"),
+            )
+        return created
+
+    def create(self, **kwargs: Any) -> Event:
+        with transaction.atomic(using=self.db):
+            event = super().create(**kwargs)
+            EventReceipt.objects.using(self.db).get_or_create(
+                id=event.id, defaults={"received_at": event.received_at or timezone.now()}
+            )
+        return event
 
 
 class Event(models.Model):
@@ -83,6 +114,8 @@ class Event(models.Model):
     # utm_campaign, referrer} (only the keys that were given). Read for the profile's
     # touches; one JSON column instead of four keeps the batch INSERT narrow.
     touch = models.JSONField(default=dict, blank=True)
+
+    objects: ClassVar[EventManager] = EventManager()
 
     class Meta:
         ordering = ["occurred_at"]

@@ -215,6 +215,32 @@ def test_a_resent_beacon_with_another_sent_at_is_stored_once(api: Client) -> Non
     assert len(_home(uuid.UUID(event["id"]))) == 1
 
 
+def test_events_the_orm_writes_get_receipts_so_a_resend_is_a_duplicate() -> None:
+    """The demo's history writes events with bulk_create: a beacon resending one of
+    those ids later must be caught as a duplicate, as if ingest had stored it."""
+    gate = make_gate()
+    visitor = make_visitor()
+    at = datetime.now(UTC) - timedelta(days=2)
+    written = Event.objects.bulk_create(
+        [
+            Event(
+                id=uuid.uuid4(), visitor=visitor, type="page_view", occurred_at=at, received_at=at
+            )
+            for _ in range(3)
+        ]
+    )
+    single = _event(at)
+    ids = {event.id for event in written} | {single.id}
+    receipts = EventReceipt.objects.filter(id__in=ids)
+    assert receipts.count() == 4
+    assert {receipt.received_at for receipt in receipts} == {at}
+    again = events_store(
+        items=[(visitor.id, _new(written[0].id, gate.id, at))], received=at, source="tracker"
+    )
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert Event.objects.filter(id=written[0].id).count() == 1
+
+
 def test_receipts_are_forgotten_after_their_window() -> None:
     now = datetime.now(UTC)
     old = EventReceipt.objects.create(id=uuid.uuid4(), received_at=now - timedelta(days=31))

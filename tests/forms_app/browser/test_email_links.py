@@ -10,6 +10,7 @@ import pytest
 
 from profiling.models import Lead, SandboxEmail
 from tests.support.factories import make_gate
+from tests.support.page_watch import hosted_form_submit, page_problems
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.form_token, pytest.mark.django_db(transaction=True)]
@@ -24,28 +25,14 @@ def test_the_emailed_links_work_in_a_browser(
     gate = make_gate(title="The fibre network e-book", headline="Plan a fibre roll-out")
     context = chromium.new_context()
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    # Every answer the pages get is a success (a CSP block or a missing asset is not).
-    # (Chromium's own /favicon.ico probe is not the page's: leadgate serves no favicon.)
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"{m.text} {m.location.get('url')}")
-            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
-    page.on(
-        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
-    )
+    problems = page_problems(page)
     try:
-        page.goto(f"{live_server.url}/g/{gate.slug}")
-        page.fill("#id_name", "Kim Keys")
-        page.fill("#id_email", "kim@fibre-keys.example")
-        page.check("#id_subscribe")
-        page.click("button[type=submit]")
-        page.wait_for_selector(".lg-notice[role=status]", timeout=10_000)
+        hosted_form_submit(
+            page,
+            f"{live_server.url}/g/{gate.slug}",
+            name="Kim Keys",
+            email="kim@fibre-keys.example",
+        )
         lead = Lead.objects.get(email="kim@fibre-keys.example")
         assert lead.subscribed is True
 

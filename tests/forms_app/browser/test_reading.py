@@ -194,23 +194,42 @@ def _visitor(target: Any) -> str:
     return vid
 
 
+def _open_tracked(
+    open_page: Any,
+    url: str,
+    *,
+    width: int = 1200,
+    height: int = 800,
+    after_load: str | None = None,
+) -> tuple[Any, str]:
+    """Open a page carrying the tracker, wait until it tracks (then the clock is
+    paused) and return the page with its visitor id."""
+    page = open_page(url, width=width, height=height)
+    if after_load:
+        page.wait_for_selector(after_load, timeout=10_000)
+    _pause_when_tracking(page)
+    return page, _visitor(page)
+
+
+def _embedded(live_server: Any, host: HostSite, path: str, slug: str, *, height: int) -> str:
+    """A page on the host site carrying leadgate.js and six sections of `height` px."""
+    return host.page(
+        path, _host_page(f"{live_server.url}/static/leadgate.js", slug, section_height=height)
+    )
+
+
 def test_an_idle_visitor_on_a_large_screen_gets_one_sections_time_up_to_the_idle_cut_off(
     open_page: Any, live_server: Any, host_site: HostSite
 ) -> None:
     # Six short sections, all on a 2560x1440 screen at once: before, each got the minimum
     # dwell and the visitor "read 6 of 6 sections" by doing nothing.
     gate = _embed_gate(host_site)
-    url = host_site.page(
-        "/idle",
-        _host_page(f"{live_server.url}/static/leadgate.js", gate.slug, section_height=180),
-    )
-    page = open_page(url, width=2560, height=1440)
-    _pause_when_tracking(page)
+    url = _embedded(live_server, host_site, "/idle", gate.slug, height=180)
+    page, vid = _open_tracked(open_page, url, width=2560, height=1440)
     assert page.evaluate(
         "() => [...document.querySelectorAll('[data-leadgate-section]')]"
         ".every(s => s.getBoundingClientRect().bottom <= innerHeight)"
     )
-    vid = _visitor(page)
     _spend(page, 90_000, alive=False)
     reading = _reading(vid)
     # One section only (the one at the reading line), and no more than the cut-off.
@@ -226,13 +245,8 @@ def test_a_reader_who_stays_on_a_section_gets_the_time_spent_in_heartbeats(
     open_page: Any, live_server: Any, host_site: HostSite
 ) -> None:
     gate = _embed_gate(host_site)
-    url = host_site.page(
-        "/read",
-        _host_page(f"{live_server.url}/static/leadgate.js", gate.slug, section_height=1400),
-    )
-    page = open_page(url)
-    _pause_when_tracking(page)
-    vid = _visitor(page)
+    url = _embedded(live_server, host_site, "/read", gate.slug, height=1400)
+    page, vid = _open_tracked(open_page, url)
     # Scroll to the third section (the browser's own scroll: the tracker hears it).
     _scroll_to(page, "[data-leadgate-section=s3]")
     _spend(page, 120_000)
@@ -264,13 +278,8 @@ def test_a_background_tab_gets_nothing_and_hiding_flushes(
     open_page: Any, live_server: Any, host_site: HostSite
 ) -> None:
     gate = _embed_gate(host_site)
-    url = host_site.page(
-        "/tabs",
-        _host_page(f"{live_server.url}/static/leadgate.js", gate.slug, section_height=1400),
-    )
-    page = open_page(url)
-    _pause_when_tracking(page)
-    vid = _visitor(page)
+    url = _embedded(live_server, host_site, "/tabs", gate.slug, height=1400)
+    page, vid = _open_tracked(open_page, url)
     _scroll_to(page, "[data-leadgate-section=s2]")
     _spend(page, 8000)
     # Hidden 8 s after the scroll: the 8 s are sent at once (a flush, no heartbeat yet
@@ -297,13 +306,8 @@ def test_a_window_that_lost_the_focus_gets_nothing_until_the_reader_is_back(
     open_page: Any, live_server: Any, host_site: HostSite
 ) -> None:
     gate = _embed_gate(host_site)
-    url = host_site.page(
-        "/blur",
-        _host_page(f"{live_server.url}/static/leadgate.js", gate.slug, section_height=1400),
-    )
-    page = open_page(url)
-    _pause_when_tracking(page)
-    vid = _visitor(page)
+    url = _embedded(live_server, host_site, "/blur", gate.slug, height=1400)
+    page, vid = _open_tracked(open_page, url)
     _scroll_to(page, "[data-leadgate-section=s4]")
     _spend(page, 10_000)
     page.evaluate("() => window.dispatchEvent(new Event('blur'))")
@@ -322,10 +326,7 @@ def test_the_idle_cut_off_is_the_gates_setting(
         # The gate's config reaches the tracker through the form's config request.
         .replace("<h1>", f'<div data-leadgate-form="{gate.slug}"></div><h1>'),
     )
-    page = open_page(url)
-    page.wait_for_selector("[data-leadgate-form] form", timeout=10_000)
-    _pause_when_tracking(page)
-    vid = _visitor(page)
+    page, vid = _open_tracked(open_page, url, after_load="[data-leadgate-form] form")
     _scroll_to(page, "[data-leadgate-section=s2]")
     _spend(page, 60_000, alive=False)
     reading = _reading(vid)
@@ -348,9 +349,9 @@ def _hosted_gate(**fields: Any) -> Any:
 
 def test_the_hosted_page_counts_attention_the_same_way(open_page: Any, live_server: Any) -> None:
     gate = _hosted_gate()
-    page = open_page(f"{live_server.url}/g/{gate.slug}", width=2560, height=1440)
-    _pause_when_tracking(page)
-    vid = _visitor(page)
+    page, vid = _open_tracked(
+        open_page, f"{live_server.url}/g/{gate.slug}", width=2560, height=1440
+    )
     # Idle: one section, up to the cut-off.
     _spend(page, 90_000, alive=False)
     idle = _reading(vid)
