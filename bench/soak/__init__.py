@@ -74,6 +74,7 @@ from bench.soak.processes import (
     own_database_url,
     port_open,
     redis_cmd,
+    started_at,
     up,
     wait,
 )
@@ -147,7 +148,9 @@ def _gunicorn_worker_to_kill(master: int) -> int | None:
     """The newest gunicorn worker: the oldest one lives through the soak, so its memory
     is measured over the whole run."""
     children = child_pids(master)
-    return max(children) if children else None
+    # By start time, not pid: pids wrap (pid_max) over a soak that starts thousands of
+    # processes, and the highest pid was once the oldest worker.
+    return max(children, key=started_at) if children else None
 
 
 def run(quick: bool) -> str:
@@ -444,7 +447,7 @@ def _report(**r: Any) -> str:
         else f"not within {plan.drain_s:.0f} s"
     )
     restarts = ", ".join(f"{n} {s.starts - 1}" for n, s in r["services"].items())
-    return f"""## soak: faults under half the ingest maximum
+    return f"""## Soak: faults under half the ingest maximum (`bench/soak/`)
 
 `./scripts/bench.sh soak`: gunicorn (production settings, 2 gevent workers), two Celery
 worker nodes (prefork, 2 processes each) and beat, PostgreSQL (a database of its own) and

@@ -179,6 +179,15 @@ def child_pids(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
+def started_at(pid: int) -> int:
+    """When the process started (clock ticks since boot: field 22 of /proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[19])
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
