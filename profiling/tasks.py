@@ -14,9 +14,8 @@ from profiling.services.mail import emails_sweep as sweep_emails
 from profiling.services.rescore import leads_regrade_decayed, rescore_run
 from profiling.services.retention import anonymous_events_purge
 from profiling.services.rollups import rollups_fold as fold_rollups
-from profiling.services.score_triggers import score_pending_clear
+from profiling.services.score_triggers import score_pending_process
 from profiling.services.score_triggers import score_pending_sweep as sweep_score_pending
-from profiling.services.scoring import lead_score
 
 
 @shared_task(
@@ -27,10 +26,9 @@ from profiling.services.scoring import lead_score
     max_retries=8,
 )
 def score_lead(lead_id: str) -> None:
-    # Clear the lead's "score pending" mark first: events stored after this point mark
-    # it again (and enqueue), events stored before are seen by the scoring below.
-    score_pending_clear(lead_id=lead_id)
-    lead_score(lead_id=lead_id)
+    # Claims the lead's "score pending" mark, scores, and removes the mark only if no
+    # event arrived meanwhile: a worker killed mid-scoring leaves it for the sweep.
+    score_pending_process(lead_id=lead_id)
 
 
 @shared_task(name="profiling.tasks.score_pending_sweep")

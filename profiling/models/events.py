@@ -165,7 +165,8 @@ class ScorePending(models.Model):
 
     Written in the same transaction as the events, so it is exactly as durable as they
     are: if Redis or the workers are down, the periodic sweep finds the row later and
-    scores the lead. The sweep deletes the row before it enqueues the score task.
+    scores the lead. The score task removes the row once the lead is scored
+    (profiling/services/score_triggers.py).
     """
 
     lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="+")

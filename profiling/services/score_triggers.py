@@ -7,9 +7,13 @@ once and nothing may be lost when Redis or the workers are down. So:
 - In the transaction that stores a known lead's events we upsert one `ScorePending` row
   for the lead. It is exactly as durable as the events.
 - Only the batch that *creates* that row enqueues the score task (after commit). Later
-  batches of the same burst find the row and enqueue nothing: the queued task will see
-  their events, because the task deletes the row before it scores, and that DELETE waits
-  for the row lock that a concurrent batch's upsert holds until it commits.
+  batches of the same burst find the row and enqueue nothing: the task will see their
+  events. It claims the row before it scores (an UPDATE, which waits for the row lock a
+  concurrent batch's upsert holds until it commits, so that batch's events are visible),
+  and deletes it after scoring committed only if no batch has touched it since (the
+  row's version, xmin, is still the claim's); if one has, it scores again. The row is
+  never gone while its events are unscored: a worker killed mid-scoring (SIGKILL, OOM,
+  a node lost: the broker message may be gone too) leaves it for the sweep.
 - An accepted event that matches an active `makes_hot` rule enqueues the score task
   at once, whatever the row says (a queued task might have been lost with the broker).
   The rules are cached per process (profiling/caches.py); a batch that no cached rule
@@ -34,6 +38,7 @@ from profiling.ingest_sql import score_pending_sql
 from profiling.models import ScorePending
 from profiling.queue import enqueue_after_commit, enqueue_now
 from profiling.scoring_engine import EventFact, RuleSpec
+from profiling.services.scoring import lead_score
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +102,45 @@ def score_pending_mark(
             enqueue_after_commit(SCORE_TASK, str(lead_id))
 
 
-def score_pending_clear(*, lead_id: uuid.UUID | str) -> None:
-    """Called by the score task before it scores (see the module docstring)."""
-    ScorePending.objects.filter(lead_id=lead_id).delete()
+_CLAIM_SQL = (
+    f"UPDATE {ScorePending._meta.db_table} SET since = %s"  # noqa: S608 (table name only)
+    " WHERE lead_id = %s RETURNING xmin::text"
+)
+_RELEASE_SQL = (
+    f"DELETE FROM {ScorePending._meta.db_table}"  # noqa: S608 (table name only)
+    " WHERE lead_id = %s AND xmin::text = %s"
+)
+
+
+def score_pending_claim(*, lead_id: uuid.UUID | str) -> str | None:
+    """Claim the lead's mark before scoring: the mark's version after the claim (None: no
+    mark). Re-stamped, not deleted, so the sweep finds it again if this scoring never
+    finishes; the UPDATE waits for a concurrent batch's upsert to commit, so the scoring
+    that follows sees that batch's events."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [timezone.now(), str(lead_id)])
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
+
+
+def score_pending_release(*, lead_id: uuid.UUID | str, claim: str) -> bool:
+    """Delete the mark after scoring committed, unless a batch upserted it since `claim`
+    (its DO UPDATE wrote a new row version): False then, its events may be unscored and
+    the batch enqueued nothing (it found the mark)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, [str(lead_id), claim])
+        return cursor.rowcount == 1
+
+
+def score_pending_process(*, lead_id: uuid.UUID | str) -> None:
+    """The score task: claim the mark, score, release; score again (queued) if events
+    arrived meanwhile. Outside any transaction: the claim and the release commit on their
+    own, around the scoring's transaction."""
+    claim = score_pending_claim(lead_id=lead_id)
+    lead_score(lead_id=lead_id)
+    if claim is not None and not score_pending_release(lead_id=lead_id, claim=claim):
+        # If this enqueue fails (broker down), the mark stays and the sweep enqueues it.
+        enqueue_now(SCORE_TASK, str(lead_id))
 
 
 class _EnqueueFailed(Exception):

@@ -231,3 +231,73 @@ def test_a_hot_trigger_is_scored_ahead_of_background_scoring(
     with django_capture_on_commit_callbacks(execute=True):
         events_store(items=[(other_visitor.id, download)], received=timezone.now(), source="t")
     assert published == [(SCORE_TASK, (str(other.id),), {"priority": DELIVERY_PRIORITY})]
+
+
+@pytest.mark.django_db
+def test_a_scoring_that_dies_midway_leaves_the_mark_for_the_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker killed while it scores (found by bench/soak.py: SIGKILL of a node, whose
+    unacknowledged message Redis may lose too) must not take the lead's mark with it: the
+    mark is the only durable trace of events scoring has not seen."""
+    from profiling.services import scoring
+    from profiling.services.score_triggers import score_pending_process
+
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    assert _post(Client(), visitor.id, [_ev(gate)]).status_code == 202
+    assert ScorePending.objects.filter(lead=lead).exists()
+    real = scoring.lead_score_compute
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(scoring, "lead_score_compute", killed)
+    with pytest.raises(RuntimeError):
+        score_pending_process(lead_id=lead.pk)
+    assert ScorePending.objects.filter(lead=lead).exists()
+    assert Lead.objects.get(pk=lead.pk).score == 0
+    # Workers back: the sweep hands the lead over again (eager here), and it is scored.
+    monkeypatch.setattr(scoring, "lead_score_compute", real)
+    assert score_pending_sweep(grace=timedelta(0)) == 1
+    assert Lead.objects.get(pk=lead.pk).score == 10
+    assert not ScorePending.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_stored_while_the_lead_is_scored_are_scored_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch that lands between the task's claim and its release finds the mark and
+    enqueues nothing; the release sees the mark touched and the lead is scored again."""
+    from profiling.services import score_triggers
+
+    gate = make_gate()
+    make_rule(gate=gate, points=10)
+    lead = make_lead()
+    visitor = make_visitor(lead=lead)
+    api = Client()
+    assert _post(api, visitor.id, [_ev(gate, section="section-1")]).status_code == 202
+    assert Lead.objects.get(pk=lead.pk).score == 10  # eager here: scored, mark gone
+    # The mark of a new burst, its task about to run.
+    ScorePending.objects.create(lead=lead, since=timezone.now())
+    real = score_triggers.lead_score
+    during: list[int] = []
+
+    def score_then_a_batch_lands(*, lead_id: Any) -> Any:
+        change = real(lead_id=lead_id)
+        if not during:
+            during.append(0)
+            during[0] = _post(api, visitor.id, [_ev(gate, section="section-2")]).status_code
+            # The batch found the mark: it enqueued nothing, the task is still ours.
+            assert ScorePending.objects.filter(lead=lead).exists()
+        return change
+
+    monkeypatch.setattr(score_triggers, "lead_score", score_then_a_batch_lands)
+    score_triggers.score_pending_process(lead_id=lead.pk)
+    assert during == [202]
+    # Scored again (eager here) with the second event, and then the mark is gone.
+    assert Lead.objects.get(pk=lead.pk).score == 20
+    assert not ScorePending.objects.filter(lead=lead).exists()
