@@ -28,7 +28,7 @@ from tests.support.axe import assert_accessible
 from tests.support.celery_worker import CeleryWorkerProcess
 from tests.support.crm import CrmReceiver
 from tests.support.factories import add_role, make_user
-from tests.support.layout import PHONE, WIDE, assert_no_sideways_scroll
+from tests.support.layout import PHONE, WIDE, assert_no_sideways_scroll, small_targets
 
 pytestmark = [
     pytest.mark.browser,
@@ -93,6 +93,11 @@ def checklist_state(page: Any) -> dict[str, str]:
         .strip()
         for i in range(items.count())
     }
+
+
+def shown_whole(page: Any, selector: str) -> bool:
+    """A read-only box shows all it holds, with no scrolling inside it."""
+    return bool(page.locator(selector).evaluate("(el) => el.scrollHeight <= el.clientHeight + 1"))
 
 
 def dashboard_checklist(page: Any) -> dict[str, str]:
@@ -169,6 +174,7 @@ def test_a_new_marketer_goes_from_an_empty_workspace_to_a_hot_lead_in_their_crm(
     snippet = snippet_box.input_value()
     assert f'data-gate="{SLUG}"' in snippet
     assert snippet.startswith(f'<script src="{base}/static/leadgate.js"'), snippet
+    assert shown_whole(page, "#embed-snippet"), "the embed snippet is cut off"
     page.get_by_role("button", name="Copy snippet").click()
     expect(page.locator("#copied")).to_have_text("Copied")
     assert_accessible(page, where=f"gate builder at {width} px")
@@ -199,11 +205,20 @@ def test_a_new_marketer_goes_from_an_empty_workspace_to_a_hot_lead_in_their_crm(
     page.wait_for_url(re.compile(r".*/app/webhooks/$"))
     page.fill("#id_name", "Our CRM: hot leads")
     page.fill("#id_url", crm_receiver.url)
+    # The grades it pushes: one question with a box per grade, each box tickable by its
+    # label (a thumb-sized one on a phone).
+    grades = page.get_by_role("group", name="Push leads that become")
+    expect(grades.get_by_role("checkbox", name="Hot")).to_be_checked()
+    grades.get_by_text("Warm", exact=True).click()
+    expect(grades.get_by_role("checkbox", name="Warm")).to_be_checked()
+    if width < 800:
+        assert not small_targets(page, ".ws-choices label")
     steps.shot("webhook-form")
     page.get_by_role("button", name="Add webhook").click()
     page.wait_for_url(re.compile(r".*/app/webhooks/\d+/$"))
     secret = page.locator("#secret").input_value()
     assert secret.startswith("whsec_"), secret
+    assert shown_whole(page, "#secret"), "the signing secret is cut off"
     assert_accessible(page, where=f"new webhook at {width} px")
     steps.shot("webhook-secret")
     page.get_by_role("button", name="Send test event").click()
