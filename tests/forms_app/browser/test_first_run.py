@@ -72,7 +72,7 @@ class Steps:
             assert_no_sideways_scroll(target, where)
         target.screenshot(
             path=str(SCREENSHOTS / f"first-run-{self.width}-{self.count:02d}-{name}.png"),
-            full_page=True,
+            full_page=False,
         )
 
 
@@ -306,3 +306,72 @@ def wait(predicate: Any, what: str, *, worker: CeleryWorkerProcess | None = None
         TIMEOUT_S,
         message=lambda: what + ("\n" + worker.log_tail() if worker else ""),
     )
+
+
+def test_a_marketer_who_forgot_their_origin_adds_it_from_the_builder_on_a_phone(
+    chromium: Any,
+    live_server: Any,
+    host_site: HostSite,
+) -> None:
+    """The likeliest slip of a first run: the snippet pasted, the website's origin never
+    allowed. The builder names the refused origin with an "Add it" button, and once it is
+    added the website's next page view turns the checklist's step done."""
+    user = add_role(make_user(username="new-marketer", is_staff=False), MARKETER)
+    user.set_password(PASSWORD)
+    user.save()
+    base = live_server.url
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"workspace: {e}"))
+    steps = Steps(page, PHONE["width"])
+    page.goto(base + "/app/login/")
+    page.fill("#id_username", "new-marketer")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/app/$"))
+    page.locator("#first-run").get_by_role("link", name="Create a gate").click()
+    page.fill("#id_title", "The fibre network e-book")
+    page.fill("#id_slug", SLUG)
+    page.fill("#id_sections-0-key", "why-fibre")
+    page.fill("#id_sections-0-title", "Why fibre")
+    page.get_by_role("button", name="Create gate").click()
+    page.wait_for_url(re.compile(rf".*/app/gates/{SLUG}/$"))
+    blog = host_site.page(
+        "/blog/fibre-economics", marketer_site(page.locator("#embed-snippet").input_value())
+    )
+
+    # The website is not allowed yet: its visitors get a link to the hosted form instead,
+    # and nothing it sends is recorded.
+    visitor_context = chromium.new_context(viewport=PHONE)
+    visitor = visitor_context.new_page()
+    visitor.goto(blog)
+    expect(visitor.locator("[data-leadgate-form] a", has_text="Open the form")).to_be_visible()
+    assert not Event.objects.filter(source="tracker").exists()
+
+    # The builder says which site was refused, and adds it in one tap.
+    page.reload()
+    diagnostics = page.get_by_test_id("diagnostics")
+    expect(diagnostics).to_contain_text(host_site.origin)
+    expect(diagnostics).to_contain_text("last just now")
+    add = diagnostics.get_by_role("button", name="Add it")
+    add.scroll_into_view_if_needed()
+    assert not small_targets(page, "[data-testid=diagnostics] button")
+    steps.shot("diagnostics-refused")
+    add.click()
+    expect(page.locator(".ws-flash--success")).to_contain_text(host_site.origin)
+    assert Gate.objects.get(slug=SLUG).allowed_origins == [host_site.origin]
+    expect(page.locator("#id_allowed_origins")).to_have_value(host_site.origin)
+    assert_no_sideways_scroll(page, "builder after Add it")
+
+    visitor.reload()
+    visitor.wait_for_selector("[data-leadgate-form] form", timeout=10_000)
+    wait(
+        lambda: Event.objects.filter(source="tracker", type="page_view").exists(),
+        "the tracker's page view never arrived",
+    )
+    state = dashboard_checklist(page)
+    assert (state["gate"], state["snippet"]) == ("Done", "Done"), state
+    assert errors == []
+    visitor_context.close()
+    context.close()

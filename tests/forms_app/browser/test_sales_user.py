@@ -108,6 +108,12 @@ def _edit_requests(w: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
+def _links(page: Any, base: str) -> set[str]:
+    """The workspace links on the page as shown, to follow later."""
+    hrefs = page.locator("a[href]").evaluate_all("(links) => links.map((a) => a.href)")
+    return {h.split("#")[0] for h in hrefs if h.startswith(base + "/app/")}
+
+
 def _no_write_controls(page: Any, where: str) -> None:
     """Nothing in the page's content posts anything (the menu's log-out form aside)."""
     posts = page.locator("main form[method=post]")
@@ -140,11 +146,14 @@ def test_a_sales_user_reads_leads_and_cannot_edit_anything(
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/app/$"))
 
+    shown: set[str] = set()
+
     # --- the dashboard: reports, no first-run checklist, no cost form ---------------------
     expect(page.locator("h1")).to_have_text("Dashboard")
     expect(page.locator("#first-run")).to_have_count(0)
     expect(page.locator(".ws-role")).to_have_text("sales · read only")
     _no_write_controls(page, f"dashboard at {width} px")
+    shown |= _links(page, base)
     assert_no_sideways_scroll(page, f"dashboard at {width} px")
     assert_accessible(page, where=f"sales dashboard at {width} px")
 
@@ -167,6 +176,7 @@ def test_a_sales_user_reads_leads_and_cannot_edit_anything(
     row = rows.filter(has_text="Jo Fibre")
     expect(row.locator(".ws-grade")).to_have_text("hot")
     _no_write_controls(page, f"leads at {width} px")
+    shown |= _links(page, base)
     assert_no_sideways_scroll(page, f"leads at {width} px")
     assert_accessible(page, where=f"sales leads at {width} px")
     page.screenshot(path=str(SCREENSHOTS / f"sales-{width}-leads.png"), full_page=True)
@@ -176,9 +186,19 @@ def test_a_sales_user_reads_leads_and_cannot_edit_anything(
     expect(page.locator("h1 .ws-grade")).to_have_text("hot")
     expect(page.locator("#lead-actions")).to_have_count(0)
     _no_write_controls(page, f"lead page at {width} px")
+    shown |= _links(page, base)
     assert_no_sideways_scroll(page, f"lead page at {width} px")
     assert_accessible(page, where=f"sales lead page at {width} px")
     page.screenshot(path=str(SCREENSHOTS / f"sales-{width}-lead.png"), full_page=True)
+
+    # Every link sales is shown leads to a page sales may read: none ends in "Not allowed".
+    dead = []
+    for url in sorted(shown):
+        status = page.request.get(url, max_redirects=0).status
+        if status != 200:
+            dead.append(f"{url.removeprefix(base)} -> {status}")
+    assert not dead, f"links shown to sales that do not open: {dead}"
+    assert len(shown) >= 5, shown
 
     # --- every edit, sent anyway with the session and a valid CSRF token: 403 -------------
     csrf = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
