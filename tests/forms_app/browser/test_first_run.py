@@ -122,7 +122,9 @@ def test_a_new_marketer_goes_from_an_empty_workspace_to_a_hot_lead_in_their_crm(
     width = viewport["width"]
     host_site.page("/files/network-map.pdf", b"%PDF-1.4 the network map", "application/pdf")
 
-    marketer_context = chromium.new_context(viewport=viewport)
+    marketer_context = chromium.new_context(
+        viewport=viewport, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = marketer_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(f"workspace: {e}"))
@@ -177,6 +179,8 @@ def test_a_new_marketer_goes_from_an_empty_workspace_to_a_hot_lead_in_their_crm(
     assert shown_whole(page, "#embed-snippet"), "the embed snippet is cut off"
     page.get_by_role("button", name="Copy snippet").click()
     expect(page.locator("#copied")).to_have_text("Copied")
+    # What the marketer pastes is what the button put on the clipboard.
+    assert page.evaluate("navigator.clipboard.readText()") == snippet
     assert_accessible(page, where=f"gate builder at {width} px")
     steps.shot("builder-snippet")
     blog = host_site.page("/blog/fibre-economics", marketer_site(snippet))
