@@ -22,7 +22,7 @@ from standardwebhooks import Webhook
 
 from config.roles import MARKETER
 from forms_app.models import Gate
-from profiling.models import Event, Lead
+from profiling.models import Delivery, Event, Lead
 from tests.forms_app.browser.conftest import SCREENSHOTS, HostSite
 from tests.support.axe import assert_accessible
 from tests.support.celery_worker import CeleryWorkerProcess
@@ -290,6 +290,19 @@ def test_a_new_marketer_goes_from_an_empty_workspace_to_a_hot_lead_in_their_crm(
     expect(page.locator("h1 .ws-grade")).to_have_text("hot")
     expect(page.locator(".ws-reasons")).to_contain_text("network map")
     steps.shot("lead-hot")
+
+    # The webhook's delivery log shows the push, accepted by the CRM.
+    wait(
+        lambda: Delivery.objects.filter(lead=lead, status="succeeded").exists(),
+        "the hot delivery was never marked delivered",
+        worker=celery_worker_process,
+    )
+    go_to(page, "CRM webhooks")
+    page.get_by_role("link", name="Our CRM: hot leads").click()
+    pushed = page.locator("#delivery-log tbody tr", has_text="Jo Fibre")
+    expect(pushed).to_contain_text("lead.grade_changed")
+    expect(pushed.locator(".ws-status")).to_have_text("Succeeded")
+    steps.shot("webhook-delivered")
 
     # Every step done: the checklist has done its job and makes way for the dashboard.
     go_to(page, "Dashboard")
