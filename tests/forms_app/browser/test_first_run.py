@@ -100,6 +100,14 @@ def shown_whole(page: Any, selector: str) -> bool:
     return bool(page.locator(selector).evaluate("(el) => el.scrollHeight <= el.clientHeight + 1"))
 
 
+def fits_on_screen(page: Any, selector: str) -> bool:
+    """The element lies within the viewport's width (not cut off by a scrolling box)."""
+    box = page.locator(selector).bounding_box()
+    return (
+        box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+    )
+
+
 def dashboard_checklist(page: Any) -> dict[str, str]:
     go_to(page, "Dashboard")
     page.wait_for_url(re.compile(r".*/app/(\?.*)?$"))
@@ -208,6 +216,8 @@ def test_a_new_marketer_goes_from_an_empty_workspace_to_a_hot_lead_in_their_crm(
     # --- 5. connect the CRM's webhook and send a test event -------------------------------
     page.locator("#first-run").get_by_role("link", name="Connect a webhook").click()
     page.wait_for_url(re.compile(r".*/app/webhooks/$"))
+    expect(page.locator(".ws-empty")).to_have_text("No webhook yet: add your CRM's URL below.")
+    assert fits_on_screen(page, ".ws-empty"), "the empty list's message is cut off"
     page.fill("#id_name", "Our CRM: hot leads")
     page.fill("#id_url", crm_receiver.url)
     # The grades it pushes: one question with a box per grade, each box tickable by its
