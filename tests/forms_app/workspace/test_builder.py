@@ -191,6 +191,9 @@ def test_each_refusal_reason_is_recorded_and_shown(api: Client, mclient: Client)
         "allowed origins." in html
     )
     assert f'name="origin" value="{SHOP}">Add it</button>' in html
+    # Refused seconds ago reads as such, not "0 minutes ago".
+    assert "last just now" in html
+    assert "0 minutes" not in html
     assert "Section key “pricng” is not in this gate (1 event from" in html
     assert "did you mean “pricing”?" in html
     assert "File key “netwrk-map” is not in this gate" in html
