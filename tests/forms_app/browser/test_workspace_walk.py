@@ -39,6 +39,8 @@ PASSWORD = "a long enough passphrase"
 PHONE_TARGETS = (
     "main .ws-button, main button, main .ws-csv, main .ws-tabs a, main .ws-pager a, "
     ".ws-filterbar-actions a, .ws-actions > a, main select, "
+    # A checkbox's label toggles it: the label is the target.
+    "main .ws-check label, main .ws-choices > div label, "
     "main input:not([type=hidden]):not([type=checkbox]):not([type=radio])"
 )
 
