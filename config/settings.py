@@ -255,6 +255,8 @@ MEDIA_URL = "/media/"
 # more pages, are refused with a message saying so.
 LEADGATE_PDF_MAX_BYTES = env_int("LEADGATE_PDF_MAX_BYTES", default=50 * 1024 * 1024, minimum=1)
 LEADGATE_PDF_MAX_PAGES = env_int("LEADGATE_PDF_MAX_PAGES", default=1000, minimum=1)
+# Images uploaded for section bodies (forms_app/images.py): larger files are refused.
+LEADGATE_IMAGE_MAX_BYTES = env_int("LEADGATE_IMAGE_MAX_BYTES", default=5 * 1024 * 1024, minimum=1)
 
 # Request bodies: the events endpoint caps batches at 64 KiB itself; Segment ingest
 # accepts 500 KB. Anything larger is refused before it is read into memory.

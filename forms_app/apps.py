@@ -14,7 +14,11 @@ class FormsAppConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from forms_app import tasks  # noqa: F401
-        from forms_app.models import PdfPage
+        from forms_app.models import PdfPage, SectionImage
+        from forms_app.services.images import section_image_file_forget
         from forms_app.services.pdf import pdf_page_image_forget
 
         post_delete.connect(pdf_page_image_forget, sender=PdfPage, dispatch_uid="pdf-page-image")
+        post_delete.connect(
+            section_image_file_forget, sender=SectionImage, dispatch_uid="section-image-file"
+        )

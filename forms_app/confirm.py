@@ -18,10 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config.ratelimit import client_ip, rate_limit_hit
+from config.visitor_language import vary_on_language, visitor_language
 from forms_app.selectors import submission_for_confirmation
 from forms_app.services.confirmation import (
     ConfirmOutcome,
     ConfirmState,
+    confirmation_token_language,
     confirmation_token_read,
     submission_confirm,
 )
@@ -31,16 +33,30 @@ from forms_app.services.confirmation import (
 CONFIRM_LIMIT_PER_IP = 30
 
 
-def _page(request: HttpRequest, state: str, *, status: int = 200, **context: Any) -> HttpResponse:
-    # In the language of the form the address was entered in (English when unknown).
+def _page(
+    request: HttpRequest,
+    state: str,
+    *,
+    status: int = 200,
+    language: str | None = None,
+    **context: Any,
+) -> HttpResponse:
+    # In the language of the form the address was entered in; with no gate to say it,
+    # in the email's (the link carries it), else the browser's, else English.
     gate = context.get("gate")
-    with translation.override(gate.language if gate is not None else "en"):
+    token = context.pop("token", "")
+    chosen, negotiated = visitor_language(
+        request,
+        gate.language if gate is not None else language,
+        confirmation_token_language(token) if token else None,
+    )
+    with translation.override(chosen):
         response = render(
             request, "forms_app/confirm.html", {"state": state, **context}, status=status
         )
     # Per person and per moment (ask, then done): never from a shared cache.
     patch_cache_control(response, private=True, no_cache=True)
-    return response
+    return vary_on_language(response, negotiated)
 
 
 @csrf_exempt  # authorised by the signed token, like the unsubscribe link
@@ -50,7 +66,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         key=f"confirm:{client_ip(request)}", limit=CONFIRM_LIMIT_PER_IP, window_s=60
     )
     if wait is not None:
-        response = _page(request, "busy", status=429, wait=wait)
+        response = _page(request, "busy", status=429, wait=wait, token=token)
         response["Retry-After"] = str(wait)
         return response
     state, submission_id = confirmation_token_read(token)
@@ -58,14 +74,17 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, "invalid", status=400)
     submission = submission_for_confirmation(submission_id=submission_id)
     if state is ConfirmState.EXPIRED:
-        gate = submission.gate if submission is not None and submission.gate.is_active else None
-        return _page(request, "expired", status=410, gate=gate)
+        if submission is None:
+            return _page(request, "expired", status=410, token=token)
+        # An archived gate still speaks its language, but its form is not offered again.
+        gate = submission.gate if submission.gate.is_active else None
+        return _page(request, "expired", status=410, gate=gate, language=submission.gate.language)
     if submission is None:
-        return _page(request, "gone", status=404)
+        return _page(request, "gone", status=404, token=token)
     context: dict[str, Any] = {"gate": submission.gate, "submission": submission}
     if request.method == "POST":
         if submission_confirm(submission_id=submission_id) is ConfirmOutcome.GONE:
-            return _page(request, "gone", status=404)
+            return _page(request, "gone", status=404, token=token)
         return _page(request, "done", **context)
     if submission.confirmed_at is not None:
         return _page(request, "done", **context)

@@ -6,6 +6,7 @@ imports from `profiling` (Submission refers to Lead by its string label only).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -217,6 +218,29 @@ class GateFile(models.Model):
 def page_section_key(number: int) -> str:
     """The section key of a PDF page in events: "p3" for the third page (1-based)."""
     return f"p{number}"
+
+
+class SectionImage(models.Model):
+    """An image uploaded in the gate builder for its section bodies (`![alt](/images/…)`).
+
+    Stored as forms_app/images.py wrote it again (never the uploaded bytes), served by
+    leadgate at an unguessable address that never changes (a new upload is a new image).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="images")
+    image = models.CharField(max_length=300)  # a name in the default storage
+    content_type = models.CharField(max_length=20)  # of the decoded format, served as is
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()  # bytes stored
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gate_id", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.gate_id}/{self.pk}"
 
 
 class PdfPage(models.Model):

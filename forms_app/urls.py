@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from forms_app import confirm, reader, views
-from forms_app.api import auth, gates, pdf, public, quarantine, team
+from forms_app import confirm, reader, section_images, views
+from forms_app.api import auth, gates, images, pdf, public, quarantine, team
 
 # Contract paths have no trailing slash on items and one on collections; both forms are
 # accepted (`/?`) because a client that adds or drops it must not get a redirect or 404.
@@ -20,6 +20,7 @@ urlpatterns = [
         r"^api/v1/gates/(?P<slug>[a-z0-9-]+)/files/(?P<key>[a-z0-9][a-z0-9_-]{0,79})/pdf/?$",
         pdf.GateFilePdfApi.as_view(),
     ),
+    re_path(r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/images/?$", images.GateImageApi.as_view()),
     re_path(
         r"^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/diagnostics/?$",
         gates.GateDiagnosticsApi.as_view(),
@@ -43,6 +44,13 @@ urlpatterns = [
     # The emailed confirmation link; the token is a django.core.signing one.
     re_path(r"^confirm/(?P<token>[A-Za-z0-9_:-]{1,200})/?$", confirm.confirm, name="confirm"),
     path("g/<slug:slug>/read/<str:key>", reader.pdf_reader, name="pdf-reader"),
+    # Images of section bodies (forms_app/section_images.py).
+    re_path(
+        r"^images/(?P<image_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+        r"\.(?P<extension>png|jpg|webp|gif)$",
+        section_images.section_image,
+        name="section-image",
+    ),
     path(
         "g/<slug:slug>/read/<str:key>/pages/<int:number>",
         reader.pdf_page_image,

@@ -5,8 +5,9 @@ section or file key the gate does not have, a gate that is not live) sees it onl
 browser's network tab; the marketer sees it here instead.
 
 Written only on the refusal paths (the events beacon's 403 and per-event errors, the
-public gate endpoints' 403 and 404), never for an accepted event: the ingest path pays
-nothing. One Redis hash per gate and hour, a count and a last-seen time per (reason,
+public gate endpoints' 403 and 404, the messages the Segment-compatible ingest drops),
+never for an accepted event: the ingest path pays nothing. Each refusal says its channel
+(leadgate's own endpoints, or a Segment source), so the marketer knows where to look. One Redis hash per gate and hour, a count and a last-seen time per (reason,
 origin, key), kept 25 hours: one round trip (a Lua script) per refused request, no row
 to lock however hard a misconfigured site hammers, and a bound on what a hostile
 client can make us keep (MAX_FIELDS per hash, values cut to a short length).
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import Q
+
 from config.shared_redis import default_cache_redis
 
 logger = logging.getLogger(__name__)
@@ -31,7 +34,15 @@ ORIGIN = "origin"  # the request's Origin is not in the gate's allowed origins
 SECTION = "section"  # an event named a section key the gate does not have
 FILE = "file"  # an event named a file key the gate does not have
 INACTIVE = "inactive"  # the gate exists but is not live
-REASONS = (ORIGIN, SECTION, FILE, INACTIVE)
+SOURCE = "source"  # a Segment source whose write key may not send events for the gate
+REASONS = (ORIGIN, SECTION, FILE, INACTIVE, SOURCE)
+
+# Where the refused requests came in: leadgate's own endpoints (the beacon, the public
+# gate endpoints: stored as "", what every count before channels were kept means) or
+# the Segment-compatible ingest.
+BEACON = "beacon"
+SEGMENT = "segment"
+CHANNELS = (BEACON, SEGMENT)
 
 WINDOW_HOURS = 24
 TTL_S = (WINDOW_HOURS + 1) * 3600
@@ -68,6 +79,8 @@ class Refusal:
     reason: str
     origin: str = ""
     key: str = ""
+    channel: str = ""  # "" for BEACON, else SEGMENT
+    source_id: int | None = None  # the Segment source, for SEGMENT
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,8 @@ class RefusalCount:
     key: str
     count: int
     last_seen: datetime
+    channel: str = BEACON
+    source_id: int | None = None
 
 
 def _hash_key(prefix: str, gate_id: int, hour: int) -> str:
@@ -99,7 +114,12 @@ def refusals_record(refusals: Iterable[Refusal]) -> None:
             script = _scripts.setdefault(id(client), client.register_script(_RECORD))
         pipe = client.pipeline(transaction=False)
         for r in unique:
-            field = SEP.join((r.reason, (r.origin or "")[:MAX_VALUE], (r.key or "")[:MAX_VALUE]))
+            parts = [r.reason, (r.origin or "")[:MAX_VALUE], (r.key or "")[:MAX_VALUE]]
+            if r.channel:
+                # Only for another channel than the beacon: the beacon's fields keep
+                # the shape they had before channels were told apart.
+                parts += [r.channel, str(r.source_id or "")]
+            field = SEP.join(parts)
             script(
                 keys=[_hash_key(prefix, r.gate_id, hour)],
                 args=[field, f"{now:.0f}", TTL_S, MAX_FIELDS],
@@ -137,7 +157,7 @@ def gate_refusals(gate_id: int) -> list[RefusalCount]:
                 seen[name] = max(seen.get(name, 0.0), float(raw_value))
     out = []
     for name, count in counts.items():
-        reason, origin, key = [*name.split(SEP), "", ""][:3]
+        reason, origin, key, channel, source = [*name.split(SEP), "", "", "", ""][:5]
         out.append(
             RefusalCount(
                 reason=reason,
@@ -145,6 +165,8 @@ def gate_refusals(gate_id: int) -> list[RefusalCount]:
                 key=key,
                 count=count,
                 last_seen=datetime.fromtimestamp(seen.get(name, 0.0), tz=UTC),
+                channel=channel or BEACON,
+                source_id=int(source) if source.isdigit() else None,
             )
         )
     out.sort(key=lambda r: (-r.count, r.reason, r.origin, r.key))
@@ -162,9 +184,16 @@ def refusals_record_origin(origin: str, gate_ids: Iterable[int]) -> None:
     refusals_record(Refusal(gate_id=g, reason=ORIGIN, origin=origin) for g in gate_ids)
 
 
-def batch_refusals_record(origin: str, refused: Iterable[tuple[int | None, str, str]]) -> None:
-    """An events batch's refused events (ParsedBatch.refused). A gate that was not found
-    counts only when it exists but is not live: a slug no gate has belongs to no builder."""
+def batch_refusals_record(
+    origin: str,
+    refused: Iterable[tuple[int | None, str, str]],
+    *,
+    channel: str = "",
+    source_id: int | None = None,
+) -> None:
+    """An events batch's refused events (ParsedBatch.refused, SegmentResult.refused). A
+    gate that was not found counts only when it exists but is not live: a slug no gate
+    has belongs to no builder."""
     from forms_app.models import Gate
 
     items = list(refused)
@@ -179,9 +208,26 @@ def batch_refusals_record(origin: str, refused: Iterable[tuple[int | None, str, 
     out = []
     for gate_id, reason, key in items:
         if gate_id is not None:
-            out.append(Refusal(gate_id=gate_id, reason=reason, origin=origin, key=key))
+            out.append(
+                Refusal(
+                    gate_id=gate_id,
+                    reason=reason,
+                    origin=origin,
+                    key=key,
+                    channel=channel,
+                    source_id=source_id,
+                )
+            )
         elif key in inactive:
-            out.append(Refusal(gate_id=inactive[key], reason=INACTIVE, origin=origin))
+            out.append(
+                Refusal(
+                    gate_id=inactive[key],
+                    reason=INACTIVE,
+                    origin=origin,
+                    channel=channel,
+                    source_id=source_id,
+                )
+            )
     if out:
         refusals_record(out)
 
@@ -197,10 +243,18 @@ class Diagnostic:
     last_seen: datetime
     suggestion: str  # the origin to allow, or the key most likely meant ("" if none)
     message: str
+    channel: str = BEACON
+    source: str = ""  # the Segment source's name, for SEGMENT
 
 
 def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
+
+
+def _source_names(ids: set[int]) -> dict[int, str]:
+    from profiling.models import Source
+
+    return dict(Source.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
 def gate_diagnostics(gate: Any) -> list[Diagnostic]:
@@ -208,9 +262,18 @@ def gate_diagnostics(gate: Any) -> list[Diagnostic]:
     sections = list(gate.sections.values_list("key", flat=True))
     files = list(gate.files.values_list("key", flat=True))
     allowed = {o.rstrip("/").lower() for o in gate.allowed_origins or []}
+    refusals = gate_refusals(gate.pk)
+    names = _source_names({r.source_id for r in refusals if r.source_id is not None})
     out: list[Diagnostic] = []
-    for r in gate_refusals(gate.pk):
-        where = f" from {r.origin}" if r.origin else ""
+    for r in refusals:
+        source = ""
+        if r.channel == SEGMENT:
+            # A source deleted since is still named, by what it was.
+            source = names.get(r.source_id or 0, f"#{r.source_id}" if r.source_id else "")
+            via = f"the Segment source “{source}”" if source else "a Segment source"
+            where = f" from {via}" + (f" ({r.origin})" if r.origin else "")
+        else:
+            where = f" from {r.origin}" if r.origin else ""
         suggestion = ""
         if r.reason == ORIGIN:
             if r.origin.rstrip("/").lower() in allowed:
@@ -219,6 +282,13 @@ def gate_diagnostics(gate: Any) -> list[Diagnostic]:
             message = (
                 f"Events from {r.origin or 'a site'} were refused {_times(r.count)} in the "
                 f"last {WINDOW_HOURS} h: this site is not in the allowed origins."
+            )
+        elif r.reason == SOURCE:
+            if r.source_id is not None and _source_allows(r.source_id, gate.pk):
+                continue  # allowed since
+            message = (
+                f"Events{where} were refused {_times(r.count)} in the last {WINDOW_HOURS} h: "
+                "the source may not send events for this gate (Sources, its allowed gates)."
             )
         elif r.reason in (SECTION, FILE):
             known = sections if r.reason == SECTION else files
@@ -249,6 +319,18 @@ def gate_diagnostics(gate: Any) -> list[Diagnostic]:
                 last_seen=r.last_seen,
                 suggestion=suggestion,
                 message=message,
+                channel=r.channel,
+                source=source,
             )
         )
     return out
+
+
+def _source_allows(source_id: int, gate_id: int) -> bool:
+    from profiling.models import Source
+
+    return (
+        Source.objects.filter(pk=source_id, is_active=True)
+        .filter(Q(all_gates=True) | Q(gates=gate_id))
+        .exists()
+    )

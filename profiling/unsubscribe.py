@@ -15,24 +15,29 @@ from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 
+from config.visitor_language import vary_on_language, visitor_language
 from profiling.selectors import lead_language
 from profiling.services.mail import lead_unsubscribe, unsubscribe_token_read
 
 
 @csrf_exempt  # authorised by the signed token; RFC 8058 posts carry no cookies
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    lead_id = unsubscribe_token_read(token) if request.method in ("GET", "HEAD", "POST") else None
+    # The lead's language if the link names one we still know; else the browser's.
+    language, negotiated = visitor_language(
+        request, lead_language(lead_id=lead_id) if lead_id is not None else None
+    )
+    with translation.override(language):
+        return vary_on_language(_answer(request, lead_id), negotiated)
+
+
+def _answer(request: HttpRequest, lead_id: uuid.UUID | None) -> HttpResponse:
     if request.method not in ("GET", "HEAD", "POST"):
         response = render(request, "profiling/unsubscribe.html", {"state": "method"}, status=405)
         response["Allow"] = "GET, HEAD, POST"
         return response
-    lead_id = unsubscribe_token_read(token)
     if lead_id is None:
         return render(request, "profiling/unsubscribe.html", {"state": "invalid"}, status=400)
-    with translation.override(lead_language(lead_id=lead_id)):
-        return _answer(request, lead_id)
-
-
-def _answer(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST":
         if not lead_unsubscribe(lead_id=lead_id):
             return render(request, "profiling/unsubscribe.html", {"state": "gone"}, status=404)

@@ -127,6 +127,96 @@
       dragged = null;
     });
   }
+  // --- insert an uploaded image into a section's body ---------------------------------
+  // The image goes to the marketer API (decoded and written again there), and its
+  // Markdown lands where the cursor was in that section's body.
+  var imageUpload = form.getAttribute("data-image-upload");
+  function csrfToken() {
+    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+  function insertAtCursor(area, text) {
+    var start = area.selectionStart || 0;
+    var end = area.selectionEnd || start;
+    var before = area.value.slice(0, start);
+    var after = area.value.slice(end);
+    // On a line of its own: an image in the middle of a word reads as one.
+    var lead = before && !/\n$/.test(before) ? "\n\n" : "";
+    var tail = after && !/^\n/.test(after) ? "\n\n" : "";
+    area.value = before + lead + text + tail + after;
+    var caret = (before + lead + text).length;
+    area.setSelectionRange(caret, caret);
+    area.dispatchEvent(new Event("input", { bubbles: true })); // preview and growing
+  }
+  function say(status, text, error) {
+    status.textContent = text;
+    if (error) status.setAttribute("data-state", "error");
+    else status.removeAttribute("data-state");
+  }
+  if (imageUpload) {
+    // Rows on the page and the empty row new sections are made from.
+    var holders = [form].concat(Array.prototype.map.call(form.querySelectorAll("template"), function (t) { return t.content; }));
+    holders.forEach(function (holder) {
+      holder.querySelectorAll("[data-image-insert]").forEach(function (box) { box.hidden = false; });
+    });
+  }
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-image-pick]") : null;
+    if (!button) return;
+    var box = button.closest("[data-image-insert]");
+    var picker = box && box.querySelector("[data-image-file]");
+    var alt = box && box.querySelector("[data-image-alt]");
+    if (!picker || !alt) return;
+    if (!alt.value.trim()) {
+      // Asked before the file, so no upload is wasted on an image nobody can describe.
+      say(box.querySelector("[data-image-status]"), "Describe the image first, for people who cannot see it.", true);
+      alt.focus();
+      return;
+    }
+    picker.click();
+  });
+  form.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!imageUpload || !picker || !picker.hasAttribute || !picker.hasAttribute("data-image-file")) return;
+    var box = picker.closest("[data-image-insert]");
+    var row = picker.closest("[data-row]");
+    var area = row && row.querySelector("textarea[name$='-body']");
+    var alt = box && box.querySelector("[data-image-alt]");
+    var status = box && box.querySelector("[data-image-status]");
+    var file = picker.files && picker.files[0];
+    if (!box || !area || !alt || !status || !file) return;
+    if (!alt.value.trim()) {
+      picker.value = "";
+      say(status, "Describe the image first, for people who cannot see it.", true);
+      alt.focus();
+      return;
+    }
+    var data = new FormData();
+    data.append("file", file);
+    data.append("alt", alt.value.trim());
+    say(status, "Uploading " + file.name + "…", false);
+    fetch(imageUpload, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        picker.value = "";
+        if (response.status === 201 && body.markdown) {
+          insertAtCursor(area, body.markdown);
+          alt.value = "";
+          say(status, "Image inserted.", false);
+          return;
+        }
+        var errors = (body && body.errors) || {};
+        var message = (errors.file || errors.alt || errors.__all__ || [])[0];
+        say(status, message || "The image could not be uploaded (" + response.status + ").", true);
+      });
+    }).catch(function () {
+      picker.value = "";
+      say(status, "The image could not be uploaded: leadgate did not answer.", true);
+    });
+  });
+
   var add = document.querySelector('[data-add="sections"]');
   if (add) add.addEventListener("click", function () { renumber(); schedule(); });
 })();

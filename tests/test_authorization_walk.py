@@ -27,6 +27,7 @@ Admin URLs are summarised by one prefix rule.
 from __future__ import annotations
 
 import enum
+import io
 import json
 import re
 import uuid
@@ -43,6 +44,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from django.utils.regex_helper import normalize
+from PIL import Image
 from rest_framework.authtoken.models import Token
 
 from forms_app.models import (
@@ -53,6 +55,7 @@ from forms_app.models import (
     Submission,
 )
 from forms_app.services.confirmation import confirmation_token_make
+from forms_app.services.images import section_image_create
 from forms_app.services.team import invitation_create
 from profiling.models import Delivery, DeliveryStatus
 from profiling.services.mail import unsubscribe_token_make
@@ -233,6 +236,10 @@ POLICY: dict[str, Entry] = {
     "g/<slug:slug>/read/<str:key>/pages/<int:number>": Entry(
         {"GET": PUBLIC}, {"slug": "gate", "key": "file", "number": "page"}
     ),
+    # A section body's image: public at an unguessable address, like the body that shows it.
+    "^images/(?P<image_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\\.(?P<extension>png|jpg|webp|gif)$": Entry(
+        {"GET": PUBLIC}, {"image_id": "image", "extension": "image_extension"}
+    ),
     "^v1/(?:batch|b)/?$": Entry({"POST": PUBLIC}, paths=("/v1/batch", "/v1/b")),
     "^v1/(?:track|t)/?$": Entry({"POST": PUBLIC}, paths=("/v1/track", "/v1/t")),
     "^v1/(?:identify|i)/?$": Entry({"POST": PUBLIC}, paths=("/v1/identify", "/v1/i")),
@@ -278,6 +285,11 @@ POLICY: dict[str, Entry] = {
     # the marketer, refused before it is read for everyone else) and its state.
     "^api/v1/gates/(?P<slug>[a-z0-9-]+)/files/(?P<key>[a-z0-9][a-z0-9_-]{0,79})/pdf/?$": Entry(
         {"GET": EDIT, "POST": EDIT}, {"slug": "gate", "key": "file"}, ok={"POST": 400}
+    ),
+    # An image for the gate's section bodies: marketers upload it (multipart; the walk
+    # sends no file, a 400 for the marketer, refused before it is read for everyone else).
+    "^api/v1/gates/(?P<slug>[a-z0-9-]{1,80})/images/?$": Entry(
+        {"POST": EDIT}, {"slug": "gate"}, ok={"POST": 400}
     ),
     "^api/v1/gates/(?P<slug>[a-z0-9-]+)/?$": Entry(
         {"GET": EDIT, "PUT": EDIT, "PATCH": EDIT, "DELETE": EDIT},
@@ -644,7 +656,10 @@ def world(settings: Any) -> World:
     invitation, invite_token = invitation_create(
         invited_by=inviter, email="walk-colleague@example-fibre.com", role="sales", base=BASE
     )
+    image = section_image_create(gate=gate, data=_png())
     return {
+        "image": str(image.pk),
+        "image_extension": image.image.rsplit(".", 1)[-1],
         "invitation": str(invitation.pk),
         "invite": invite_token,
         "member": str(member.pk),
@@ -665,6 +680,12 @@ def world(settings: Any) -> World:
         "other_lead_email": other_lead.email,
         "confirm": confirmation_token_make(submission_id=claim.pk),
     }
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (10, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _snapshot() -> dict[str, list[str]]:

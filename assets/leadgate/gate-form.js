@@ -22,6 +22,21 @@ const fetchGateConfig = (context, slug) =>
     return response.json();
   });
 
+// What the form slot says when the gate's config (which brings the gate's own words, in
+// its language) cannot be fetched: that the form did not load, and a link to its hosted
+// page. In the host page's language, else the browser's, among those leadgate ships.
+const FALLBACK = {
+  en: ["The form could not load here.", "Open the form"],
+  de: ["Das Formular konnte hier nicht geladen werden.", "Formular öffnen"],
+  fr: ["Le formulaire n’a pas pu se charger ici.", "Ouvrir le formulaire"],
+  es: ["El formulario no se ha podido cargar aquí.", "Abrir el formulario"],
+};
+
+const fallbackLanguage = () =>
+  [document.documentElement.lang, navigator.language]
+    .map((code) => (code || "").toLowerCase().split("-")[0])
+    .filter((code) => FALLBACK.hasOwnProperty(code))[0] || "en";
+
 // The form of one <div data-leadgate-form="slug">, in an open shadow root.
 // tracker: { context, track, startTracking }.
 export const renderGateForm = (box, tracker) => {
@@ -47,9 +62,15 @@ export const renderGateForm = (box, tracker) => {
     )
     .catch(
       guarded(() => {
-        // leadgate down or blocked: link the hosted page (works without JS).
+        // leadgate down or blocked: say so and link the hosted page (works without JS).
+        // `lang` on the words: they may not be in the host page's language.
+        const language = fallbackLanguage();
+        const [failed, open] = FALLBACK[language];
         root.appendChild(
-          element("p", {}, [element("a", { href: hostedPage, text: "Open the form" })]),
+          element("p", { lang: language }, [
+            document.createTextNode(failed + " "),
+            element("a", { href: hostedPage, text: open }),
+          ]),
         );
       }),
     );

@@ -32,6 +32,7 @@ from forms_app.services.gates import (
     gate_origins_clean,
     gate_save,
 )
+from profiling.refusals import CHANNELS as REFUSAL_CHANNELS
 from profiling.refusals import REASONS as REFUSAL_REASONS
 from profiling.refusals import WINDOW_HOURS as REFUSAL_WINDOW_HOURS
 from profiling.refusals import gate_diagnostics
@@ -290,7 +291,17 @@ class GateRefusalSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(
         choices=list(REFUSAL_REASONS),
         help_text="origin: the site is not in allowed_origins; section, file: a key the "
-        "gate does not have; inactive: the gate is not live.",
+        "gate does not have; inactive: the gate is not live; source: a Segment source that "
+        "may not send events for this gate.",
+    )
+    channel = serializers.ChoiceField(
+        choices=list(REFUSAL_CHANNELS),
+        help_text="Where the refused requests came in: beacon (leadgate.js and the public "
+        "gate endpoints) or segment (the Segment-compatible ingest).",
+    )
+    source_name = serializers.CharField(
+        source="source",
+        help_text="The name of the Segment source that sent them (else empty).",
     )
     origin = serializers.CharField(help_text="The Origin of the refused requests.")
     key = serializers.CharField(help_text="The section or file key sent (else empty).")
@@ -308,8 +319,8 @@ class GateDiagnosticsSerializer(serializers.Serializer):
 
 
 class GateDiagnosticsApi(APIView):
-    """What was refused for a gate (events from the beacon, the public gate endpoints)
-    over the last 24 hours, and what to do about each: the site owner otherwise sees it
+    """What was refused for a gate (events from the beacon and the Segment-compatible
+    ingest, the public gate endpoints) over the last 24 hours, and what to do about each: the site owner otherwise sees it
     only in the browser's network tab."""
 
     permission_classes = [MarketerOnly]

@@ -52,33 +52,50 @@ class ConfirmOutcome(enum.Enum):
     GONE = "gone"  # the submission or the lead was erased meanwhile
 
 
-def confirmation_token_make(*, submission_id: int) -> str:
+def confirmation_token_make(*, submission_id: int, language: str = "") -> str:
     # The submission names the lead, the claiming browser and what was claimed; the
-    # timestamp makes the link expire.
-    return signing.TimestampSigner(salt=_SALT).sign(str(submission_id))
+    # timestamp makes the link expire. The email's language rides along (signed, so it
+    # is the one the email was written in): the page speaks it even when the submission
+    # is gone with its gate and no row tells the language any more.
+    value = f"{submission_id}-{language}" if language else str(submission_id)
+    return signing.TimestampSigner(salt=_SALT).sign(value)
+
+
+def _token_unsign(token: str) -> tuple[ConfirmState, str | None]:
+    if not token or len(token) > 200:
+        return ConfirmState.INVALID, None
+    signer = signing.TimestampSigner(salt=_SALT)
+    try:
+        return ConfirmState.VALID, signer.unsign(token, max_age=CONFIRM_MAX_AGE)
+    except signing.SignatureExpired:
+        return ConfirmState.EXPIRED, signer.unsign(token)
+    except signing.BadSignature:
+        return ConfirmState.INVALID, None
 
 
 def confirmation_token_read(token: str) -> tuple[ConfirmState, int | None]:
     """(state, submission id): VALID, EXPIRED (genuine but too old: the id only tells
     which form to fill in again), or INVALID (forged, another purpose's, malformed: no
     id)."""
-    if not token or len(token) > 200:
+    state, value = _token_unsign(token)
+    if value is None:
         return ConfirmState.INVALID, None
-    signer = signing.TimestampSigner(salt=_SALT)
-    state = ConfirmState.VALID
-    try:
-        value = signer.unsign(token, max_age=CONFIRM_MAX_AGE)
-    except signing.SignatureExpired:
-        state, value = ConfirmState.EXPIRED, signer.unsign(token)
-    except signing.BadSignature:
+    # Links made before the language rode along carry the id alone.
+    number = value.partition("-")[0]
+    if not number.isdigit() or len(number) > 18:
         return ConfirmState.INVALID, None
-    if not value.isdigit() or len(value) > 18:
-        return ConfirmState.INVALID, None
-    return state, int(value)
+    return state, int(number)
 
 
-def confirmation_url(*, submission_id: int, base: str) -> str:
-    return f"{base}{CONFIRM_PATH}{confirmation_token_make(submission_id=submission_id)}"
+def confirmation_token_language(token: str) -> str | None:
+    """The language of the email a genuine link (expired or not) came in, if it says."""
+    language = (_token_unsign(token)[1] or "").partition("-")[2]
+    return language if language in dict(settings.LANGUAGES) else None
+
+
+def confirmation_url(*, submission_id: int, base: str, language: str = "") -> str:
+    token = confirmation_token_make(submission_id=submission_id, language=language)
+    return f"{base}{CONFIRM_PATH}{token}"
 
 
 def confirmation_email_queue(
@@ -105,7 +122,9 @@ def confirmation_email_queue(
         "name": lead.name,
         "new_name": new_name,
         "subscribe": submission.subscribed,
-        "confirm_url": confirmation_url(submission_id=submission.pk, base=base),
+        "confirm_url": confirmation_url(
+            submission_id=submission.pk, base=base, language=gate.language
+        ),
         "days": CONFIRM_MAX_AGE.days,
         "site": base,
     }
@@ -118,7 +137,13 @@ def confirmation_email_queue(
         text = render_to_string("forms_app/email/confirmation.txt", context)
         html = render_to_string("forms_app/email/confirmation.html", context)
     email_queue(
-        kind=EmailKind.CONFIRMATION, lead_id=lead.pk, to=to, subject=subject, text=text, html=html
+        kind=EmailKind.CONFIRMATION,
+        lead_id=lead.pk,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        language=gate.language,
     )
     return True
 

@@ -55,5 +55,6 @@ def content_email_queue(
         text=text,
         html=html,
         headers=unsubscribe_headers(lead_id=lead_id, base=base),
+        language=gate.language,
     )
     return True

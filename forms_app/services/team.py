@@ -183,6 +183,8 @@ def invitation_create(
             subject=f"{_display(invited_by)} invited you to leadgate",
             text=render_to_string("forms_app/email/team_invitation.txt", context),
             html=render_to_string("forms_app/email/team_invitation.html", context),
+            # The workspace, and so its invitations, speak English.
+            language="en",
         )
     return invitation, token
 

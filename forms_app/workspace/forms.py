@@ -129,7 +129,7 @@ class SectionForm(forms.Form):
         # Sized for writing; static/workspace-builder.js grows it with the text.
         widget=forms.Textarea(attrs={"rows": 12, "data-autogrow": "", "class": "ws-body"}),
         help_text="Markdown: ## heading, **bold**, *italic*, - lists, [link](https://…), "
-        "![what the image shows](https://…).",
+        "![what the image shows](https://…), or Insert image under it.",
     )
     topics = forms.CharField(
         max_length=1200,

@@ -14,6 +14,7 @@ from typing import Any
 from csp.constants import SELF
 from csp.decorators import csp_replace, csp_update
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -316,6 +317,7 @@ def gate_edit(request: HttpRequest, slug: str | None = None) -> HttpResponseBase
         "block_errors": block_errors,
         "moved_row": moved_row,
         "preview_modes": PREVIEW_MODES,
+        "image_max_mb": f"{settings.LEADGATE_IMAGE_MAX_BYTES / (1024 * 1024):g}",
     }
     if gate is not None:
         context["diagnostics"] = gate_diagnostics(gate)

@@ -27,9 +27,11 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from config.cors import request_origin
 from config.errors import error_body
 from config.parsers import json_loads_safe
 from profiling.caches import source_lookup
+from profiling.refusals import SEGMENT, batch_refusals_record
 from profiling.services.ingest import _parse_time
 from profiling.services.segment import segment_ingest
 from profiling.throttle import segment_wait_seconds
@@ -196,6 +198,14 @@ def _handle(request: HttpRequest, default_type: str | None) -> HttpResponse:
         return _json(error_body("Temporarily unavailable; retry."), 503, Retry_After="2")
     if result.dropped:
         log.info("segment ingest dropped %d messages: %s", len(result.dropped), result.dropped[:5])
+    if result.refused:
+        # Messages dropped for a gate's sake: counted for its builder, as the beacon's.
+        batch_refusals_record(
+            request_origin(request) or "",
+            result.refused,
+            channel=SEGMENT,
+            source_id=source.id,
+        )
     return _json({"success": True}, 200)
 
 

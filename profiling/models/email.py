@@ -43,6 +43,10 @@ class OutboundEmail(models.Model):
     text = models.TextField()
     html = models.TextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
+    # The language the message was written in (a gate's `language`; empty for one in
+    # English by default, such as a team invitation): a page the person reaches from
+    # it later speaks the same language even when the gate that caused it is gone.
+    language = models.CharField(max_length=8, blank=True, default="")
     status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
     )

@@ -14,7 +14,15 @@ from django.db.models import Count, Max, QuerySet
 from forms_app.models import Gate, GateFile, Section, Submission
 from forms_app.reading import DEFAULT_MIN_DWELL_MS, read_threshold_sql
 from profiling.enrichment import social_network, touch_channel
-from profiling.models import Delivery, DeliveryStatus, Event, Lead, ScoringRule, WebhookEndpoint
+from profiling.models import (
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Lead,
+    OutboundEmail,
+    ScoringRule,
+    WebhookEndpoint,
+)
 from profiling.scoring_engine import dwell_text
 
 TIMELINE_LIMIT = 500
@@ -448,12 +456,21 @@ def backlog_read(*, now: datetime) -> Backlog:
     )
 
 
-def lead_language(*, lead_id: uuid.UUID) -> str:
-    """The language of the lead's first gate: what its unsubscribe page speaks."""
+def lead_language(*, lead_id: uuid.UUID) -> str | None:
+    """The language the lead's unsubscribe page speaks: their first gate's, else (every
+    gate they used is gone) that of the latest email they were sent, else None."""
     first = (
         Submission.objects.filter(lead_id=lead_id)
         .order_by("created_at", "id")
         .values_list("gate__language", flat=True)
         .first()
     )
-    return first or "en"
+    if first:
+        return first
+    return (
+        OutboundEmail.objects.filter(lead_id=lead_id)
+        .exclude(language="")
+        .order_by("-created_at")
+        .values_list("language", flat=True)
+        .first()
+    )

@@ -25,6 +25,9 @@ from django.core.validators import validate_email
 
 from profiling.caches import SourceInfo, since_received, source_cache
 from profiling.models import ConsentMethod, EventType, Lead, Source, Visitor
+from profiling.refusals import FILE as REFUSED_FILE
+from profiling.refusals import INACTIVE, SOURCE
+from profiling.refusals import SECTION as REFUSED_SECTION
 from profiling.services.identity import TouchSource, lead_identify
 from profiling.services.ingest import (
     MAX_DURATION_MS,
@@ -47,12 +50,34 @@ SECTION_VIEWED = "Section Viewed"
 FILE_DOWNLOADED = "File Downloaded"
 
 
+# (gate id or None for a gate not found, reason, key or slug): what the gate builder's
+# diagnostics count for a dropped message (profiling/refusals.py, batch_refusals_record).
+Refused = tuple[int | None, str, str]
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Why a message is dropped, and what to count for a gate's builder if anything."""
+
+    why: str
+    refused: Refused | None = None
+
+
 @dataclass
 class SegmentResult:
     stored: int = 0
     duplicates: int = 0
     identified: int = 0
     dropped: list[str] = field(default_factory=list)
+    # Made only when a message is refused for a gate: the accepted path pays nothing.
+    refused: list[Refused] | None = None
+
+    def drop(self, index: int, drop: Drop) -> None:
+        self.dropped.append(f"{index}: {drop.why}")
+        if drop.refused is not None:
+            if self.refused is None:
+                self.refused = []
+            self.refused.append(drop.refused)
 
 
 def segment_id(value: Any, scope: str) -> uuid.UUID | None:
@@ -110,14 +135,14 @@ def _gate(
     received: datetime,
     section: str | None = None,
     file_key: str | None = None,
-) -> tuple[GateKeys | None, str | None]:
+) -> tuple[GateKeys | None, Drop | None]:
     """The message's gate, or why the message is dropped. `section` and `file_key`: what
     the message names, so that a gate lacking them in the cache is read again."""
     slug = props.get("gate")
     if slug is None or slug == "":
-        return None, ("needs properties.gate" if required else None)
+        return None, (Drop("needs properties.gate") if required else None)
     if not isinstance(slug, str):
-        return None, "unknown gate"
+        return None, Drop("unknown gate")
     gate = gate_keys_load({slug}).get(slug)
     if (
         gate is None
@@ -132,15 +157,16 @@ def _gate(
         if gate is not None and not _allowed(source, gate):
             source = source_cache.get(source.write_key, fresh_since=since) or source
     if gate is None:
-        return None, "unknown gate"
+        # Counted for the gate's builder only if a gate has the slug but is not live.
+        return None, Drop("unknown gate", (None, INACTIVE, slug))
     if not _allowed(source, gate):
-        return None, "gate not allowed for this source"
+        return None, Drop("gate not allowed for this source", (gate.id, SOURCE, ""))
     return gate, None
 
 
 def message_to_event(
     msg: dict[str, Any], *, source: SourceInfo, sent_at: datetime | None, received: datetime
-) -> tuple[NewEvent | None, str | None]:
+) -> tuple[NewEvent | None, Drop | None]:
     """One page/track message as an event, or why it is dropped."""
     kind = msg.get("type")
     props = _dict(msg.get("properties"))
@@ -148,7 +174,7 @@ def message_to_event(
     event_id = segment_id(msg.get("messageId"), "msg") or uuid.uuid4()
     url = clean_str(props.get("url") or _dict(context.get("page")).get("url"), MAX_URL)
     if url is None:
-        return None, "url"
+        return None, Drop("url")
     occurred_raw = msg.get("timestamp") or msg.get("originalTimestamp")
     occurred = _parse_time(occurred_raw)
     msg_sent = _parse_time(msg.get("sentAt")) or sent_at
@@ -167,10 +193,10 @@ def message_to_event(
             **common,
         ), None
     if kind != "track":
-        return None, f"unsupported type {kind!r}"
+        return None, Drop(f"unsupported type {kind!r}")
     name = clean_str(msg.get("event"), 200)
     if not name:
-        return None, "track needs an event name"
+        return None, Drop("track needs an event name")
     if name == SECTION_VIEWED:
         section = props.get("section")
         # A page of a PDF read inline names its file too ("p3" of "network-map").
@@ -185,8 +211,10 @@ def message_to_event(
         )
         if gate is None:
             return None, why
-        if not isinstance(section, str) or not gate.has_section(section, page_of or ""):
-            return None, "unknown section"
+        if not isinstance(section, str):
+            return None, Drop("unknown section")
+        if not gate.has_section(section, page_of or ""):
+            return None, Drop("unknown section", (gate.id, REFUSED_SECTION, section))
         duration = props.get("duration_ms")
         if isinstance(duration, bool) or not isinstance(duration, int | None):
             duration = None
@@ -212,8 +240,10 @@ def message_to_event(
         )
         if gate is None:
             return None, why
-        if not isinstance(file_key, str) or file_key not in gate.files:
-            return None, "unknown file"
+        if not isinstance(file_key, str):
+            return None, Drop("unknown file")
+        if file_key not in gate.files:
+            return None, Drop("unknown file", (gate.id, REFUSED_FILE, file_key))
         return NewEvent(
             type=EventType.DOWNLOAD, gate_id=gate.id, file_key=file_key, touch=touch, **common
         ), None
@@ -310,7 +340,7 @@ def segment_ingest(
     seen: set[uuid.UUID] = set()
     for index, msg in enumerate(messages):
         if not isinstance(msg, dict):
-            result.dropped.append(f"{index}: not an object")
+            result.drop(index, Drop("not an object"))
             continue
         if default_type and "type" not in msg:
             msg = {**msg, "type": default_type}
@@ -320,14 +350,15 @@ def segment_ingest(
             identities.append((msg, anon, user))
             continue
         if anon is None and user is None:
-            result.dropped.append(f"{index}: needs anonymousId or userId")
+            result.drop(index, Drop("needs anonymousId or userId"))
             continue
         if kind == "identify":
             identities.append((msg, anon, user))
             continue
-        event, why = message_to_event(msg, source=source, sent_at=sent_at, received=received)
+        event, drop = message_to_event(msg, source=source, sent_at=sent_at, received=received)
         if event is None:
-            result.dropped.append(f"{index}: {why}")
+            assert drop is not None
+            result.drop(index, drop)
             continue
         if event.id in seen:
             result.duplicates += 1

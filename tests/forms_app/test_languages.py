@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.test import Client
 from django.utils import translation
 
 from forms_app.models import DEFAULT_CONSENT_TEXT, Gate, Language, Stage, Submission
 from forms_app.services.confirmation import confirmation_token_make
 from forms_app.services.submissions import SubmissionInput, submission_create
-from profiling.models import EmailKind, OutboundEmail
+from profiling.models import EmailKind, Lead, OutboundEmail
 from profiling.services.mail.unsubscribe import unsubscribe_token_make
 from tests.support.api import assert_error
 from tests.support.factories import DEFAULT_ORIGIN, make_gate, make_marketer, random_email
@@ -196,6 +198,171 @@ def test_not_found_and_forbidden_file_pages_of_a_german_gate(client: Client) -> 
     missing = client.get(f"/g/{gate.slug}/files/nothing-here")
     assert missing.status_code == 404
     assert "Diese Seite ist nicht verfügbar" in missing.content.decode()
+
+
+# --- pages no gate decides: the email's language, then the browser's ------------------
+
+
+def _old(make: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A link made eight days ago (confirmation links work for seven)."""
+    real_time = time.time
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            signing.TimestampSigner,
+            "timestamp",
+            lambda self: signing.b62_encode(int(real_time() - 8 * 24 * 3600)),
+        )
+        return str(make())
+
+
+def test_every_email_to_a_person_records_its_language(client: Client) -> None:
+    gate = _gate(Language.DE, double_opt_in=True)
+    assert _submit_api(client, gate, subscribe=True).status_code == 201
+    rows = OutboundEmail.objects.filter(lead__isnull=False)
+    assert {row.kind: row.language for row in rows} == {
+        EmailKind.CONTENT_LINK: "de",
+        EmailKind.CONFIRMATION: "de",
+    }
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "words"),
+    [
+        ("de-DE,de;q=0.9,en;q=0.5", "de", "Dieser Link ist ungültig"),
+        ("fr-CH, fr;q=0.9", "fr", "Ce lien n\u2019est pas valide"),
+        ("es", "es", "Este enlace no es válido"),
+        ("ja, zh;q=0.8", "en", "This link is not valid"),  # none shipped: English
+        ("", "en", "This link is not valid"),
+    ],
+)
+def test_a_forged_link_speaks_the_browser_s_language(
+    client: Client, accept: str, lang: str, words: str
+) -> None:
+    headers = {"Accept-Language": accept} if accept else {}
+    for path in ("/confirm/forged", "/u/forged"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert f'<html lang="{lang}">' in html, path
+        assert words in html, path
+        # Shared caches must not hand one browser's language to another.
+        assert "Accept-Language" in response["Vary"], path
+
+
+def test_a_confirmation_link_whose_gate_was_deleted_speaks_its_email_s_language(
+    client: Client,
+) -> None:
+    gate = _gate(Language.DE, double_opt_in=True)
+    assert _submit_api(client, gate, subscribe=True).status_code == 201
+    email = OutboundEmail.objects.get(kind=EmailKind.CONFIRMATION)
+    link = re.search(r"/confirm/[A-Za-z0-9_:-]+", email.text)
+    assert link is not None
+    gate.delete()  # its submissions go with it: no row names a language any more
+    for method in ("get", "post"):
+        response = getattr(client, method)(link.group(0), headers={"Accept-Language": "fr"})
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert '<html lang="de">' in html  # the email's, not the browser's
+        assert "Nichts zu bestätigen" in html
+        assert "Accept-Language" not in response.get("Vary", "")
+
+
+def test_a_link_made_before_the_language_was_recorded_speaks_the_browser_s(
+    client: Client,
+) -> None:
+    gate = _gate(Language.DE)
+    submission_create(
+        gate=gate, data=SubmissionInput(name="Ada", email=random_email(), subscribe=True)
+    )
+    submission = Submission.objects.get(gate=gate)
+    token = confirmation_token_make(submission_id=submission.pk)  # no language in it
+    gate.delete()
+    response = client.get(f"/confirm/{token}", headers={"Accept-Language": "es-MX,es"})
+    assert response.status_code == 404
+    assert '<html lang="es">' in response.content.decode()
+    assert "Accept-Language" in response["Vary"]
+
+
+def test_an_expired_link_speaks_its_gate_s_language_even_when_the_gate_is_archived(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _gate(Language.DE)
+    submission_create(
+        gate=gate, data=SubmissionInput(name="Ada", email=random_email(), subscribe=True)
+    )
+    submission = Submission.objects.get(gate=gate)
+    old = _old(lambda: confirmation_token_make(submission_id=submission.pk), monkeypatch)
+    Gate.objects.filter(pk=gate.pk).update(is_active=False)
+    response = client.get(f"/confirm/{old}", headers={"Accept-Language": "fr"})
+    assert response.status_code == 410
+    html = response.content.decode()
+    assert '<html lang="de">' in html
+    assert "Dieser Link ist abgelaufen" in html
+    assert f'href="/g/{gate.slug}"' not in html  # an archived form is not offered again
+
+
+def test_an_expired_link_whose_gate_was_deleted_speaks_its_email_s_language(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _gate(Language.FR)
+    submission_create(
+        gate=gate, data=SubmissionInput(name="Ada", email=random_email(), subscribe=True)
+    )
+    submission = Submission.objects.get(gate=gate)
+    old = _old(
+        lambda: confirmation_token_make(submission_id=submission.pk, language="fr"), monkeypatch
+    )
+    gate.delete()
+    response = client.get(f"/confirm/{old}", headers={"Accept-Language": "de"})
+    assert response.status_code == 410
+    assert '<html lang="fr">' in response.content.decode()
+    assert "Ce lien a expiré" in response.content.decode()
+
+
+def test_the_unsubscribe_page_of_a_lead_whose_gates_are_gone_speaks_their_email_s(
+    client: Client,
+) -> None:
+    gate = _gate(Language.ES)
+    assert _submit_api(client, gate, subscribe=True).status_code == 201
+    lead_id = OutboundEmail.objects.get(kind=EmailKind.CONTENT_LINK).lead_id
+    assert lead_id is not None
+    gate.delete()
+    token = unsubscribe_token_make(lead_id=lead_id)
+    page = client.get(f"/u/{token}", headers={"Accept-Language": "de"})
+    assert '<html lang="es">' in page.content.decode()
+    assert "¿Darse de baja?" in page.content.decode()
+    assert "Accept-Language" not in page.get("Vary", "")
+
+
+def test_the_unsubscribe_page_of_an_erased_lead_speaks_the_browser_s(client: Client) -> None:
+    gate = _gate(Language.ES)
+    result = submission_create(
+        gate=gate, data=SubmissionInput(name="Ada", email=random_email(), subscribe=True)
+    )
+    token = unsubscribe_token_make(lead_id=result.lead_id)
+    Lead.objects.filter(pk=result.lead_id).delete()  # erased: no gate, no email left
+    gone = client.post(f"/u/{token}", headers={"Accept-Language": "fr"})
+    assert gone.status_code == 404
+    assert "Aucun abonnement à résilier" in gone.content.decode()
+    refused = client.put(f"/u/{token}", headers={"Accept-Language": "de"})
+    assert refused.status_code == 405
+    assert "Nicht erlaubt" in refused.content.decode()
+
+
+def test_the_workspace_stays_in_english_whatever_the_browser_asks(client: Client) -> None:
+    client.force_login(make_marketer().user)
+    headers = {"Accept-Language": "de"}
+    workspace = client.get("/app/", headers=headers)
+    assert workspace.status_code == 200
+    assert '<html lang="en"' in workspace.content.decode()
+    response = client.post(
+        "/api/v1/gates",
+        data=json.dumps({"slug": "x", "title": "T", "language": "xx"}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert_error(response, 400, "language")
+    assert response.json()["errors"]["language"] == ['"xx" is not a valid choice.']
 
 
 # --- French and Spanish, English by default -----------------------------------------------

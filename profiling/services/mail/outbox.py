@@ -26,6 +26,7 @@ def email_queue(
     html: str = "",
     headers: dict[str, str] | None = None,
     lead_id: uuid.UUID | None = None,
+    language: str = "",
 ) -> OutboundEmail:
     """Write one email row and send it after the caller's transaction commits.
 
@@ -42,6 +43,7 @@ def email_queue(
         text=text,
         html=html,
         headers=headers or {},
+        language=language,
         next_attempt_at=timezone.now(),
     )
     enqueue_after_commit(SEND_TASK, str(email.pk))

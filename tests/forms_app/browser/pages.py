@@ -24,6 +24,7 @@ def host_page(
     download: str | None = None,
     extra_script_attrs: str = "",
     css: str = HOSTILE_CSS,
+    lang: str = "en",
 ) -> str:
     sections_html = "".join(
         f'<section data-leadgate-section="{key}"><h2>{key}</h2><p>Text of {key}.</p></section>'
@@ -35,7 +36,7 @@ def host_page(
         else ""
     )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Acme Fibre blog</title><style>{css}</style></head>
 <body>

@@ -518,6 +518,62 @@ def test_leadgate_down_leaves_the_host_page_working(
         context.close()
 
 
+@pytest.mark.parametrize(
+    ("page_lang", "browser_locale", "said_in", "words", "link"),
+    [
+        ("de", "en-US", "de", "Das Formular konnte hier nicht geladen werden.", "Formular öffnen"),
+        (
+            "",
+            "fr-FR",
+            "fr",
+            "Le formulaire n\u2019a pas pu se charger ici.",
+            "Ouvrir le formulaire",
+        ),
+        ("ja", "es-MX", "es", "El formulario no se ha podido cargar aquí.", "Abrir el formulario"),
+        ("ja", "ja-JP", "en", "The form could not load here.", "Open the form"),
+    ],
+)
+def test_an_unreachable_config_is_said_in_the_host_page_s_language(
+    chromium: Any,
+    live_server: Any,
+    host_site: HostSite,
+    closed_port: int,
+    page_lang: str,
+    browser_locale: str,
+    said_in: str,
+    words: str,
+    link: str,
+) -> None:
+    # The gate's own words come with its config; without it, the script's few words
+    # follow the host page's <html lang>, else the browser's language, else English.
+    dead = f"http://127.0.0.1:{closed_port}"
+    url = host_site.page(
+        f"/fallback-{page_lang or 'none'}-{browser_locale}",
+        host_page(
+            script_src=f"{live_server.url}/static/leadgate.js",
+            slug="network-vbook",
+            extra_script_attrs=f'data-host="{dead}"',
+            lang=page_lang,
+        ),
+    )
+    context = chromium.new_context(locale=browser_locale)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url)
+        page.wait_for_selector("#lg p a", timeout=10_000)
+        assert page.inner_text("#lg p") == f"{words} {link}"
+        assert page.inner_text("#lg p a") == link
+        assert page.get_attribute("#lg p a", "href") == f"{dead}/g/network-vbook"
+        # Marked in its language, which need not be the host page's.
+        assert page.get_attribute("#lg p", "lang") == said_in
+        assert errors == []
+        assert page.evaluate("() => window.hostErrors") == []
+    finally:
+        context.close()
+
+
 def live_server_static_js() -> str:
     from pathlib import Path
 

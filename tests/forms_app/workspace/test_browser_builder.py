@@ -149,3 +149,90 @@ def test_builder_live_preview_reorder_snippet_and_layout(chromium: Any, live_ser
     expect(frame.locator("h1")).to_have_text("Not saved yet")
     assert not [c for c in console if any(e in c for e in ERRORS)], console
     context.close()
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_uploaded_image_is_inserted_into_the_section_body(
+    chromium: Any, live_server: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from forms_app.models import SectionImage
+
+    _marketer()
+    gate = make_gate(sections=0, title="The fibre e-book")
+    gate_save(
+        gate=gate, data={}, sections=[SectionInput(key="intro", title="Intro", body="Why fibre.")]
+    )
+    base = live_server.url
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.clock.install()
+    page.goto(base + "/app/login/")
+    page.fill("#id_username", "builder-marketer")
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(re.compile(r".*/app/$"))
+    page.goto(f"{base}/app/gates/{gate.slug}/")
+    row = page.locator("[data-rows='sections'] [data-row]").first
+    status = row.locator("[data-image-status]")
+    picture = {"name": "map.png", "mimeType": "image/png", "buffer": _png()}
+
+    # No description: no file is asked for, nothing is uploaded, the description is.
+    row.locator("[data-image-pick]").click()
+    expect(status).to_have_text("Describe the image first, for people who cannot see it.")
+    expect(row.locator("[data-image-alt]")).to_be_focused()
+    row.locator("[data-image-file]").set_input_files(picture)
+    expect(status).to_have_text("Describe the image first, for people who cannot see it.")
+    assert not SectionImage.objects.exists()
+
+    # Not an image: the API's message, nothing inserted.
+    row.locator("[data-image-alt]").fill("Coverage map")
+    row.locator("[data-image-file]").set_input_files(
+        {"name": "map.png", "mimeType": "image/png", "buffer": b"<html>not a picture</html>"}
+    )
+    expect(status).to_have_text("This file is not a PNG, JPEG, WebP or GIF image.")
+    assert page.input_value("#id_sections-0-body") == "Why fibre."
+
+    # An image: uploaded, its Markdown on a line of its own after the cursor.
+    page.locator("#id_sections-0-body").evaluate(
+        "a => a.setSelectionRange(a.value.length, a.value.length)"
+    )
+    row.locator("[data-image-file]").set_input_files(picture)
+    expect(status).to_have_text("Image inserted.")
+    image = SectionImage.objects.get(gate=gate)
+    url = f"/images/{image.pk}.png"
+    assert page.input_value("#id_sections-0-body") == f"Why fibre.\n\n![Coverage map]({url})"
+
+    # The preview shows it, served by leadgate; saved, the visitor's page shows it too.
+    page.clock.run_for(500)
+    page.click("button[data-mode='content']")
+    frame = page.frame_locator("#preview-frame")
+    expect(frame.locator(f"img[src='{url}']")).to_have_attribute("alt", "Coverage map")
+    page.click("button:has-text('Save changes')")
+    page.wait_for_url(re.compile(rf".*/app/gates/{gate.slug}/$"))
+    expect(page.locator(".ws-flash")).to_contain_text("Saved")
+    assert f'<img src="{url}" alt="Coverage map"' in Section.objects.get(gate=gate).body_html
+    served = page.request.get(base + url)
+    assert served.status == 200
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    # A section added on the page has the control too.
+    page.click("[data-add='sections']")
+    expect(
+        page.locator("[data-rows='sections'] [data-row]").nth(1).locator("[data-image-pick]")
+    ).to_be_visible()
+    assert not [c for c in console if any(e in c for e in ERRORS)], console
+    context.close()

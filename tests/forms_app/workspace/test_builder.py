@@ -4,6 +4,7 @@ recorded through the real public endpoints and shown next to the allowed origins
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import uuid
@@ -13,7 +14,7 @@ import pytest
 from django.test import Client
 
 from forms_app.models import Gate, Section
-from profiling.models import Event
+from profiling.models import Event, Source
 from profiling.refusals import gate_refusals
 from tests.forms_app.workspace.test_gates import gate_post
 from tests.support.factories import DEFAULT_ORIGIN, make_gate
@@ -269,3 +270,157 @@ def test_diagnostics_api_is_marketers_only(api: Client, sclient: Client) -> None
     gate = make_gate()
     assert sclient.get(f"/api/v1/gates/{gate.slug}/diagnostics").status_code == 403
     assert api.get(f"/api/v1/gates/{gate.slug}/diagnostics").status_code == 401
+
+
+# --- diagnostics: messages the Segment-compatible ingest drops ------------------------
+
+
+def _segment(api: Client, source: Source, *messages: dict[str, Any], **headers: str) -> Any:
+    for message in messages:
+        message.setdefault("anonymousId", str(uuid.uuid4()))
+        message.setdefault("messageId", str(uuid.uuid4()))
+    auth = base64.b64encode(f"{source.write_key}:".encode()).decode()
+    response = api.post(
+        "/v1/batch",
+        json.dumps({"batch": list(messages)}),
+        content_type="application/json",
+        headers={"Authorization": f"Basic {auth}", **headers},
+    )
+    # Like Segment, dropped messages never fail the request (clients would retry it).
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    return response
+
+
+def _section(gate: Gate, section: str) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "Section Viewed",
+        "properties": {"gate": gate.slug, "section": section, "url": "https://x.example/a"},
+    }
+
+
+def _download(gate: Gate, file_key: str) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "File Downloaded",
+        "properties": {"gate": gate.slug, "file": file_key, "url": "https://x.example/a"},
+    }
+
+
+def test_segment_refusals_are_recorded_and_shown_with_their_source(
+    api: Client, mclient: Client
+) -> None:
+    gate = make_gate(sections=["pricing", "intro"], files=["network-map"])
+    other = make_gate()
+    website = Source.objects.create(name="Marketing website")
+    narrow = Source.objects.create(name="Webinar tool", all_gates=False)
+    narrow.gates.set([other])
+    _segment(
+        api,
+        website,
+        _section(gate, "pricng"),
+        _download(gate, "netwrk-map"),
+        _section(gate, "intro"),  # accepted
+    )
+    # Counted per request, as the beacon's: the same mistake twice in one batch is one.
+    _segment(api, website, _section(gate, "pricng"), _section(gate, "pricng"))
+    _segment(
+        api,
+        narrow,
+        {"type": "page", "properties": {"gate": gate.slug, "url": "https://x.example/"}},
+    )
+    # A browser SDK (analytics.js) says its page's origin: kept beside the source.
+    _segment(api, website, _section(gate, "faq"), Origin="https://www.acme.example")
+    assert Event.objects.filter(gate=gate).count() == 1
+
+    refusals = {(r.reason, r.origin, r.key, r.count, r.channel) for r in gate_refusals(gate.pk)}
+    assert refusals == {
+        ("section", "", "pricng", 2, "segment"),
+        ("file", "", "netwrk-map", 1, "segment"),
+        ("source", "", "", 1, "segment"),
+        ("section", "https://www.acme.example", "faq", 1, "segment"),
+    }
+    assert {r.source_id for r in gate_refusals(gate.pk)} == {website.pk, narrow.pk}
+    assert gate_refusals(other.pk) == []
+
+    html = mclient.get(f"/app/gates/{gate.slug}/").content.decode()
+    assert (
+        "Section key “pricng” is not in this gate (2 events from the Segment source "
+        "“Marketing website”): did you mean “pricing”?" in html
+    )
+    assert "File key “netwrk-map” is not in this gate (1 event from the Segment source" in html
+    assert (
+        "Events from the Segment source “Webinar tool” were refused once in the last 24 h: "
+        "the source may not send events for this gate" in html
+    )
+    assert "from the Segment source “Marketing website” (https://www.acme.example)" in html
+
+    body = mclient.get(f"/api/v1/gates/{gate.slug}/diagnostics").json()
+    by_key = {(r["reason"], r["key"]): r for r in body["refusals"]}
+    assert by_key[("section", "pricng")]["channel"] == "segment"
+    assert by_key[("section", "pricng")]["source_name"] == "Marketing website"
+    assert by_key[("section", "pricng")]["suggestion"] == "pricing"
+    assert by_key[("source", "")]["source_name"] == "Webinar tool"
+
+    # Allowing the gate for the source clears its line.
+    narrow.gates.add(gate)
+    html = mclient.get(f"/app/gates/{gate.slug}/").content.decode()
+    assert "the source may not send events for this gate" not in html
+
+
+def test_beacon_and_segment_refusals_are_told_apart(api: Client, mclient: Client) -> None:
+    gate = make_gate(sections=["intro"])
+    source = Source.objects.create(name="Site")
+    assert (
+        _events(api, gate, DEFAULT_ORIGIN, type="section_view", section="intr").status_code == 400
+    )
+    _segment(api, source, _section(gate, "intr"))
+    body = mclient.get(f"/api/v1/gates/{gate.slug}/diagnostics").json()
+    assert sorted((r["channel"], r["source_name"], r["count"]) for r in body["refusals"]) == [
+        ("beacon", "", 1),
+        ("segment", "Site", 1),
+    ]
+
+
+def test_an_inactive_gate_records_segment_refusals(api: Client, mclient: Client) -> None:
+    gate = make_gate(is_active=False)
+    source = Source.objects.create(name="Site")
+    _segment(
+        api,
+        source,
+        {"type": "page", "properties": {"gate": gate.slug, "url": "https://x.example/"}},
+    )
+    _segment(
+        api,
+        source,
+        {"type": "page", "properties": {"gate": "no-such-gate", "url": "https://x.example/"}},
+    )
+    assert [(r.reason, r.channel, r.count) for r in gate_refusals(gate.pk)] == [
+        ("inactive", "segment", 1)
+    ]
+    html = mclient.get(f"/app/gates/{gate.slug}/").content.decode()
+    assert "Requests from the Segment source “Site” were refused once" in html
+
+
+def test_accepted_segment_messages_record_nothing(
+    api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Any] = []
+    import profiling.refusals as refusals
+
+    monkeypatch.setattr(refusals, "refusals_record", lambda items: calls.append(list(items)))
+    gate = make_gate(sections=["intro"], files=["network-map"])
+    source = Source.objects.create(name="Site")
+    _segment(
+        api,
+        source,
+        _section(gate, "intro"),
+        _download(gate, "network-map"),
+        {"type": "page", "properties": {"url": "https://x.example/"}},  # no gate: fine
+        {"type": "track", "event": "Webinar Joined", "properties": {"url": "https://x.example/"}},
+        # Dropped, but not for any gate's sake: nothing for a builder to show.
+        {"type": "track", "properties": {"gate": gate.slug, "url": "https://x.example/"}},
+    )
+    assert calls == []
+    assert Event.objects.filter(gate=gate).count() == 2
