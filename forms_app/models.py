@@ -251,6 +251,9 @@ class PdfPage(models.Model):
     width = models.PositiveIntegerField()  # of the image, in pixels
     height = models.PositiveIntegerField()
     image = models.CharField(max_length=300, blank=True)  # a name in the default storage
+    # The lighter copy for phones and the reader's column (forms_app/pdf.py); empty for
+    # pages rendered before it existed, or no wider than it.
+    image_small = models.CharField(max_length=300, blank=True)
     text = models.TextField(blank=True)
     words = models.PositiveIntegerField(default=0)
     chapter_key = models.CharField(max_length=80, blank=True)

@@ -398,6 +398,9 @@ def _common_context(request: HttpRequest, gate: Gate, *, embed: bool) -> dict[st
         "gate": gate,
         "embed": embed,
         "base_template": _base(embed),
+        # The one address search engines should list for the gate, whatever this request
+        # carries: the iframe variant, UTM parameters, a lead's personal access token.
+        "canonical_url": base_url(request) + reverse("gate-page", kwargs={"slug": gate.slug}),
     }
 
 

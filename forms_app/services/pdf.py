@@ -45,8 +45,15 @@ def _file_name(name: str) -> str:
     return base if base.lower().endswith(".pdf") else f"{base}.pdf"
 
 
-def _page_image_name(gate_file_id: int, version: int, number: int) -> str:
-    return f"pdf-pages/{gate_file_id}/{version}/p{number}.webp"
+def _page_image_name(gate_file_id: int, version: int, number: int, *, small: bool = False) -> str:
+    return f"pdf-pages/{gate_file_id}/{version}/p{number}{'-small' if small else ''}.webp"
+
+
+def _store(name: str, data: bytes) -> str:
+    # A redelivered task renders the same page again: same name, same bytes.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return str(default_storage.save(name, ContentFile(data)))
 
 
 def gate_file_pdf_attach(
@@ -108,15 +115,16 @@ def gate_file_pdf_attach(
 def pdf_page_image_forget(sender: type[PdfPage], instance: PdfPage, **kwargs: object) -> None:
     """A deleted page (a new upload, its file or gate deleted) takes its image along,
     once the deletion commits (post_delete receiver, connected in FormsAppConfig)."""
-    name = instance.image
-    if not name:
+    names = [name for name in (instance.image, instance.image_small) if name]
+    if not names:
         return
 
     def delete() -> None:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            log.warning("could not delete the page image %s", name)
+        for name in names:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                log.warning("could not delete the page image %s", name)
 
     transaction.on_commit(delete)
 
@@ -154,15 +162,17 @@ def pdf_render_next(*, gate_file_id: int, version: int, chunk: int = RENDER_CHUN
             _fail(row.pk, version, f"Pages {numbers[0]}-{numbers[-1]} could not be rendered.")
             return 0
         for page in rendered:
-            name = _page_image_name(row.pk, version, page.number)
-            # A redelivered task renders the same page again: same name, same bytes.
-            if default_storage.exists(name):
-                default_storage.delete(name)
-            stored = default_storage.save(name, ContentFile(page.webp))
+            stored = _store(_page_image_name(row.pk, version, page.number), page.webp)
+            small = (
+                _store(_page_image_name(row.pk, version, page.number, small=True), page.small_webp)
+                if page.small_webp
+                else ""
+            )
             PdfPage.objects.filter(
                 gate_file_id=row.pk, gate_file__pdf_version=version, number=page.number
             ).update(
                 image=stored,
+                image_small=small,
                 width=page.width,
                 height=page.height,
                 text=page.text,
