@@ -152,6 +152,8 @@ def test_utm_and_referrer_are_carried_as_hidden_inputs(client: Any, gate: Gate) 
     assert '<input type="hidden" name="utm_medium" value="social">' in html
     assert '<input type="hidden" name="utm_campaign" value="q4">' in html
     assert '<input type="hidden" name="referrer" value="https://www.linkedin.com/feed/">' in html
+    # Search engines list the gate under one address, without the campaign's parameters.
+    assert f'<link rel="canonical" href="http://testserver/g/{gate.slug}">' in html
 
 
 # --- the no-JavaScript submission ----------------------------------------------------------
@@ -321,6 +323,10 @@ def test_content_hidden_without_token_and_shown_with_one(client: Any, gate: Gate
     response = client.get(f"/g/{gate.slug}", {"t": token})
     assert response.status_code == 200
     assert 'data-leadgate-section="redundancy"' in response.content.decode()
+    # A lead's personal link points search engines at the public gate.
+    canonical = f'<link rel="canonical" href="http://testserver/g/{gate.slug}">'
+    assert canonical in response.content.decode()
+    assert canonical in client.get(f"/g/{gate.slug}/embed", {"t": token}).content.decode()
     # The token link also unlocks later visits through the cookie.
     assert response.cookies[f"lg_access_{gate.slug}"].value == token
     again = client.get(f"/g/{gate.slug}")

@@ -3,6 +3,7 @@ pages first), the reader page and its images, the upload API and the gate builde
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from forms_app.access import access_token_make
 from forms_app.models import Gate, GateFile, PdfChapter, PdfPage, PdfStatus, Stage
@@ -120,6 +122,13 @@ def test_render_task_renders_images_and_text(django_capture_on_commit_callbacks:
         assert head[8:12] == b"WEBP"
         assert page.width == 1200
         assert page.height > 1600
+        # The lighter copy for phones and the reader's column, of the same shape.
+        assert page.image_small.endswith(f"/p{page.number}-small.webp")
+        with default_storage.open(page.image_small, "rb") as handle:
+            small = Image.open(io.BytesIO(handle.read()))
+        assert small.format == "WEBP"
+        assert small.width == 720
+        assert abs(small.height - page.height * 720 / 1200) <= 1
         assert f"Dual path ring {page.number}" in page.text
         assert page.words >= 4
 
@@ -243,6 +252,9 @@ def test_reader_page_has_tracked_pages_text_and_chapters(
     for img in images:
         assert re.search(r'width="1200" height="\d+"', img)
         assert 'alt="Page ' in img
+        # The browser picks the copy its screen needs.
+        assert re.search(r'srcset="[^"]+\?v=\d+&amp;w=720 720w, [^"]+\?v=\d+ 1200w"', img), img
+        assert 'sizes="(min-width: 46rem) 44rem, calc(100vw - 2rem)"' in img
     assert 'loading="eager"' in images[0]
     assert all('loading="lazy"' in img for img in images[1:])
     # The outline's chapters, as a list of anchors to their first pages.
@@ -255,6 +267,8 @@ def test_reader_page_has_tracked_pages_text_and_chapters(
     assert "<style" not in html
     assert "style=" not in html
     assert "<script>" not in html
+    # Search engines are pointed at the gate, not at a URL that may carry a lead's token.
+    assert f'<link rel="canonical" href="http://testserver/g/{gate_file.gate.slug}">' in html
 
 
 def test_reader_of_a_german_gate_is_in_german(django_capture_on_commit_callbacks: Any) -> None:
@@ -309,6 +323,13 @@ def test_page_images_are_served_and_cached_by_version(
     assert "max-age=31536000" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
     assert "immutable" in response["Cache-Control"]
+    small = client.get(f"{base}/2?v={gate_file.pdf_version}&w=720")
+    assert small.status_code == 200
+    assert "immutable" in small["Cache-Control"]
+    assert Image.open(io.BytesIO(small.getvalue())).width == 720
+    assert Image.open(io.BytesIO(body)).width == 1200
+    # Any other width is the full one: the URL names a copy, it does not resize.
+    assert client.get(f"{base}/2?v={gate_file.pdf_version}&w=300").getvalue() == body
     stale = client.get(f"{base}/2?v=0")
     assert "no-cache" in stale["Cache-Control"]
     assert client.get(f"{base}/3").status_code == 404
@@ -551,14 +572,20 @@ def test_api_gate_update_turns_reading_inline_off(django_capture_on_commit_callb
 
 def test_page_images_go_with_their_pages(django_capture_on_commit_callbacks: Any) -> None:
     gate_file = _attach(_map_file(), pdf_bytes(2), django_capture_on_commit_callbacks)
-    first = list(PdfPage.objects.filter(gate_file=gate_file).values_list("image", flat=True))
+    first = [
+        name
+        for pair in PdfPage.objects.filter(gate_file=gate_file).values_list("image", "image_small")
+        for name in pair
+    ]
+    assert len(first) == 4
     assert all(default_storage.exists(name) for name in first)
     # A new upload: the old images are deleted once it commits.
     gate_file = _attach(gate_file, pdf_bytes(1), django_capture_on_commit_callbacks)
     assert not any(default_storage.exists(name) for name in first)
-    second = PdfPage.objects.get(gate_file=gate_file).image
-    assert default_storage.exists(second)
+    page = PdfPage.objects.get(gate_file=gate_file)
+    second = [page.image, page.image_small]
+    assert all(default_storage.exists(name) for name in second)
     # Deleting the gate deletes its files' pages and their images.
     with django_capture_on_commit_callbacks(execute=True):
         gate_file.gate.delete()
-    assert not default_storage.exists(second)
+    assert not any(default_storage.exists(name) for name in second)

@@ -117,8 +117,19 @@ def test_the_reader_works_without_javascript(chromium: Any, live_server: Any) ->
         assert images.count() == 3
         first = images.first
         first.wait_for()
-        assert page.evaluate("() => document.querySelector('img').naturalWidth") == 1200
+        # The 44rem column at one device pixel per CSS pixel: the lighter copy (srcset).
+        assert page.evaluate("() => document.querySelector('img').naturalWidth") == 720
         page.click("summary:has-text('Text of page 1')")
         assert page.locator("details[open]").inner_text().count("Fibre ring page 1") == 1
+    finally:
+        context.close()
+    # A denser screen gets the full width.
+    context = chromium.new_context(java_script_enabled=False, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/g/{gate.slug}/read/network-map")
+        page.locator("img.lg-pdf-image").first.wait_for()
+        page.wait_for_function("() => document.querySelector('img').complete")
+        assert page.evaluate("() => document.querySelector('img').naturalWidth") == 1200
     finally:
         context.close()
