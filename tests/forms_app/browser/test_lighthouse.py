@@ -23,7 +23,7 @@ each preset (simulated: a slow 4G phone with a 4x slower CPU for mobile, a cable
 connection for desktop), so the scores are the ones a `lighthouse URL` run would print.
 Missing node or Lighthouse skips the test on a developer's machine and fails it under CI.
 
-Keep the JSON reports with LEADGATE_LIGHTHOUSE_REPORTS=/some/folder.
+Keep the JSON reports with LEADGATE_LIGHTHOUSE_REPORTS=/some/folder (kept anyway on a failure).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 RUN_TIMEOUT_S = 240
 FORM_FACTORS: dict[str, list[str]] = {"mobile": [], "desktop": ["--preset=desktop"]}
 WORKERS = max(2, os.cpu_count() or 1)
+RUNS = 3
 
 
 @pytest.fixture
@@ -240,16 +241,31 @@ def test_visitor_page_scores_100_in_lighthouse(
     keep = os.environ.get("LEADGATE_LIGHTHOUSE_REPORTS", "")
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="leadgate-lighthouse-"))
     folder.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    report = folder / f"{name}-{form_factor}.json"
-    result = lighthouse(url, form_factor=form_factor, report=report)
-    took = time.monotonic() - started
-    scores = {key: result["categories"][key]["score"] for key in CATEGORIES}
-    print(f"lighthouse {name} {form_factor}: {scores} in {took:.1f} s")
-    failing = shortfalls(result)
-    assert not failing, (
-        f"Lighthouse ({form_factor}) on the {name} page {url} is below 100 ({report}):\n"
-        + describe(result, list(failing))
+    # Performance is timed, so it varies from run to run (more on a loaded machine): as
+    # Lighthouse's own advice on variability has it, a shortfall is measured again and the
+    # median of RUNS taken. Accessibility, best practices and SEO do not vary: once is enough.
+    results: list[dict[str, Any]] = []
+    for run in range(1, RUNS + 1):
+        started = time.monotonic()
+        report = folder / f"{name}-{form_factor}-{run}.json"
+        results.append(lighthouse(url, form_factor=form_factor, report=report))
+        scores = {key: results[-1]["categories"][key]["score"] for key in CATEGORIES}
+        print(
+            f"lighthouse {name} {form_factor} #{run}: {scores} in {time.monotonic() - started:.1f} s"
+        )
+        # Again only when performance alone fell short.
+        if set(shortfalls(results[0])) != {"performance"}:
+            break
+    failing = shortfalls(results[0])
+    assert set(failing) <= {"performance"}, (
+        f"Lighthouse ({form_factor}) on the {name} page {url} is below 100 ({folder}):\n"
+        + describe(results[0], list(failing))
+    )
+    by_performance = sorted(results, key=lambda r: r["categories"]["performance"]["score"])
+    median = by_performance[len(by_performance) // 2]
+    assert not shortfalls(median), (
+        f"Lighthouse ({form_factor}) on the {name} page {url}: performance below 100 in "
+        f"{len(results)} runs ({folder}); the median run:\n" + describe(median, ["performance"])
     )
     assert "Traceback" not in site.log_text()
     if not keep:
