@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('forms_app', '0013_gate_language'),
+        ('forms_app', '0014_section_images'),
     ]
 
     operations = [
