@@ -53,8 +53,11 @@ class PageMarkup(HTMLParser):
                 self.handlers.append(f"<{tag} {name}>")
             if name == "style":
                 self.style_attributes.append(f"<{tag} style={value!r}>")
-            # What the browser loads by itself (links and forms are navigations).
-            loads = name == "src" or (tag == "link" and name == "href") or name == "data-spec-url"
+            # What the browser loads by itself (links and forms are navigations, and so
+            # is a canonical link: it names the page's public address for crawlers and
+            # loads nothing).
+            fetched_link = tag == "link" and name == "href" and found.get("rel") != "canonical"
+            loads = name == "src" or fetched_link or name == "data-spec-url"
             if loads and value:
                 self.urls.append(value)
 
