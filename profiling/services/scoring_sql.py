@@ -128,9 +128,9 @@ def scored_ctes(
     (uuid or None): only leads with lo < id <= hi are scored (the full rescore splits
     the leads between database sessions that way); with `lead_ids`, also `ids` (a list
     of uuids): only those leads. `p` prefixes every name so that two rule sets can be
-    scored in one statement. Without `texts`, the lines' texts are NULL and not built
-    (the sorts and string work they need are a good part of the statement): then only
-    `{p}lines`' numbers are meant to be read.
+    scored in one statement. Without `texts`, the CTEs end in `{p}lines`, whose texts
+    are NULL and not built (the sorts and the string work they need are a good part of
+    the statement): only the lines' numbers, for the what-if's shared scoring.
     """
     # Leadgate binds on the client, so PostgreSQL plans with the bounds as constants and
     # folds a NULL bound's test away.
