@@ -328,11 +328,7 @@ def scored_ctes(
         # Only what the lines' numbers need (an unreferenced CTE would still count as a
         # reference to the ones it reads, which PostgreSQL then materialises).
         return events + lines
-    return (
-        events
-        + gate_texts
-        + lines
-        + f""",
+    scored = f""",
 {p}per_lead AS (
     -- The reasons' order (makes-hot first, then by weight, then by text) comes from the
     -- sorted subquery: aggregates consume their input in order, and GROUP BY over input
@@ -364,8 +360,8 @@ def scored_ctes(
         coalesce(pl.reasons, '[]'::jsonb) AS reasons,
         pl.last_counted_at
     FROM {p}scope s LEFT JOIN {p}per_lead pl ON pl.lead_id = s.id
-)"""
-    )  # noqa: S608
+)"""  # noqa: S608
+    return events + gate_texts + lines + scored
 
 
 def scoring_params(p: str, rules: Sequence[RuleSpec], thresholds: Thresholds) -> dict[str, Any]:

@@ -338,12 +338,20 @@ def test_sql_rescore_equals_the_python_engine_on_reading(scenario: dict) -> None
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(scenarios(), st.integers(1, 3))
-def test_incremental_scoring_equals_the_full_rescore(scenario: dict, chunk_size: int) -> None:
+@given(scenarios(), st.integers(1, 3), st.integers(1, 4))
+def test_incremental_scoring_equals_the_full_rescore(
+    scenario: dict, chunk_size: int, slice_size: int
+) -> None:
+    # Slices of a few leads: the scoring statements then cover a session's leads in
+    # several parts.
     with transaction.atomic():
         leads, rules, thresholds = _materialise(scenario)
         result = leads_rescore_sql(
-            rules=rules, thresholds=thresholds, now=NOW, chunk_size=chunk_size
+            rules=rules,
+            thresholds=thresholds,
+            now=NOW,
+            chunk_size=chunk_size,
+            slice_size=slice_size,
         )
         assert result.leads == len(leads)
         for lead in leads:
