@@ -385,7 +385,8 @@ scoring: {", ".join(f"{k} {v:,}" for k, v in sorted(grades.items()))}; {changes:
 changes in total.
 
 How: each session scores its range of lead ids in one statement (one pass over the
-events), then writes a chunk of leads per transaction; lead pages keep half their room
+events) per slice of at most 100,000 leads (so that its sorts and hashes stay in memory as
+the leads grow), then writes a chunk of leads per transaction; lead pages keep half their room
 free (fillfactor 50) so a re-graded lead is a heap-only (HOT) update that touches no index
 unless its grade changed. The first scoring is slower because every row grows (empty
 reasons become text) and moves, so each one is re-indexed, trigram indexes included; after
