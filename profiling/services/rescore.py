@@ -226,9 +226,14 @@ def _rescore_run_of_chunks(
             params = {**scoring_params("", rules, thresholds), "now": now}
             for lo, hi in slices:
                 cursor.execute(sql, {**params, "lo": lo, "hi": hi})
+            # Each chunk below reads its own leads' rows of the temporary table: through
+            # this index, not a scan of the whole table per chunk (which grows with the
+            # square of the leads: at a million, it was half of the rescore's time).
+            # Built once filled, faster than kept up row by row.
+            cursor.execute("CREATE INDEX rescore_scored_lead ON rescore_scored (lead_id)")
             # No ANALYZE of the temporary table (a fifth of a second per 50,000 leads):
             # the chunk statements below reach it and the leads through their id bounds
-            # and the primary key, which needs no statistics to be the right plan.
+            # and the indexes, which need no statistics to be the right plan.
         for lo, hi in chunks:
             with transaction.atomic(), connection.cursor() as cursor:
                 # Lock first, in id order: the next statement's snapshot then sees the
