@@ -24,4 +24,8 @@ export DJANGO_SECRET_KEY
 ./scripts/services.sh
 # The benchmarks that use DATABASE_URL's own database migrate it, but do not create it.
 "$VENV/bin/python" scripts/ensure_database.py
+# Pages render as in production, with the static files' hashed names from the manifest
+# (bench/pdf.py renders a reader page): a fresh checkout has none yet. The first run
+# compresses everything (about a minute); later runs only what changed.
+"$VENV/bin/python" manage.py collectstatic --noinput -v0
 exec "$VENV/bin/python" -m bench.run "$@"

@@ -4,7 +4,7 @@ After a rule or threshold change (or, periodically, for decay) every lead's scor
 recomputed by PostgreSQL itself, no Python loop over leads:
 1. one read-only statement scores every lead of a range of ids (a capped, decayed,
    distinct aggregate of the events, with the reasons' texts) into a temporary table,
-   in one pass;
+   in one pass; a range of more than DEFAULT_SLICE leads a slice of them at a time;
 2. per chunk of leads, one transaction locks the chunk's lead rows and runs one
    `UPDATE ... FROM` that writes what changed and, in the same statement, the grade
    changes (`INSERT ... SELECT`); progress is reported per chunk.
@@ -46,6 +46,11 @@ from profiling.sessions import in_sessions
 
 Progress = Callable[[int, int], None]
 DEFAULT_CHUNK = 25_000
+# At most this many leads per scoring statement: its sorts and hashes then stay within
+# work_mem (scoring_sql.WORK_MEM), so the time grows with the leads, not faster. Half a
+# million leads (five million events) in one statement spilled ~500 MB per session to
+# disk and ran many times slower than the same leads in slices of this size.
+DEFAULT_SLICE = 100_000
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,10 @@ class RescoreResult:
     pushed: int  # deliveries created (push=True only)
 
 
-# Phase 1: the new result of every lead in a range of ids, in one read-only statement
-# (one pass over the events), kept in the session's temporary table for phase 2.
+# Phase 1: the new result of every lead in a range of ids, in one statement (one pass
+# over the events), kept in the session's temporary table for phase 2.
 _SCORE_RANGE = """
-CREATE TEMPORARY TABLE rescore_scored ON COMMIT PRESERVE ROWS AS
+INSERT INTO rescore_scored
 WITH {ctes}
 SELECT lead_id, score, grade, reasons, last_counted_at FROM scored
 """
@@ -193,10 +198,17 @@ def _rescore_run_of_chunks(
     push: bool,
     tally: _Tally,
     serial_plans: bool,
+    chunk_size: int,
+    slice_size: int,
 ) -> None:
-    """Score the leads of `chunks` (consecutive id ranges) in one pass, then write them
-    a chunk per transaction. Runs on the calling thread's database connection."""
-    whole: Bound = (chunks[0][0], chunks[-1][1])
+    """Score the leads of `chunks` (consecutive id ranges), a slice of chunks per
+    statement, then write them a chunk per transaction. Runs on the calling thread's
+    database connection."""
+    per_slice = max(1, slice_size // chunk_size)
+    slices: list[Bound] = [
+        (chunks[i][0], chunks[min(i + per_slice, len(chunks)) - 1][1])
+        for i in range(0, len(chunks), per_slice)
+    ]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             scoring_statement_settings(cursor)
@@ -206,17 +218,22 @@ def _rescore_run_of_chunks(
                 cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             cursor.execute("DROP TABLE IF EXISTS rescore_scored")
             cursor.execute(
-                _SCORE_RANGE.format(ctes=scored_ctes("", lead_range=True)),
-                {
-                    **scoring_params("", rules, thresholds),
-                    "now": now,
-                    "lo": whole[0],
-                    "hi": whole[1],
-                },
+                "CREATE TEMPORARY TABLE rescore_scored (lead_id uuid, score integer,"
+                " grade text, reasons jsonb, last_counted_at timestamptz)"
+                " ON COMMIT PRESERVE ROWS"
             )
+            sql = _SCORE_RANGE.format(ctes=scored_ctes("", lead_range=True))
+            params = {**scoring_params("", rules, thresholds), "now": now}
+            for lo, hi in slices:
+                cursor.execute(sql, {**params, "lo": lo, "hi": hi})
+            # Each chunk below reads its own leads' rows of the temporary table: through
+            # this index, not a scan of the whole table per chunk (which grows with the
+            # square of the leads: at a million, it was half of the rescore's time).
+            # Built once filled, faster than kept up row by row.
+            cursor.execute("CREATE INDEX rescore_scored_lead ON rescore_scored (lead_id)")
             # No ANALYZE of the temporary table (a fifth of a second per 50,000 leads):
             # the chunk statements below reach it and the leads through their id bounds
-            # and the primary key, which needs no statistics to be the right plan.
+            # and the indexes, which need no statistics to be the right plan.
         for lo, hi in chunks:
             with transaction.atomic(), connection.cursor() as cursor:
                 # Lock first, in id order: the next statement's snapshot then sees the
@@ -248,10 +265,11 @@ def leads_rescore_sql(
     chunk_size: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
     sessions: int | None = None,
+    slice_size: int = DEFAULT_SLICE,
 ) -> RescoreResult:
-    """Re-grade every lead on PostgreSQL: score all in one statement per session, then
-    write the changes a chunk of leads per transaction (short row locks, progress per
-    chunk).
+    """Re-grade every lead on PostgreSQL: score all in one statement per session (per
+    slice of at most `slice_size` leads of it), then write the changes a chunk of leads
+    per transaction (short row locks, progress per chunk).
 
     The leads are split by id into `sessions` ranges (default LEADGATE_RESCORE_SESSIONS),
     each scored and written by its own database connection on its own thread, so the
@@ -275,6 +293,8 @@ def leads_rescore_sql(
         "push": push,
         "tally": tally,
         "serial_plans": len(runs) > 1,
+        "chunk_size": chunk_size,
+        "slice_size": slice_size,
     }
     if len(runs) == 1:
         _rescore_run_of_chunks(chunks=runs[0], **common)

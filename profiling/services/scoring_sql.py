@@ -86,15 +86,51 @@ def _points(expr: str) -> str:
     return f"(sign({expr}) * div(abs({expr}) + 500000000, 1000000000))::integer"
 
 
-def scored_ctes(p: str, *, lead_range: bool = False) -> str:
+def _per_rule_reads(p: str) -> str:
+    """Per rule, the reads' and downloads' lines with their texts: the gates' sums in
+    gate id order."""
+    return f"""    SELECT g.lead_id, g.rule_id, sum(g.nanos) AS raw, max(g.received_at) AS received_at,
+        CASE WHEN min(g.event_type) = 'download' THEN 'downloaded ' || min(g.files)
+        ELSE string_agg(
+            'read ' || CASE WHEN g.rchapter <> '' THEN 'chapter ' || g.rchapter || ' of '
+                            || g.rfile ELSE g.n::text END
+            || CASE WHEN g.rchapter <> '' THEN ''
+                    WHEN g.rfile <> '' THEN ' page' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
+                    || ' of ' || g.rfile
+               ELSE CASE WHEN coalesce(g.total, 0) > 0 THEN ' of ' || g.total ELSE '' END
+                    || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
+                    || ' of ' || coalesce(g.slug, 'a deleted gate') END
+            || CASE WHEN g.dwell > 0 THEN ', ' || {_dwell_text("g.dwell")} ELSE '' END,
+            '; ') END AS text
+    -- Gates in id order within a lead's rule, from the sorted subquery (see per_lead).
+    FROM (
+        SELECT b.*, gt.slug, gt.total, rr.file_key AS rfile,
+            CASE WHEN cardinality(rr.pages) > 0 THEN rr.section_key ELSE '' END AS rchapter
+        FROM {p}by_gate b
+        LEFT JOIN {p}gates gt ON gt.id = b.gate_id
+        JOIN {p}rules rr ON rr.rule_id = b.rule_id
+        ORDER BY b.lead_id, b.rule_id, b.gate_id NULLS LAST
+    ) g
+    GROUP BY g.lead_id, g.rule_id
+"""  # noqa: S608 (code-made fragments and the prefix only)
+
+
+def scored_ctes(
+    p: str, *, lead_range: bool = False, lead_ids: bool = False, texts: bool = True
+) -> str:
     """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at)`, one
-    row per lead that is not erased.
+    row per lead that is not erased. On the way, `{p}lines(lead_id, rule_id, makes_hot,
+    pts, name, received_at, text)` holds each lead's line per rule (its capped points in
+    billionths): a rule's line depends on that rule and the lead's facts alone.
 
     Parameters (psycopg named): `{p}rules` (JSON rule list), `{p}nrules`, `{p}hl`
     (half-life days), `{p}warm`, `{p}hot`, `now`; with `lead_range`, also `lo` and `hi`
     (uuid or None): only leads with lo < id <= hi are scored (the full rescore splits
-    the leads between database sessions that way). `p` prefixes every name so that two
-    rule sets can be scored in one statement.
+    the leads between database sessions that way); with `lead_ids`, also `ids` (a list
+    of uuids): only those leads. `p` prefixes every name so that two rule sets can be
+    scored in one statement. Without `texts`, the CTEs end in `{p}lines`, whose texts
+    are NULL and not built (the sorts and the string work they need are a good part of
+    the statement): only the lines' numbers, for the what-if's shared scoring.
     """
     # Leadgate binds on the client, so PostgreSQL plans with the bounds as constants and
     # folds a NULL bound's test away.
@@ -104,6 +140,8 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
         if lead_range
         else ""
     )
+    if lead_ids:
+        in_range += " AND {col} = ANY(%(ids)s::uuid[])"
     event_in_range = in_range.format(col="e.lead_id")
     lead_in_range = in_range.format(col="l.id")
 
@@ -127,8 +165,35 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
              OR (r.file_key = '' AND (r.event_type <> 'section_view' OR e.file_key = '')))
         AND (r.event_name = '' OR e.name = r.event_name)
         AND (r.min_duration_ms IS NULL OR e.duration_ms >= r.min_duration_ms)"""
+    per_rule_reads = (
+        _per_rule_reads(p)
+        if texts
+        else f"""    -- The sum per rule of the sums per gate, without them (exact integers).
+    SELECT u.lead_id, u.rule_id, sum({term("u.occurred_at", "u.points")}) AS raw,
+        max(u.received_at) AS received_at, NULL::text AS text
+    FROM {p}uniq u
+    GROUP BY u.lead_id, u.rule_id
+"""  # noqa: S608 (code-made fragments and the prefix only)
+    )
+    counted_text = (
+        """CASE min(r.event_type)
+               WHEN 'page_view' THEN 'viewed ' || count(*) || ' page'
+                   || CASE WHEN count(*) <> 1 THEN 's' ELSE '' END
+               WHEN 'form_view' THEN 'saw the form ' || count(*) || ' time'
+                   || CASE WHEN count(*) <> 1 THEN 's' ELSE '' END
+               ELSE coalesce(nullif(min(r.event_name), ''), 'custom event') || ' x' || count(*)
+           END"""
+        if texts
+        else "NULL::text"
+    )
+    profile_text = (
+        """CASE r.profile_condition WHEN 'disposable_email' THEN 'uses a disposable email address'
+            ELSE 'company domain ' || s.company_domain END"""
+        if texts
+        else "NULL::text"
+    )
     # Only code-made fragments and the prefix go into the text; values are bound.
-    return f"""
+    events = f"""
 {p}rules AS NOT MATERIALIZED (
     SELECT * FROM jsonb_to_recordset(%({p}rules)s::jsonb) AS x(
         rule_id integer, name text, event_type text, points integer, gate_id integer,
@@ -204,7 +269,8 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     WHERE e.type = 'download' AND e.lead_id IS NOT NULL{event_in_range}
     GROUP BY e.lead_id, r.rule_id, e.gate_id, e.file_key
 ),
-{p}by_gate AS (
+"""  # noqa: S608
+    gate_texts = f"""{p}by_gate AS (
     -- Sections or pages read per gate (for "read 4 of 6 sections of network-vbook,
     -- 3 min 10 s", "read 3 pages of network-map, 24 s"); downloads per rule, with the
     -- distinct file keys in code-point order.
@@ -229,55 +295,27 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
     FROM forms_app_gate g LEFT JOIN forms_app_section s ON s.gate_id = g.id
     GROUP BY g.id
 ),
-{p}per_rule AS (
-    SELECT g.lead_id, g.rule_id, sum(g.nanos) AS raw, max(g.received_at) AS received_at,
-        CASE WHEN min(g.event_type) = 'download' THEN 'downloaded ' || min(g.files)
-        ELSE string_agg(
-            'read ' || CASE WHEN g.rchapter <> '' THEN 'chapter ' || g.rchapter || ' of '
-                            || g.rfile ELSE g.n::text END
-            || CASE WHEN g.rchapter <> '' THEN ''
-                    WHEN g.rfile <> '' THEN ' page' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
-                    || ' of ' || g.rfile
-               ELSE CASE WHEN coalesce(g.total, 0) > 0 THEN ' of ' || g.total ELSE '' END
-                    || ' section' || CASE WHEN g.n <> 1 THEN 's' ELSE '' END
-                    || ' of ' || coalesce(g.slug, 'a deleted gate') END
-            || CASE WHEN g.dwell > 0 THEN ', ' || {_dwell_text("g.dwell")} ELSE '' END,
-            '; ') END AS text
-    -- Gates in id order within a lead's rule, from the sorted subquery (see per_lead).
-    FROM (
-        SELECT b.*, gt.slug, gt.total, rr.file_key AS rfile,
-            CASE WHEN cardinality(rr.pages) > 0 THEN rr.section_key ELSE '' END AS rchapter
-        FROM {p}by_gate b
-        LEFT JOIN {p}gates gt ON gt.id = b.gate_id
-        JOIN {p}rules rr ON rr.rule_id = b.rule_id
-        ORDER BY b.lead_id, b.rule_id, b.gate_id NULLS LAST
-    ) g
-    GROUP BY g.lead_id, g.rule_id
-    UNION ALL
+"""  # noqa: S608
+    lines = f"""{p}per_rule AS (
+{per_rule_reads}    UNION ALL
     -- Page views, form views and track events count each time.
     SELECT e.lead_id, r.rule_id, sum({term("e.occurred_at", "r.points")}),
            max(e.received_at),
-           CASE min(r.event_type)
-               WHEN 'page_view' THEN 'viewed ' || count(*) || ' page'
-                   || CASE WHEN count(*) <> 1 THEN 's' ELSE '' END
-               WHEN 'form_view' THEN 'saw the form ' || count(*) || ' time'
-                   || CASE WHEN count(*) <> 1 THEN 's' ELSE '' END
-               ELSE coalesce(nullif(min(r.event_name), ''), 'custom event') || ' x' || count(*)
-           END
+           {counted_text}
     FROM profiling_event e
     JOIN {p}rules r ON {match} AND r.event_type NOT IN ('section_view', 'download', 'profile')
     WHERE e.lead_id IS NOT NULL{event_in_range}
     GROUP BY e.lead_id, r.rule_id
 ),
 {p}lines AS (
-    SELECT q.lead_id, r.makes_hot, {_cap("q.raw")} AS pts, r.name, q.received_at, q.text
+    SELECT q.lead_id, r.rule_id, r.makes_hot, {_cap("q.raw")} AS pts, r.name, q.received_at,
+        q.text
     FROM {p}per_rule q
     JOIN {p}rules r USING (rule_id)
     UNION ALL
     -- Profile rules: a fact about the person, not an event; it has no age, no decay.
-    SELECT s.id, r.makes_hot, {_cap("r.points::numeric * 1000000000")}, r.name, NULL,
-        CASE r.profile_condition WHEN 'disposable_email' THEN 'uses a disposable email address'
-            ELSE 'company domain ' || s.company_domain END
+    SELECT s.id, r.rule_id, r.makes_hot, {_cap("r.points::numeric * 1000000000")}, r.name,
+        NULL, {profile_text}
     -- Each lead's conditions as rows, so that the rules join on equality: one pass over
     -- the leads and a hash, not a pass per profile rule.
     FROM {p}scope s
@@ -285,7 +323,12 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
         CASE WHEN s.is_disposable_email THEN 'disposable_email' END,
         CASE WHEN s.company_domain <> '' THEN 'company_domain' END]) AS c(condition)
     JOIN {p}rules r ON r.event_type = 'profile' AND r.profile_condition = c.condition
-),
+)"""  # noqa: S608
+    if not texts:
+        # Only what the lines' numbers need (an unreferenced CTE would still count as a
+        # reference to the ones it reads, which PostgreSQL then materialises).
+        return events + lines
+    scored = f""",
 {p}per_lead AS (
     -- The reasons' order (makes-hot first, then by weight, then by text) comes from the
     -- sorted subquery: aggregates consume their input in order, and GROUP BY over input
@@ -318,6 +361,7 @@ def scored_ctes(p: str, *, lead_range: bool = False) -> str:
         pl.last_counted_at
     FROM {p}scope s LEFT JOIN {p}per_lead pl ON pl.lead_id = s.id
 )"""  # noqa: S608
+    return events + gate_texts + lines + scored
 
 
 def scoring_params(p: str, rules: Sequence[RuleSpec], thresholds: Thresholds) -> dict[str, Any]:
@@ -357,3 +401,10 @@ def leads_score_sql(
         )
         for row in rows
     }
+
+
+def points_of_sum(pts: str, where: str) -> str:
+    """The whole points of the sum of `pts` (billionths) over the rows matching `where`,
+    rounded as the engine rounds a score (0 when no row matches)."""
+    total = f"coalesce(sum({pts}) FILTER (WHERE {where}), 0)"
+    return _points(total)

@@ -4,6 +4,9 @@
   (score, grade, reasons, the triggering time), on generated leads, events and rules:
   sections and PDF pages, each read stored as one or several heartbeats, rules on
   sections, on a file's pages, on one page and on a chapter of pages;
+- the what-if (a draft rule set against the active one: rules kept, dropped, changed,
+  doubled, added; the same or other thresholds and half-life) gives the engine's
+  answer, in both its forms (the shared rules scored once, or each side in full);
 - the incremental path (`lead_score`) and the full rescore agree: after a full rescore,
   scoring any lead again changes nothing, and vice versa;
 - order independence, idempotence under duplicates (the same report twice), split
@@ -37,6 +40,12 @@ from profiling.scoring_engine import (
 from profiling.services.rescore import leads_rescore_sql
 from profiling.services.scoring import lead_score_compute
 from profiling.services.scoring_sql import leads_score_sql
+from profiling.services.whatif import (
+    _what_if_python,
+    _what_if_separate,
+    _what_if_shared,
+    _what_if_sql,
+)
 from tests.support.factories import make_gate, make_lead, make_visitor
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -172,6 +181,24 @@ def _heartbeats(spec: dict) -> list[tuple[int | None, int]]:
     return [(duration - part * (n - 1) if i == 0 else part, 10 * i) for i in range(n)]
 
 
+def _rule(r: dict, gates: list[Gate]) -> RuleSpec:
+    return RuleSpec(
+        id=r["id"],
+        name=r["name"],
+        event_type=r["event_type"],
+        points=r["points"],
+        gate_id=None if r["gate"] is None else gates[r["gate"]].id,
+        section_key=r["section_key"],
+        file_key=r["file_key"],
+        event_name=r["event_name"],
+        max_points=r["max_points"],
+        min_duration_ms=r["min_duration_ms"],
+        makes_hot=r["makes_hot"],
+        profile_condition=r["profile_condition"],
+        pages=tuple(r.get("pages", ())),
+    )
+
+
 def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds]:
     gates: list[Gate] = [
         make_gate(sections=SECTIONS, files=FILES, min_dwell_ms=scenario["min_dwell"] * i)
@@ -182,24 +209,7 @@ def _materialise(scenario: dict) -> tuple[list[Lead], list[RuleSpec], Thresholds
             section.body = SECTION_BODIES[section.key]
             section.save()
     # A third gate with no sections, and a deleted gate's events (gate NULL) via None.
-    rules = [
-        RuleSpec(
-            id=r["id"],
-            name=r["name"],
-            event_type=r["event_type"],
-            points=r["points"],
-            gate_id=None if r["gate"] is None else gates[r["gate"]].id,
-            section_key=r["section_key"],
-            file_key=r["file_key"],
-            event_name=r["event_name"],
-            max_points=r["max_points"],
-            min_duration_ms=r["min_duration_ms"],
-            makes_hot=r["makes_hot"],
-            profile_condition=r["profile_condition"],
-            pages=tuple(r.get("pages", ())),
-        )
-        for r in scenario["rules"]
-    ]
+    rules = [_rule(r, gates) for r in scenario["rules"]]
     leads = []
     for disposable, domain, events in scenario["leads"]:
         lead = make_lead(is_disposable_email=disposable, company_domain=domain)
@@ -257,6 +267,57 @@ def test_sql_rescore_equals_the_python_engine(scenario: dict) -> None:
         transaction.set_rollback(True)
 
 
+@st.composite
+def what_if_scenarios(draw: st.DrawFn) -> dict:
+    """A scenario, and a draft made of its rules: each kept, dropped, changed or taken
+    twice, a few new ones, and thresholds the same, other grades or another half-life."""
+    scenario = draw(scenarios())
+    draft: list[dict] = []
+    for rule in scenario["rules"]:
+        action = draw(st.sampled_from(["keep", "keep", "drop", "change", "twice"]))
+        if action == "keep":
+            draft.append(rule)
+        elif action == "change":
+            # Far enough from the old points to move grades often.
+            points = rule["points"] + draw(st.sampled_from([-40, -15, 15, 40]))
+            draft.append({**rule, "points": points, "makes_hot": draw(st.booleans())})
+        elif action == "twice":
+            draft += [rule, rule]
+    draft += [draw(rule_specs(0)) for _ in range(draw(st.integers(0, 2)))]
+    # Draft rules are numbered by their position, as the API numbers them.
+    scenario["draft"] = [{**r, "id": i + 1} for i, r in enumerate(draft)]
+    scenario["draft_thresholds"] = draw(st.sampled_from(["same", "grades", "half_life"]))
+    return scenario
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(what_if_scenarios())
+def test_sql_what_if_equals_the_python_engine(scenario: dict) -> None:
+    """The what-if that scores the rules both sides share once (same half-life) and the
+    one that scores both sides in full (another half-life) give the engine's answer."""
+    with transaction.atomic():
+        _, rules, current = _materialise(scenario)
+        gates = list(Gate.objects.order_by("id"))
+        draft = [_rule(r, gates) for r in scenario["draft"]]
+        thresholds = {
+            "same": current,
+            "grades": replace(current, warm=current.warm + 7, hot=current.hot + 3),
+            "half_life": replace(current, half_life_days=current.half_life_days + 2),
+        }[scenario["draft_thresholds"]]
+        args = (draft, thresholds, rules, current, NOW, 100)
+        py = _what_if_python(*args)
+        assert _what_if_sql(*args) == py
+        assert _what_if_separate(*args) == py
+        if thresholds.half_life_days == current.half_life_days:
+            assert _what_if_shared(*args) == py
+        transaction.set_rollback(True)
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=40,
@@ -277,12 +338,20 @@ def test_sql_rescore_equals_the_python_engine_on_reading(scenario: dict) -> None
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(scenarios(), st.integers(1, 3))
-def test_incremental_scoring_equals_the_full_rescore(scenario: dict, chunk_size: int) -> None:
+@given(scenarios(), st.integers(1, 3), st.integers(1, 4))
+def test_incremental_scoring_equals_the_full_rescore(
+    scenario: dict, chunk_size: int, slice_size: int
+) -> None:
+    # Slices of a few leads: the scoring statements then cover a session's leads in
+    # several parts.
     with transaction.atomic():
         leads, rules, thresholds = _materialise(scenario)
         result = leads_rescore_sql(
-            rules=rules, thresholds=thresholds, now=NOW, chunk_size=chunk_size
+            rules=rules,
+            thresholds=thresholds,
+            now=NOW,
+            chunk_size=chunk_size,
+            slice_size=slice_size,
         )
         assert result.leads == len(leads)
         for lead in leads:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -289,3 +290,50 @@ def test_parallel_sessions_give_the_single_session_answer(world, monkeypatch) ->
         assert parallel == _what_if_python(*args, sample_size)
     assert parallel.leads == 6
     assert parallel.would_change == 5
+
+
+def test_the_union_of_two_rule_sets_keeps_shared_rules_once() -> None:
+    """Kept rules (whatever their ids) count once on both sides; a changed rule is one
+    rule per side; a rule both sets have twice is kept twice, a third copy is added."""
+    from profiling.services.whatif import rules_union
+
+    read = RuleSpec(id=7, name="read", event_type="section_view", points=10)
+    pages = RuleSpec(id=8, name="pages", event_type="page_view", points=2)
+    gone = RuleSpec(id=9, name="gone", event_type="form_view", points=-1)
+    draft = [
+        RuleSpec(id=1, name="read", event_type="section_view", points=10),
+        RuleSpec(id=2, name="pages", event_type="page_view", points=3),
+        RuleSpec(id=3, name="read", event_type="section_view", points=10),
+    ]
+    union, old_only, new_only = rules_union([read, pages, gone, read], draft)
+    assert [r.id for r in union] == [1, 2, 3, 4, 5]
+    assert [(r.name, r.points) for r in union] == [
+        ("read", 10),
+        ("pages", 2),
+        ("gone", -1),
+        ("read", 10),
+        ("pages", 3),
+    ]
+    assert old_only == [2, 3]
+    assert new_only == [5]
+    union, old_only, new_only = rules_union([read], [read, read])
+    assert (len(union), old_only, new_only) == (2, [], [2])
+
+
+def test_a_draft_with_another_half_life_scores_both_sides_in_full(world, monkeypatch) -> None:
+    """Another half-life changes every line: the shared scoring does not apply."""
+    from django.utils import timezone
+
+    from profiling.services import whatif
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the shared path must not run")
+
+    monkeypatch.setattr(whatif, "_what_if_shared", refuse)
+    now = timezone.now()
+    current = thresholds_load()
+    draft_t = Thresholds(warm=current.warm, hot=current.hot, half_life_days=1)
+    args = (rules_load(), draft_t, rules_load(), current, now + timedelta(days=3), 100)
+    result = whatif._what_if_sql(*args)
+    assert result == _what_if_python(*args)
+    assert result.transitions == {"warm->cold": 4}
