@@ -206,14 +206,15 @@ def test_two_web_nodes_and_a_worker_node_share_one_database_and_redis(
     download = _event(gate.slug, type="download", file="spec-sheet")
     at_b = _post(b, first_visitor.id, [download])
     assert (at_b.status_code, at_b.json()) == (202, {"accepted": 1, "duplicates": 0}), at_b.text
-    crm_receiver.wait_for_delivery(20, lead_id=first.id, grade="hot")
+    # Generous: under a loaded CI machine the worker node may take a while to pick it up.
+    crm_receiver.wait_for_delivery(60, lead_id=first.id, grade="hot")
     change = GradeChange.objects.get(lead=first, grade="hot")
     assert any("spec" in reason.lower() for reason in change.reasons), change.reasons
 
     # A hot trigger arriving at node A, delivered by the worker node.
     at_a = _post(a, second_visitor.id, [_event(gate.slug, type="download", file="spec-sheet")])
     assert at_a.status_code == 202, at_a.text
-    crm_receiver.wait_for_delivery(20, lead_id=second.id, grade="hot")
+    crm_receiver.wait_for_delivery(60, lead_id=second.id, grade="hot")
     assert Lead.objects.get(pk=second.pk).grade == "hot"
 
     # Node A's metrics add up its web processes and the worker on its machine.

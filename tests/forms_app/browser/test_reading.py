@@ -8,22 +8,30 @@ the mouse or scrolling like a reader, and check what reaches PostgreSQL: the
 Headless Chromium keeps every page visible and focused (a second page brought to the
 front, a minimised window or a frozen lifecycle change nothing: tried), so a background
 tab is made the way the browser itself would tell the page: `document.hidden` and
-`visibilityState` say so and `visibilitychange` fires; `_hide` and `_show` check that the
+`visibilityState` say so and `visibilitychange` fires; `hide` and `show` check that the
 page sees it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db.models import Count, Sum
 
 from profiling.models import Event
 from tests.forms_app.browser.conftest import HostSite
 from tests.support.factories import make_gate
+from tests.support.reading_clock import (
+    EventPosts,
+    drain,
+    hide,
+    pause_when_tracking,
+    scroll_to,
+    show,
+    spend,
+    stored_reading,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,30 +54,6 @@ def _host_page(script_src: str, slug: str, *, section_height: int) -> str:
 <script src="{script_src}" data-gate="{slug}" async></script></body></html>"""
 
 
-class EventPosts:
-    """The tracker's event requests in flight (from the page and its frames)."""
-
-    def __init__(self, page: Any) -> None:
-        self.started = 0
-        self.in_flight = 0
-        page.on("request", self._start)
-        page.on("requestfinished", self._end)
-        page.on("requestfailed", self._end)
-
-    @staticmethod
-    def _ours(request: Any) -> bool:
-        return request.method == "POST" and request.url.endswith("/api/v1/public/events")
-
-    def _start(self, request: Any) -> None:
-        if self._ours(request):
-            self.started += 1
-            self.in_flight += 1
-
-    def _end(self, request: Any) -> None:
-        if self._ours(request):
-            self.in_flight -= 1
-
-
 @pytest.fixture
 def open_page(chromium: Any) -> Iterator[Any]:
     contexts: list[Any] = []
@@ -87,99 +71,6 @@ def open_page(chromium: Any) -> Iterator[Any]:
     yield opener
     for context in contexts:
         context.close()
-
-
-def _pause_when_tracking(page: Any, frame: Any = None) -> None:
-    """Stop the page's clock once the tracker has started: from here on, time moves only
-    when the test says (page.clock.run_for)."""
-    target = frame or page
-    target.wait_for_function("() => !!window.leadgate", timeout=10_000)
-    # The page_view is queued: the tracker has started, and so has its section watcher.
-    now_ms = target.evaluate("() => Date.now()")
-    page.clock.pause_at((now_ms + 2000) / 1000)  # Python's clock takes seconds
-
-
-def _drain(page: Any, frame: Any = None) -> None:
-    """Sends what the tracker has queued and waits (in real time, the page's clock
-    standing still) until leadgate has answered: the queue's own flush timer would need
-    the page's time to move, and reading time with it."""
-    posts: EventPosts = page.posts
-
-    def answered() -> None:
-        # Playwright hands over its network events while it runs a call: wait through it.
-        deadline = time.monotonic() + 10
-        page.wait_for_timeout(50)  # a request the flush started is seen by then
-        while posts.in_flight:
-            assert time.monotonic() < deadline, "leadgate did not answer"
-            page.wait_for_timeout(20)
-
-    for _ in range(20):
-        before = posts.started
-        (frame or page).evaluate("() => window.leadgate.flush()")
-        answered()
-        if posts.started == before:
-            return
-    raise AssertionError("the tracker kept sending")
-
-
-def _scroll_to(target: Any, selector: str) -> None:
-    """Scrolls the section to the top of the window and returns once the page (and so
-    the tracker) has heard the browser's scroll event."""
-    target.evaluate(
-        """selector => new Promise(resolve => {
-          addEventListener("scroll", () => resolve(), { once: true, capture: true });
-          // Instant: the hosted page's smooth scrolling would pass the sections between.
-          document.querySelector(selector).scrollIntoView({ behavior: "instant" });
-        })""",
-        selector,
-    )
-
-
-def _spend(page: Any, ms: int, *, step: int = 5000, alive: bool = True, frame: Any = None) -> None:
-    """`ms` of page time; a reader moves the mouse a little every `step` (signs of life).
-    What the tracker reports meanwhile is sent as it would be in real time."""
-    x = 600
-    while ms > 0:
-        if alive:
-            x = 601 if x == 600 else 600
-            page.mouse.move(x, 400)
-        page.clock.run_for(min(step, ms))
-        ms -= step
-        _drain(page, frame)
-
-
-def _reading(visitor_id: str) -> dict[str, tuple[int, int]]:
-    """Stored per section: (number of reports, summed active ms)."""
-    rows = (
-        Event.objects.filter(visitor_id=visitor_id, type="section_view")
-        .values("section_key")
-        .annotate(reports=Count("id"), active=Sum("duration_ms"))
-    )
-    return {r["section_key"]: (r["reports"], r["active"]) for r in rows}
-
-
-def _hide(target: Any) -> None:
-    """The tab goes to the background (see the module docstring)."""
-    target.evaluate(
-        """() => {
-          Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
-          Object.defineProperty(document, "visibilityState",
-            { configurable: true, get: () => "hidden" });
-          document.dispatchEvent(new Event("visibilitychange"));
-        }"""
-    )
-    assert target.evaluate("() => document.hidden && document.visibilityState") == "hidden"
-
-
-def _show(target: Any) -> None:
-    target.evaluate(
-        """() => {
-          delete document.hidden;
-          delete document.visibilityState;
-          document.dispatchEvent(new Event("visibilitychange"));
-        }"""
-    )
-    assert target.evaluate("() => document.visibilityState") == "visible"
 
 
 def _embed_gate(host: HostSite, **fields: Any) -> Any:
@@ -207,7 +98,7 @@ def _open_tracked(
     page = open_page(url, width=width, height=height)
     if after_load:
         page.wait_for_selector(after_load, timeout=10_000)
-    _pause_when_tracking(page)
+    pause_when_tracking(page)
     return page, _visitor(page)
 
 
@@ -230,15 +121,15 @@ def test_an_idle_visitor_on_a_large_screen_gets_one_sections_time_up_to_the_idle
         "() => [...document.querySelectorAll('[data-leadgate-section]')]"
         ".every(s => s.getBoundingClientRect().bottom <= innerHeight)"
     )
-    _spend(page, 90_000, alive=False)
-    reading = _reading(vid)
+    spend(page, 90_000, alive=False)
+    reading = stored_reading(vid)
     # One section only (the one at the reading line), and no more than the cut-off.
     assert len(reading) == 1, reading
     ((_, active),) = reading.values()
     assert IDLE_MS - 2000 <= active <= IDLE_MS, reading
     # Minutes more of an idle screen add nothing.
-    _spend(page, 120_000, alive=False)
-    assert _reading(vid) == reading
+    spend(page, 120_000, alive=False)
+    assert stored_reading(vid) == reading
 
 
 def test_a_reader_who_stays_on_a_section_gets_the_time_spent_in_heartbeats(
@@ -248,11 +139,11 @@ def test_a_reader_who_stays_on_a_section_gets_the_time_spent_in_heartbeats(
     url = _embedded(live_server, host_site, "/read", gate.slug, height=1400)
     page, vid = _open_tracked(open_page, url)
     # Scroll to the third section (the browser's own scroll: the tracker hears it).
-    _scroll_to(page, "[data-leadgate-section=s3]")
-    _spend(page, 120_000)
+    scroll_to(page, "[data-leadgate-section=s3]")
+    spend(page, 120_000)
     page.clock.run_for(3000)  # 3 s past the last heartbeat
     # A report when the section reached the minimum dwell, then heartbeats every 10 s.
-    before_leaving = _reading(vid)
+    before_leaving = stored_reading(vid)
     reports, active = before_leaving["s3"]
     assert reports >= 12
     assert 110_000 <= active <= 120_000
@@ -262,10 +153,10 @@ def test_a_reader_who_stays_on_a_section_gets_the_time_spent_in_heartbeats(
     page.goto("about:blank")
 
     def flushed() -> dict[str, tuple[int, int]] | None:
-        now = _reading(vid)
+        now = stored_reading(vid)
         return now if now["s3"][0] > reports else None
 
-    after = wait_for(flushed, message=lambda: str(_reading(vid)))
+    after = wait_for(flushed, message=lambda: str(stored_reading(vid)))
     assert after is not None
     spent = 123_000
     assert abs(after["s3"][1] - spent) <= spent * 0.10, after
@@ -280,25 +171,25 @@ def test_a_background_tab_gets_nothing_and_hiding_flushes(
     gate = _embed_gate(host_site)
     url = _embedded(live_server, host_site, "/tabs", gate.slug, height=1400)
     page, vid = _open_tracked(open_page, url)
-    _scroll_to(page, "[data-leadgate-section=s2]")
-    _spend(page, 8000)
+    scroll_to(page, "[data-leadgate-section=s2]")
+    spend(page, 8000)
     # Hidden 8 s after the scroll: the 8 s are sent at once (a flush, no heartbeat yet
     # beyond the minimum dwell's report).
-    assert _reading(vid)["s2"] == (1, MIN_DWELL_MS)  # the report at the minimum dwell
-    _hide(page)
-    _drain(page)
-    hidden_at = _reading(vid)
+    assert stored_reading(vid)["s2"] == (1, MIN_DWELL_MS)  # the report at the minimum dwell
+    hide(page)
+    drain(page)
+    hidden_at = stored_reading(vid)
     assert hidden_at["s2"] == (2, 8000), hidden_at  # the rest, flushed as the page hid
     # Ten minutes in the background, with the tracker's timers running: nothing accrues.
-    _spend(page, 600_000, alive=False)
-    assert _reading(vid) == hidden_at
+    spend(page, 600_000, alive=False)
+    assert stored_reading(vid) == hidden_at
     # Even with the mouse moving over it, a hidden page gets nothing.
-    _spend(page, 20_000)
-    assert _reading(vid) == hidden_at
+    spend(page, 20_000)
+    assert stored_reading(vid) == hidden_at
     # Back in front: time accrues again.
-    _show(page)
-    _spend(page, 20_000)
-    back = _reading(vid)
+    show(page)
+    spend(page, 20_000)
+    back = stored_reading(vid)
     assert back["s2"][1] - hidden_at["s2"][1] == 20_000, back
 
 
@@ -308,11 +199,11 @@ def test_a_window_that_lost_the_focus_gets_nothing_until_the_reader_is_back(
     gate = _embed_gate(host_site)
     url = _embedded(live_server, host_site, "/blur", gate.slug, height=1400)
     page, vid = _open_tracked(open_page, url)
-    _scroll_to(page, "[data-leadgate-section=s4]")
-    _spend(page, 10_000)
+    scroll_to(page, "[data-leadgate-section=s4]")
+    spend(page, 10_000)
     page.evaluate("() => window.dispatchEvent(new Event('blur'))")
-    _spend(page, 60_000, alive=False)
-    reading = _reading(vid)
+    spend(page, 60_000, alive=False)
+    reading = stored_reading(vid)
     assert reading["s4"][1] == 10_000, reading
 
 
@@ -327,9 +218,9 @@ def test_the_idle_cut_off_is_the_gates_setting(
         .replace("<h1>", f'<div data-leadgate-form="{gate.slug}"></div><h1>'),
     )
     page, vid = _open_tracked(open_page, url, after_load="[data-leadgate-form] form")
-    _scroll_to(page, "[data-leadgate-section=s2]")
-    _spend(page, 60_000, alive=False)
-    reading = _reading(vid)
+    scroll_to(page, "[data-leadgate-section=s2]")
+    spend(page, 60_000, alive=False)
+    reading = stored_reading(vid)
     assert reading["s2"][1] == 12_000, reading
 
 
@@ -353,16 +244,16 @@ def test_the_hosted_page_counts_attention_the_same_way(open_page: Any, live_serv
         open_page, f"{live_server.url}/g/{gate.slug}", width=2560, height=1440
     )
     # Idle: one section, up to the cut-off.
-    _spend(page, 90_000, alive=False)
-    idle = _reading(vid)
+    spend(page, 90_000, alive=False)
+    idle = stored_reading(vid)
     assert len(idle) == 1, idle
     assert IDLE_MS - 2000 <= next(iter(idle.values()))[1] <= IDLE_MS, idle
     # Reading the third section for 40 s.
-    _scroll_to(page, "#section-s3")
-    _spend(page, 40_000)
-    _hide(page)
-    _drain(page)
-    read = _reading(vid)
+    scroll_to(page, "#section-s3")
+    spend(page, 40_000)
+    hide(page)
+    drain(page)
+    read = stored_reading(vid)
     assert read.get("s3", (0, 0))[1] == 40_000, read
 
 
@@ -382,16 +273,16 @@ def test_the_iframe_variant_counts_attention_the_same_way(
     frame.locator("#section-s1").wait_for(timeout=10_000)
     inner = page.frame(url=f"{live_server.url}/g/{gate.slug}/embed")
     assert inner is not None
-    _pause_when_tracking(page, inner)
+    pause_when_tracking(page, inner)
     vid = _visitor(inner)
     # The reader scrolls inside the frame to the fourth section and stays 40 s, the mouse
     # over the frame (pointer events reach the frame's document).
-    _scroll_to(inner, "#section-s4")
-    _spend(page, 40_000, frame=inner)
-    _hide(inner)
-    _drain(page, inner)
-    read = _reading(vid)
+    scroll_to(inner, "#section-s4")
+    spend(page, 40_000, frame=inner)
+    hide(inner)
+    drain(page, inner)
+    read = stored_reading(vid)
     assert read.get("s4", (0, 0))[1] == 40_000, read
     # In the background: nothing more.
-    _spend(page, 120_000, alive=False, frame=inner)
-    assert _reading(vid) == read
+    spend(page, 120_000, alive=False, frame=inner)
+    assert stored_reading(vid) == read
