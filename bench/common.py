@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def setup_django() -> None:
@@ -37,3 +39,19 @@ def use_own_database(suffix: str) -> str:
     settings_dict["NAME"] = target
     call_command("migrate", verbosity=0, interactive=False)
     return target
+
+
+def http_receiver_start(
+    handler: type[BaseHTTPRequestHandler], *, path: str = "/crm"
+) -> tuple[ThreadingHTTPServer, str]:
+    """A local HTTP receiver (a CRM stand-in) on a free port, served by daemon threads:
+    the server (for http_receiver_stop) and the URL to send to."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+
+def http_receiver_stop(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()

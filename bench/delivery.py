@@ -31,11 +31,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.common import http_receiver_start, http_receiver_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "https://bench.example-fibre.com"
@@ -91,15 +93,10 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/crm"
+        self.server, self.url = http_receiver_start(Handler)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        http_receiver_stop(self.server)
 
 
 @contextmanager

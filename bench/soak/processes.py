@@ -11,12 +11,14 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from bench.common import http_receiver_start, http_receiver_stop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MEMORY_BOUND_MB = 32.0
@@ -59,15 +61,10 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/crm"
+        self.server, self.url = http_receiver_start(Handler)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        http_receiver_stop(self.server)
 
 
 class Service:

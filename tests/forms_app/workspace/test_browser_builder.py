@@ -38,6 +38,24 @@ def _box(page: Any, selector: str) -> dict[str, float]:
     return box
 
 
+def _open_builder(chromium: Any, base: str, slug: str) -> tuple[Any, Any, list[str]]:
+    """The builder of gate `slug` at 1440 px, logged in as the marketer: the browser
+    context (to close), the page and the list its console errors go to."""
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.clock.install()
+    page.goto(base + "/app/login/")
+    page.fill("#id_username", "builder-marketer")
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(re.compile(r".*/app/$"))
+    page.goto(f"{base}/app/gates/{slug}/")
+    return context, page, console
+
+
 def test_builder_live_preview_reorder_snippet_and_layout(chromium: Any, live_server: Any) -> None:
     from playwright.sync_api import expect
 
@@ -53,18 +71,7 @@ def test_builder_live_preview_reorder_snippet_and_layout(chromium: Any, live_ser
         ],
     )
     base = live_server.url
-    context = chromium.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: console.append(str(e)))
-    page.clock.install()
-    page.goto(base + "/app/login/")
-    page.fill("#id_username", "builder-marketer")
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    page.wait_for_url(re.compile(r".*/app/$"))
-    page.goto(f"{base}/app/gates/{gate.slug}/")
+    context, page, console = _open_builder(chromium, base, gate.slug)
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("h1")).to_contain_text("The fibre e-book")
 
@@ -174,18 +181,7 @@ def test_an_uploaded_image_is_inserted_into_the_section_body(
         gate=gate, data={}, sections=[SectionInput(key="intro", title="Intro", body="Why fibre.")]
     )
     base = live_server.url
-    context = chromium.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: console.append(str(e)))
-    page.clock.install()
-    page.goto(base + "/app/login/")
-    page.fill("#id_username", "builder-marketer")
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    page.wait_for_url(re.compile(r".*/app/$"))
-    page.goto(f"{base}/app/gates/{gate.slug}/")
+    context, page, console = _open_builder(chromium, base, gate.slug)
     row = page.locator("[data-rows='sections'] [data-row]").first
     status = row.locator("[data-image-status]")
     picture = {"name": "map.png", "mimeType": "image/png", "buffer": _png()}
