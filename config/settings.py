@@ -352,7 +352,7 @@ LEADGATE_FORM_TOKEN_REQUIRED = env_bool("LEADGATE_FORM_TOKEN_REQUIRED", default=
 # flood is only counted (a person is rarely among thousands of scripted posts).
 LEADGATE_QUARANTINE_MAX_PER_GATE_DAY = env_int("LEADGATE_QUARANTINE_MAX_PER_GATE_DAY", default=500)
 # A full rescore splits the leads between this many database sessions running at once
-# (profiling/services/rescore.py): about the number of cores PostgreSQL may use for it.
+# (profiling/services/rescore/): about the number of cores PostgreSQL may use for it.
 LEADGATE_RESCORE_SESSIONS = env_int("LEADGATE_RESCORE_SESSIONS", default=2)
 LEADGATE_EVENTS_MAX_BATCH = 100
 # Events per minute (a batch of n counts n) per visitor and per client address, on the

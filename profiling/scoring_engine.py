@@ -25,7 +25,7 @@ Semantics (documented for marketers in docs/scoring.md):
 - a makes-hot match makes the lead hot whatever the score.
 
 This module is also the *reference* for the set-based SQL rescore
-(profiling/services/rescore.py): every arithmetic step is chosen so that PostgreSQL
+(profiling/services/rescore/): every arithmetic step is chosen so that PostgreSQL
 computes bit-for-bit the same result, and property tests check that it does:
 - an event's age in seconds is computed as PostgreSQL's `date_part('epoch', now - at)`
   does (whole days times 86400 plus the rest in microseconds / 1e6, in float8);

@@ -1,5 +1,5 @@
 """Scoring configuration writes. Changing rules or thresholds re-grades every lead in
-the background (a set-based SQL rescore, profiling/services/rescore.py); those re-grades
+the background (a set-based SQL rescore, profiling/services/rescore/); those re-grades
 are recorded but pushed to the CRM only when the marketer asks for it (`push=True`): a
 marketer tuning rules must not flood sales with alerts by default."""
 

@@ -4,7 +4,7 @@
 distinct reads and downloads, decay counted in integer billionths of a point, the caps,
 the grades and the reasons' texts, mirroring the engine step by step (property tests in
 tests/profiling/test_scoring_properties.py prove they agree). Used by the full rescore
-(profiling/services/rescore.py) and the what-if preview (profiling/services/whatif.py).
+(profiling/services/rescore/) and the what-if preview (profiling/services/whatif.py).
 """
 
 from __future__ import annotations
@@ -118,10 +118,11 @@ def _per_rule_reads(p: str) -> str:
 def scored_ctes(
     p: str, *, lead_range: bool = False, lead_ids: bool = False, texts: bool = True
 ) -> str:
-    """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at)`, one
-    row per lead that is not erased. On the way, `{p}lines(lead_id, rule_id, makes_hot,
-    pts, name, received_at, text)` holds each lead's line per rule (its capped points in
-    billionths): a rule's line depends on that rule and the lead's facts alone.
+    """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at, blk)`,
+    one row per lead that is not erased (`blk`: the block of the lead's row). On the
+    way, `{p}lines(lead_id, rule_id, makes_hot, pts, name, received_at, text)` holds each
+    lead's line per rule (its capped points in billionths): a rule's line depends on that
+    rule and the lead's facts alone.
 
     Parameters (psycopg named): `{p}rules` (JSON rule list), `{p}nrules`, `{p}hl`
     (half-life days), `{p}warm`, `{p}hot`, `now`; with `lead_range`, also `lo` and `hi`
@@ -205,7 +206,10 @@ def scored_ctes(
     LIMIT %({p}nrules)s::integer
 ),
 {p}scope AS NOT MATERIALIZED (
-    SELECT l.id, l.is_disposable_email, l.company_domain
+    -- `blk`: the block (page) of the lead's row, for writes in the order of the rows on
+    -- disk (profiling/services/rescore/).
+    SELECT l.id, l.is_disposable_email, l.company_domain,
+        (l.ctid::text::point)[0]::integer AS blk
     FROM profiling_lead l
     WHERE l.erased_at IS NULL{lead_in_range}
 ),
@@ -358,7 +362,7 @@ def scored_ctes(
              WHEN coalesce(pl.score, 0) >= %({p}warm)s::integer THEN 'warm'
              ELSE 'cold' END AS grade,
         coalesce(pl.reasons, '[]'::jsonb) AS reasons,
-        pl.last_counted_at
+        pl.last_counted_at, s.blk
     FROM {p}scope s LEFT JOIN {p}per_lead pl ON pl.lead_id = s.id
 )"""  # noqa: S608
     return events + gate_texts + lines + scored

@@ -418,3 +418,60 @@ def test_a_lead_scored_after_the_rescore_began_keeps_its_newer_result(gate) -> N
     newer.refresh_from_db()
     older.refresh_from_db()
     assert (newer.grade, older.grade) == ("cold", "warm")
+
+
+def _ctid(lead: Lead) -> str:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT ctid::text FROM profiling_lead WHERE id = %s", [lead.id])
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_a_lead_whose_row_moved_after_it_was_scored_is_still_written(gate, monkeypatch) -> None:
+    # Phase 2 takes the leads in the order of their rows on disk as phase 1 saw them,
+    # then reads and writes each locked row at the address the lock returned: a row that
+    # another write moved in between (a new version, elsewhere) is found by its id.
+    from profiling.services.rescore import set_based
+
+    make_rule(gate=gate, points=10, name="read")
+    leads = [_reader(gate, 4) for _ in range(3)]
+    mover = leads[1]
+    before = _ctid(mover)
+    chunk_params = set_based._chunk_params
+
+    def edit_between_the_phases(*args: Any) -> dict[str, Any]:
+        Lead.objects.filter(pk=mover.id).update(name="Renamed between the phases")
+        return chunk_params(*args)
+
+    monkeypatch.setattr(set_based, "_chunk_params", edit_between_the_phases)
+    result = leads_rescore(chunk_size=10)
+    assert _ctid(mover) != before  # the row did move (two new versions: edit, rescore)
+    assert (result.leads, result.updated, result.grade_changes) == (3, 3, 3)
+    for lead in leads:
+        lead.refresh_from_db()
+        assert (lead.score, lead.grade) == (40, "warm")
+    assert mover.name == "Renamed between the phases"
+    assert GradeChange.objects.filter(lead=mover, grade="warm").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_leads_are_cut_into_sessions_and_slices_covering_each_once(gate) -> None:
+    from profiling.services.rescore.set_based import _session_runs
+
+    ids = sorted(str(_reader(gate, 1).id) for _ in range(9))
+    Lead.objects.filter(pk=ids[4]).update(erased_at=timezone.now())  # not counted
+    live = [i for i in ids if i != ids[4]]
+    total, runs = _session_runs(2, 2)
+    assert total == 8
+    assert len(runs) == 2  # two sessions of four leads, each in slices of two
+
+    def within(lo: str | None, hi: str | None) -> list[str]:
+        return [i for i in live if (lo is None or i > lo) and (hi is None or i <= hi)]
+
+    slices = [bound for run in runs for bound in run]
+    assert [len(within(lo, hi)) for lo, hi in slices] == [2, 2, 2, 2]
+    assert sorted(i for lo, hi in slices for i in within(lo, hi)) == live
+    assert slices[0][0] is None
+    assert slices[-1][1] is None
+    # With fewer leads than a slice, one range of everything.
+    assert _session_runs(100, 1) == (8, [[(None, None)]])
