@@ -6,7 +6,7 @@ of the gate's `min_dwell_ms` and a share of the time an ordinary reader needs fo
 words: skimming a long chapter in five seconds is not reading it. A PDF page has no word
 count yet, so the gate's minimum alone applies to it.
 
-Integer arithmetic only: the SQL rescore (profiling/services/scoring_sql.py) computes the
+Integer arithmetic only: the SQL rescore (profiling/services/scoring_sql/) computes the
 same number with the same steps, `read_threshold_sql`.
 """
 

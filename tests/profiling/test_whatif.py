@@ -269,15 +269,16 @@ def test_parallel_sessions_give_the_single_session_answer(world, monkeypatch) ->
     from django.utils import timezone
 
     from profiling.services import whatif
+    from profiling.services.whatif import set_based
 
     ran: list[str] = []
-    one_range = whatif._what_if_range
+    one_range = set_based._what_if_range
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         ran.append(threading.current_thread().name)
         return one_range(*args, **kwargs)
 
-    monkeypatch.setattr(whatif, "_what_if_range", spy)
+    monkeypatch.setattr(set_based, "_what_if_range", spy)
     draft = [RuleSpec(id=1, name="read", event_type="section_view", points=25, max_points=100)]
     draft_t = Thresholds(warm=30, hot=70)
     now = timezone.now()

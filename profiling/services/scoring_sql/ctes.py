@@ -1,63 +1,12 @@
-"""The set-based scoring SQL: the pure engine (profiling/scoring_engine.py) in PostgreSQL.
-
-`scored_ctes()` builds the CTEs that score every lead in one pass over the events: the
-distinct reads and downloads, decay counted in integer billionths of a point, the caps,
-the grades and the reasons' texts, mirroring the engine step by step (property tests in
-tests/profiling/test_scoring_properties.py prove they agree). Used by the full rescore
-(profiling/services/rescore/) and the what-if preview (profiling/services/whatif.py).
+"""The scoring CTEs' text: `scored_ctes()` and the fragments it is built of (the caps,
+the decay, the rounding to whole points, the reasons' texts), and `points_of_sum()` for a
+statement that sums the lines itself. Only code-made fragments and the prefix go into the
+text; values are bound (psycopg named parameters, see statement.py).
 """
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from django.db import connection, transaction
-
 from forms_app.reading import DEFAULT_MIN_DWELL_MS, read_threshold_sql
-from profiling.scoring_engine import RuleSpec, Thresholds
-
-# For the scoring transaction only (SET LOCAL): the distinct aggregate, the sorts and the
-# hashes over a million events then stay in memory instead of spilling to disk (with the
-# default 4 MB the same statement spilled ~100 MB and ran several times slower).
-WORK_MEM = "256MB"
-
-
-def scoring_statement_settings(cursor: Any) -> None:
-    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-    # JIT compiling this statement costs more than it saves at these sizes.
-    cursor.execute("SET LOCAL jit = off")
-    # Every join in the scoring statement is on equality with a small side (rules, gates)
-    # or a lead id; the planner, misled by the aggregates' row estimates, otherwise loops
-    # over ~200k rows against a rescanned gate list (a tenth of the statement's time).
-    cursor.execute("SET LOCAL enable_nestloop = off")
-
-
-def _rules_json(rules: Iterable[RuleSpec]) -> str:
-    return json.dumps(
-        [
-            {
-                "rule_id": r.id,
-                "name": r.name,
-                "event_type": r.event_type,
-                "points": r.points,
-                "gate_id": r.gate_id,
-                "section_key": r.section_key,
-                "file_key": r.file_key,
-                "event_name": r.event_name,
-                "max_points": r.max_points,
-                "min_duration_ms": r.min_duration_ms,
-                "makes_hot": r.makes_hot,
-                "profile_condition": r.profile_condition,
-                "pages": list(r.pages),
-            }
-            for r in rules
-        ]
-    )
 
 
 def _cap(expr: str) -> str:
@@ -366,45 +315,6 @@ def scored_ctes(
     FROM {p}scope s LEFT JOIN {p}per_lead pl ON pl.lead_id = s.id
 )"""  # noqa: S608
     return events + gate_texts + lines + scored
-
-
-def scoring_params(p: str, rules: Sequence[RuleSpec], thresholds: Thresholds) -> dict[str, Any]:
-    return {
-        f"{p}rules": _rules_json(rules),
-        f"{p}nrules": len(rules),
-        f"{p}hl": thresholds.half_life_days,
-        f"{p}warm": thresholds.warm,
-        f"{p}hot": thresholds.hot,
-    }
-
-
-@dataclass(frozen=True)
-class Scored:
-    score: int
-    grade: str
-    reasons: list[str]
-    last_counted_at: datetime | None
-
-
-def leads_score_sql(
-    *, rules: Sequence[RuleSpec], thresholds: Thresholds, now: datetime
-) -> dict[uuid.UUID, Scored]:
-    """Every lead's score under the given rules, computed by PostgreSQL (no writes)."""
-    ctes = scored_ctes("")
-    sql = f"WITH {ctes} SELECT lead_id, score, grade, reasons, last_counted_at FROM scored"  # noqa: S608
-    with transaction.atomic(), connection.cursor() as cursor:
-        scoring_statement_settings(cursor)
-        cursor.execute(sql, {**scoring_params("", rules, thresholds), "now": now})
-        rows = cursor.fetchall()
-    return {
-        row[0]: Scored(
-            score=row[1],
-            grade=row[2],
-            reasons=json.loads(row[3]) if isinstance(row[3], str) else row[3],
-            last_counted_at=row[4],
-        )
-        for row in rows
-    }
 
 
 def points_of_sum(pts: str, where: str) -> str:
