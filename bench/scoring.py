@@ -392,7 +392,7 @@ def run(quick: bool) -> str:
     from profiling.models import GradeChange, Lead, ScoringRule
     from profiling.services.rescore import leads_rescore
     from profiling.services.scoring import lead_score, rules_load, thresholds_load
-    from profiling.services.whatif import _what_if_separate, scoring_what_if
+    from profiling.services.whatif import Comparison, _what_if_separate, scoring_what_if
 
     n_leads = LEADS_QUICK if quick else LEADS_FULL
     sample_n = SAMPLE_QUICK if quick else SAMPLE_FULL
@@ -420,7 +420,9 @@ def run(quick: bool) -> str:
     whatif_s, whatif = _timed(lambda: scoring_what_if(rules=draft, sample_size=20))
     now = timezone.now()
     t = thresholds_load()
-    separate_s, separate = _timed(lambda: _what_if_separate(draft, t, active, t, now, 20))
+    separate_s, separate = _timed(
+        lambda: _what_if_separate(Comparison(draft, t, active, t, now, 20))
+    )
     whatif_same = (
         "the same counts"
         if (separate.transitions == whatif.transitions and separate.leads == whatif.leads)

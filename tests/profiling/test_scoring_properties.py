@@ -41,6 +41,7 @@ from profiling.services.rescore import leads_rescore_sql
 from profiling.services.scoring import lead_score_compute
 from profiling.services.scoring_sql import leads_score_sql
 from profiling.services.whatif import (
+    Comparison,
     _what_if_python,
     _what_if_separate,
     _what_if_shared,
@@ -309,12 +310,12 @@ def test_sql_what_if_equals_the_python_engine(scenario: dict) -> None:
             "grades": replace(current, warm=current.warm + 7, hot=current.hot + 3),
             "half_life": replace(current, half_life_days=current.half_life_days + 2),
         }[scenario["draft_thresholds"]]
-        args = (draft, thresholds, rules, current, NOW, 100)
-        py = _what_if_python(*args)
-        assert _what_if_sql(*args) == py
-        assert _what_if_separate(*args) == py
+        comparison = Comparison(draft, thresholds, rules, current, NOW, 100)
+        py = _what_if_python(comparison)
+        assert _what_if_sql(comparison) == py
+        assert _what_if_separate(comparison) == py
         if thresholds.half_life_days == current.half_life_days:
-            assert _what_if_shared(*args) == py
+            assert _what_if_shared(comparison) == py
         transaction.set_rollback(True)
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 from profiling.models import Delivery, GradeChange, Lead, ScoringRule, ScoringSettings
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.services.scoring import lead_score, rules_load, thresholds_load
-from profiling.services.whatif import _what_if_python, scoring_what_if
+from profiling.services.whatif import Comparison, _what_if_python, scoring_what_if
 from tests.support.factories import (
     make_event,
     make_gate,
@@ -235,7 +235,7 @@ def test_sql_and_python_what_if_agree(world) -> None:
     now = timezone.now()
     draft_t = Thresholds(warm=30, hot=70)
     sql = scoring_what_if(rules=draft, thresholds=draft_t, sample_size=100, now=now)
-    py = _what_if_python(draft, draft_t, rules_load(), thresholds_load(), now, 100)
+    py = _what_if_python(Comparison(draft, draft_t, rules_load(), thresholds_load(), now, 100))
     assert sql == py
     assert sql.would_change == 5
 
@@ -285,10 +285,11 @@ def test_parallel_sessions_give_the_single_session_answer(world, monkeypatch) ->
     args = (draft, draft_t, rules_load(), thresholds_load(), now)
     for sample_size in (2, 100):
         ran.clear()
-        parallel = whatif._what_if_sql(*args, sample_size, sessions=3)
+        comparison = Comparison(*args, sample_size)
+        parallel = whatif._what_if_sql(comparison, sessions=3)
         assert sorted(ran) == ["whatif_0", "whatif_1", "whatif_2"]
-        assert parallel == whatif._what_if_sql(*args, sample_size, sessions=1)
-        assert parallel == _what_if_python(*args, sample_size)
+        assert parallel == whatif._what_if_sql(comparison, sessions=1)
+        assert parallel == _what_if_python(comparison)
     assert parallel.leads == 6
     assert parallel.would_change == 5
 
@@ -334,7 +335,9 @@ def test_a_draft_with_another_half_life_scores_both_sides_in_full(world, monkeyp
     now = timezone.now()
     current = thresholds_load()
     draft_t = Thresholds(warm=current.warm, hot=current.hot, half_life_days=1)
-    args = (rules_load(), draft_t, rules_load(), current, now + timedelta(days=3), 100)
-    result = whatif._what_if_sql(*args)
-    assert result == _what_if_python(*args)
+    comparison = Comparison(
+        rules_load(), draft_t, rules_load(), current, now + timedelta(days=3), 100
+    )
+    result = whatif._what_if_sql(comparison)
+    assert result == _what_if_python(comparison)
     assert result.transitions == {"warm->cold": 4}

@@ -41,6 +41,7 @@ from django.utils import timezone
 from profiling.models import Lead
 from profiling.scoring_engine import RuleSpec, Thresholds
 from profiling.services.whatif.set_based import (
+    Comparison,
     WhatIfResult,
     _what_if_separate,
     _what_if_shared,
@@ -51,6 +52,7 @@ from profiling.services.whatif.set_based import (
 
 __all__ = [
     "MAX_SAMPLE",
+    "Comparison",
     "WhatIfResult",
     "_what_if_python",
     "_what_if_separate",
@@ -63,30 +65,13 @@ __all__ = [
 MAX_SAMPLE = 100
 
 
-def _what_if_sql(
-    rules: Sequence[RuleSpec],
-    thresholds: Thresholds,
-    current_rules: Sequence[RuleSpec],
-    current: Thresholds,
-    now: datetime,
-    sample_size: int,
-    sessions: int | None = None,
-) -> WhatIfResult:
-    if thresholds.half_life_days == current.half_life_days:
-        return _what_if_shared(
-            rules, thresholds, current_rules, current, now, sample_size, sessions
-        )
-    return _what_if_separate(rules, thresholds, current_rules, current, now, sample_size, sessions)
+def _what_if_sql(c: Comparison, sessions: int | None = None) -> WhatIfResult:
+    if c.thresholds.half_life_days == c.current.half_life_days:
+        return _what_if_shared(c, sessions)
+    return _what_if_separate(c, sessions)
 
 
-def _what_if_python(
-    rules: Sequence[RuleSpec],
-    thresholds: Thresholds,
-    current_rules: Sequence[RuleSpec],
-    current: Thresholds,
-    now: datetime,
-    sample_size: int,
-) -> WhatIfResult:
+def _what_if_python(c: Comparison) -> WhatIfResult:
     """The reference the tests hold the SQL to: the pure engine, lead by lead."""
     from profiling.services.scoring import lead_score_compute
 
@@ -96,8 +81,10 @@ def _what_if_python(
     total = 0
     for lead_id, email, name in leads.iterator():
         total += 1
-        old = lead_score_compute(lead_id, rules=list(current_rules), thresholds=current, now=now)
-        new = lead_score_compute(lead_id, rules=list(rules), thresholds=thresholds, now=now)
+        old = lead_score_compute(
+            lead_id, rules=list(c.current_rules), thresholds=c.current, now=c.now
+        )
+        new = lead_score_compute(lead_id, rules=list(c.rules), thresholds=c.thresholds, now=c.now)
         if old.grade == new.grade:
             continue
         transitions[f"{old.grade}->{new.grade}"] += 1
@@ -110,7 +97,7 @@ def _what_if_python(
         )
         moved.append((abs(new.score - old.score), str(lead_id), item))
     moved.sort(key=lambda m: (-m[0], m[1]))
-    return what_if_result(total, transitions, [item for _, _, item in moved[:sample_size]])
+    return what_if_result(total, transitions, [item for _, _, item in moved[: c.sample_size]])
 
 
 def scoring_what_if(
@@ -128,4 +115,4 @@ def scoring_what_if(
     thresholds = thresholds or current
     sample_size = max(0, min(sample_size, MAX_SAMPLE))
     now = now or timezone.now()
-    return _what_if_sql(rules, thresholds, rules_load(), current, now, sample_size)
+    return _what_if_sql(Comparison(rules, thresholds, rules_load(), current, now, sample_size))

@@ -30,6 +30,19 @@ from profiling.sessions import in_sessions
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """What a what-if compares: a draft rule set and thresholds against the current ones,
+    both scored at the same instant, and how many of the leads that move it shows."""
+
+    rules: Sequence[RuleSpec]
+    thresholds: Thresholds
+    current_rules: Sequence[RuleSpec]
+    current: Thresholds
+    now: datetime
+    sample_size: int
+
+
+@dataclass(frozen=True)
 class WhatIfResult:
     leads: int
     would_change: int
@@ -156,35 +169,21 @@ def _ranges_merged(
     return _merged(_in_ranges(sql, {**params, "sample": sample_size}, sessions), sample_size)
 
 
-def _both_sides_params(
-    rules: Sequence[RuleSpec],
-    thresholds: Thresholds,
-    current_rules: Sequence[RuleSpec],
-    current: Thresholds,
-    now: datetime,
-) -> dict[str, Any]:
+def _both_sides_params(c: Comparison) -> dict[str, Any]:
     return {
-        **scoring_params("cur_", current_rules, current),
-        **scoring_params("new_", rules, thresholds),
-        "now": now,
+        **scoring_params("cur_", c.current_rules, c.current),
+        **scoring_params("new_", c.rules, c.thresholds),
+        "now": c.now,
     }
 
 
-def _what_if_separate(
-    rules: Sequence[RuleSpec],
-    thresholds: Thresholds,
-    current_rules: Sequence[RuleSpec],
-    current: Thresholds,
-    now: datetime,
-    sample_size: int,
-    sessions: int | None = None,
-) -> WhatIfResult:
+def _what_if_separate(c: Comparison, sessions: int | None = None) -> WhatIfResult:
     """Both rule sets scored in full, reasons included, side by side."""
     sql = SEPARATE.format(
         current=scored_ctes("cur_", lead_range=True), draft=scored_ctes("new_", lead_range=True)
     )
-    params = _both_sides_params(rules, thresholds, current_rules, current, now)
-    total, transitions, sample = _ranges_merged(sql, params, sample_size, sessions)
+    params = _both_sides_params(c)
+    total, transitions, sample = _ranges_merged(sql, params, c.sample_size, sessions)
     return what_if_result(
         total,
         transitions,
@@ -223,18 +222,10 @@ def rules_union(
     return union, old_only, new_only
 
 
-def _what_if_shared(
-    rules: Sequence[RuleSpec],
-    thresholds: Thresholds,
-    current_rules: Sequence[RuleSpec],
-    current: Thresholds,
-    now: datetime,
-    sample_size: int,
-    sessions: int | None = None,
-) -> WhatIfResult:
+def _what_if_shared(c: Comparison, sessions: int | None = None) -> WhatIfResult:
     """One scoring of both rule sets' union (the same half-life on both sides), then
     the sample's reasons."""
-    union, old_only, new_only = rules_union(current_rules, rules)
+    union, old_only, new_only = rules_union(c.current_rules, c.rules)
     sql = SHARED.format(
         union=scored_ctes("u_", lead_range=True, texts=False),
         old_score=points_of_sum("pts", "NOT rule_id = ANY(%(new_only)s::integer[])"),
@@ -243,16 +234,16 @@ def _what_if_shared(
         new_grade=grade_case("coalesce(pl.score, 0)", "pl.hot", "new_"),
     )
     params = {
-        **scoring_params("u_", union, current),
-        "cur_warm": current.warm,
-        "cur_hot": current.hot,
-        "new_warm": thresholds.warm,
-        "new_hot": thresholds.hot,
+        **scoring_params("u_", union, c.current),
+        "cur_warm": c.current.warm,
+        "cur_hot": c.current.hot,
+        "new_warm": c.thresholds.warm,
+        "new_hot": c.thresholds.hot,
         "old_only": old_only,
         "new_only": new_only,
-        "now": now,
+        "now": c.now,
     }
-    total, transitions, moved = _ranges_merged(sql, params, sample_size, sessions)
+    total, transitions, moved = _ranges_merged(sql, params, c.sample_size, sessions)
     sample: list[dict[str, Any]] = []
     if moved:
         sample_sql = SAMPLE.format(
@@ -263,7 +254,7 @@ def _what_if_shared(
             scoring_statement_settings(cursor)
             cursor.execute(
                 sample_sql,
-                {**_both_sides_params(rules, thresholds, current_rules, current, now), "ids": ids},
+                {**_both_sides_params(c), "ids": ids},
             )
             rows = {str(row[0]): row for row in cursor.fetchall()}
         # A lead erased since the first statement is left out of the sample.
