@@ -12,24 +12,19 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.net import free_port
+
 START_TIMEOUT_S = 60
 
 
 class PrivatePostgresUnavailable(RuntimeError):
     """The machine has no PostgreSQL binaries of the server's version to run another."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _bindir(major: int) -> Path:
@@ -61,7 +56,7 @@ def private_postgres(*, major: int, settings: dict[str, str]) -> Iterator[dict[s
     data = root / "data"
     if user:
         shutil.chown(root, user=user)
-    port = _free_port()
+    port = free_port()
     try:
         _run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "root"], user=user)
         conf = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 def setup_django() -> None:
@@ -55,3 +56,48 @@ def http_receiver_start(
 def http_receiver_stop(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
+
+
+def bench_gate_create(
+    *,
+    slug: str,
+    title: str,
+    origin: str,
+    rule_name: str,
+    read_points: int,
+    read_cap: int,
+    **gate_fields: Any,
+) -> Any:
+    """The delivery benchmarks' gate: six sections and a network map, thresholds warm 30
+    and hot 80 without decay, a capped rule per section read and a download of the map
+    that makes its lead hot (rules named `rule_name` read / hot)."""
+    from forms_app.models import Gate, GateFile, Section
+    from profiling.models import ScoringRule, ScoringSettings
+
+    gate = Gate.objects.create(
+        slug=slug, title=title, stage="interest", allowed_origins=[origin], **gate_fields
+    )
+    for i in range(6):
+        Section.objects.create(gate=gate, key=f"s{i}", title=f"S{i}", position=i)
+    GateFile.objects.create(
+        gate=gate, key="network-map", title="Map", url="https://example.com/m.pdf", position=0
+    )
+    ScoringSettings.objects.update_or_create(
+        pk=1, defaults={"warm_threshold": 30, "hot_threshold": 80, "half_life_days": 0}
+    )
+    ScoringRule.objects.create(
+        name=f"{rule_name} read",
+        event_type="section_view",
+        gate=gate,
+        points=read_points,
+        max_points=read_cap,
+    )
+    ScoringRule.objects.create(
+        name=f"{rule_name} hot",
+        event_type="download",
+        gate=gate,
+        file_key="network-map",
+        points=5,
+        makes_hot=True,
+    )
+    return gate

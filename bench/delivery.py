@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,18 +36,13 @@ from typing import Any
 
 import httpx
 
-from bench.common import http_receiver_start, http_receiver_stop
+from bench.common import bench_gate_create, http_receiver_start, http_receiver_stop
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "https://bench.example-fibre.com"
 CLIENTS = 8
 HOT_SHARE = 0.05
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -149,32 +143,17 @@ def _setup_django(queue: str) -> None:
 
 
 def _fixtures(receiver_url: str, hot_leads: int, background_leads: int) -> dict[str, Any]:
-    from forms_app.models import Gate, GateFile, Section
-    from profiling.models import Lead, ScoringRule, ScoringSettings, Visitor, WebhookEndpoint
+    from profiling.models import Lead, Visitor, WebhookEndpoint
 
     tag = uuid.uuid4().hex[:8]
-    gate = Gate.objects.create(
-        slug=f"bench-{tag}", title="Bench guide", stage="interest", allowed_origins=[ORIGIN]
-    )
-    for i in range(6):
-        Section.objects.create(gate=gate, key=f"s{i}", title=f"S{i}", position=i)
-    GateFile.objects.create(
-        gate=gate, key="network-map", title="Map", url="https://example.com/m.pdf", position=0
-    )
-    ScoringSettings.objects.update_or_create(
-        pk=1, defaults={"warm_threshold": 30, "hot_threshold": 80, "half_life_days": 0}
-    )
     # Background reading scores a little and stays cold; the download makes a lead hot.
-    ScoringRule.objects.create(
-        name=f"bench read {tag}", event_type="section_view", gate=gate, points=1, max_points=3
-    )
-    ScoringRule.objects.create(
-        name=f"bench hot {tag}",
-        event_type="download",
-        gate=gate,
-        file_key="network-map",
-        points=5,
-        makes_hot=True,
+    gate = bench_gate_create(
+        slug=f"bench-{tag}",
+        title="Bench guide",
+        origin=ORIGIN,
+        rule_name=f"bench {tag}",
+        read_points=1,
+        read_cap=3,
     )
     # Only this run's endpoint receives: earlier runs' endpoints are switched off.
     WebhookEndpoint.objects.filter(is_active=True).update(is_active=False)
@@ -338,7 +317,7 @@ def run(quick: bool) -> str:
     # The blast comes from one address: the event rate limits would throttle it.
     for name in ("LEADGATE_EVENT_LIMIT_PER_VISITOR", "LEADGATE_EVENT_LIMIT_PER_IP"):
         env.setdefault(name, "0")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = [
         str(Path(sys.executable).parent / "gunicorn"),

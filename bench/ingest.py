@@ -39,6 +39,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.support.net import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 WRK_LUA = r"""
@@ -87,12 +89,6 @@ OWN_SESSION = os.environ.get("BENCH_INGEST_OWN_SESSION", "0") == "1"
 WORKER_CLASS = os.environ.get("BENCH_INGEST_WORKER_CLASS", "")
 REFERENCE_NAME = "trivial Django view, threaded worker (reference)"
 REFERENCE_THREADS = 8  # per worker: the threaded reference (gthread) the report shows
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ensure_wrk() -> str:
@@ -359,7 +355,7 @@ def run(quick: bool) -> str:
         path = logs / f"events-{n}.lua"
         path.write_text(WRK_LUA % {**fixture, "n": n})
         scripts[n] = path
-    ports = {server: _free_port() for server in [*CONFIGS, "reference"]}
+    ports = {server: free_port() for server in [*CONFIGS, "reference"]}
     # A last server, idle while the others are measured: the same app on the threaded
     # worker that production used before gevent (gthread, 8 threads per worker), for
     # its trivial view only. Under gevent the trivial view is a little slower

@@ -70,14 +70,13 @@ from bench.soak.processes import (
     Receiver,
     Service,
     child_pids,
-    free_port,
     own_database_url,
     port_open,
-    redis_cmd,
     started_at,
     up,
     wait,
 )
+from tests.support.net import free_port, private_redis_command
 
 BLAST_CLIENTS = 8
 
@@ -180,7 +179,12 @@ def run(quick: bool) -> str:
         PYTHONUNBUFFERED="1",
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    redis = Service("redis", redis_cmd(redis_port, redis_dir), dict(os.environ), logs)
+    redis = Service(
+        "redis",
+        private_redis_command("redis-server", redis_port, redis_dir),
+        dict(os.environ),
+        logs,
+    )
     redis.start()
     wait(lambda: port_open(redis_port), 10, "redis-server")
     import django

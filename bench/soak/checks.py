@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from bench.common import bench_gate_create
 from bench.soak.processes import Receiver
 
 ORIGIN = "https://soak.example-fibre.com"
@@ -14,14 +15,13 @@ ORIGIN = "https://soak.example-fibre.com"
 def fixtures(receiver_url: str) -> dict[str, Any]:
     from django.db import connection
 
-    from forms_app.models import Gate, GateFile, Section
+    from forms_app.models import Gate
     from profiling.models import (
         Event,
         EventReceipt,
         Lead,
         ScorePending,
         ScoringRule,
-        ScoringSettings,
         Visitor,
         WebhookEndpoint,
     )
@@ -34,32 +34,15 @@ def fixtures(receiver_url: str) -> dict[str, Any]:
     ScoringRule.objects.all().delete()
     WebhookEndpoint.objects.all().delete()
     Gate.objects.filter(slug="soak").delete()
-    gate = Gate.objects.create(
+    # Three section views make a lead warm; the download makes it hot.
+    gate = bench_gate_create(
         slug="soak",
         title="Soak guide",
-        stage="interest",
-        allowed_origins=[ORIGIN],
+        origin=ORIGIN,
+        rule_name="soak",
+        read_points=10,
+        read_cap=30,
         email_content=False,  # no access email per opt-in: the soak is about the webhooks
-    )
-    for i in range(6):
-        Section.objects.create(gate=gate, key=f"s{i}", title=f"S{i}", position=i)
-    GateFile.objects.create(
-        gate=gate, key="network-map", title="Map", url="https://example.com/m.pdf", position=0
-    )
-    ScoringSettings.objects.update_or_create(
-        pk=1, defaults={"warm_threshold": 30, "hot_threshold": 80, "half_life_days": 0}
-    )
-    # Three section views make a lead warm; the download makes it hot.
-    ScoringRule.objects.create(
-        name="soak read", event_type="section_view", gate=gate, points=10, max_points=30
-    )
-    ScoringRule.objects.create(
-        name="soak hot",
-        event_type="download",
-        gate=gate,
-        file_key="network-map",
-        points=5,
-        makes_hot=True,
     )
     endpoint = WebhookEndpoint.objects.create(url=receiver_url, grades=["warm", "hot"])
     return {"gate": gate.slug, "endpoint": endpoint.pk}

@@ -26,12 +26,6 @@ MEMORY_BOUND_SHARE = 0.20
 SAMPLE_EVERY_S = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Receiver:
     """The CRM: counts webhooks by webhook-id, those answered 2xx apart; fails on demand."""
 
@@ -125,24 +119,6 @@ def own_database_url(suffix: str) -> str:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target]).fetchone():
             admin.execute(f'CREATE DATABASE "{target}"')
     return urlunsplit(parts._replace(path=f"/{target}"))
-
-
-def redis_cmd(port: int, workdir: Path) -> list[str]:
-    return [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(workdir),
-        "--loglevel",
-        "warning",
-    ]
 
 
 def wait(predicate: Any, timeout: float, what: str) -> None:

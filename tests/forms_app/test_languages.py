@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from typing import Any
 
 import pytest
-from django.core import signing
 from django.test import Client
 from django.utils import translation
 
@@ -26,6 +24,7 @@ from profiling.models import EmailKind, Lead, OutboundEmail
 from profiling.services.mail.unsubscribe import unsubscribe_token_make
 from tests.support.api import assert_error
 from tests.support.factories import DEFAULT_ORIGIN, make_gate, make_marketer, random_email
+from tests.support.signing import signed_days_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -205,14 +204,7 @@ def test_not_found_and_forbidden_file_pages_of_a_german_gate(client: Client) -> 
 
 def _old(make: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """A link made eight days ago (confirmation links work for seven)."""
-    real_time = time.time
-    with monkeypatch.context() as patch:
-        patch.setattr(
-            signing.TimestampSigner,
-            "timestamp",
-            lambda self: signing.b62_encode(int(real_time() - 8 * 24 * 3600)),
-        )
-        return str(make())
+    return signed_days_ago(make, monkeypatch, 8)
 
 
 def test_every_email_to_a_person_records_its_language(client: Client) -> None:

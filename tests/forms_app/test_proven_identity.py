@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
@@ -38,6 +36,7 @@ from tests.support.api import assert_error
 from tests.support.csp import markup_of, policy_of
 from tests.support.factories import make_gate, make_lead, make_visitor, random_email, random_slug
 from tests.support.net import free_port
+from tests.support.signing import signed_days_ago
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.django_db
@@ -325,15 +324,8 @@ def test_the_link_expires_is_refused_when_forged_and_says_when_the_data_is_gone(
 ) -> None:
     lead = make_lead()
     claim = Submission.objects.create(gate=gate, lead=lead, claimed_name="X", subscribed=True)
-    real_time = time.time
-    with monkeypatch.context() as patch:
-        # Signed eight days ago: the link works for seven.
-        patch.setattr(
-            signing.TimestampSigner,
-            "timestamp",
-            lambda self: signing.b62_encode(int(real_time() - 8 * 24 * 3600)),
-        )
-        old = confirmation_token_make(submission_id=claim.pk)
+    # Signed eight days ago: the link works for seven.
+    old = signed_days_ago(lambda: confirmation_token_make(submission_id=claim.pk), monkeypatch, 8)
     expired = Client().get(f"/confirm/{old}")
     assert expired.status_code == 410
     assert "expired" in expired.content.decode()

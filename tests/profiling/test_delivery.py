@@ -34,6 +34,7 @@ from profiling.services.delivery import (
 )
 from profiling.services.delivery import attempt as attempt_module
 from tests.support.factories import make_endpoint, make_lead
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -336,12 +337,7 @@ def test_redirects_are_not_followed(crm: Crm) -> None:
 
 
 def test_connection_refused_is_retried_with_the_error_recorded() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    # nothing listens on `port` any more
+    port = free_port()  # nothing listens on it any more
     delivery = _delivery(f"http://127.0.0.1:{port}/hook")
     assert delivery_attempt(delivery_id=delivery.id) == "retry"
     delivery.refresh_from_db()

@@ -42,7 +42,7 @@ from tests.support import crm as crm_module
 from tests.support.celery_worker import CeleryWorkerProcess, database_url_for, queue_names
 from tests.support.crm import CrmReceiver
 from tests.support.factories import make_endpoint, make_lead
-from tests.support.net import free_port
+from tests.support.net import free_port, private_redis_command
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -288,19 +288,7 @@ def own_redis(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
     def start() -> None:
         state["process"] = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp_path),
-            ],
+            private_redis_command(binary, port, tmp_path),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

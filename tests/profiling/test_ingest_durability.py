@@ -4,7 +4,6 @@ nothing lost when the broker is down (the sweep scores stored events later)."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from config.celery import app as celery_app
 from profiling.models import Event, Lead, ScorePending
 from profiling.services.score_triggers import score_pending_sweep
 from tests.support.factories import make_gate, make_lead, make_rule, make_visitor, set_thresholds
+from tests.support.net import free_port
 
 
 def _ev(gate: Any, **kw: Any) -> dict[str, Any]:
@@ -89,12 +89,6 @@ def test_the_sweep_leaves_young_marks_to_their_queued_task() -> None:
     assert not ScorePending.objects.exists()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _broker(url: str) -> None:
     """Point this process's Celery app (the live server's too) at `url`."""
     from kombu import pools
@@ -112,7 +106,7 @@ def _broker(url: str) -> None:
 @pytest.fixture
 def broker_down() -> Iterator[None]:
     working = celery_app.conf.broker_url
-    _broker(f"redis://127.0.0.1:{_closed_port()}/0")
+    _broker(f"redis://127.0.0.1:{free_port()}/0")
     try:
         yield
     finally:
@@ -157,7 +151,7 @@ def test_sweep_after_outage_scores_with_a_real_worker(
     lead = make_lead()
     visitor = make_visitor(lead=lead)
     working = celery_app.conf.broker_url
-    _broker(f"redis://127.0.0.1:{_closed_port()}/0")
+    _broker(f"redis://127.0.0.1:{free_port()}/0")
     try:
         events = [_ev(gate, section=f"section-{i}") for i in (1, 2, 3)]
         response = live_http.post(

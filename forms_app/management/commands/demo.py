@@ -21,16 +21,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from forms_app.demo import content as demo_content
+from forms_app.demo.gate import demo_gate_create
 from forms_app.demo.history import HISTORY_DAYS, HistoryResult, history_present, history_seed
 from forms_app.demo.logins import EnsuredLogin, demo_logins_ensure
 from forms_app.models import Gate, GateFile, PdfChapter
-from forms_app.services.gates import FileInput, SectionInput, gate_save
 from forms_app.services.pdf import gate_file_pdf_attach
 from profiling.models import ScoringRule, ScoringSettings, WebhookEndpoint
 from profiling.services.endpoints import webhook_endpoint_save
@@ -118,24 +117,7 @@ class Command(BaseCommand):
         pdf = demo_content.network_map_pdf()
         if gate is None:
             origins = sorted({"http://localhost:8000", "http://127.0.0.1:8000", base_url.lower()})
-            gate = gate_save(
-                data=dict(demo_content.GATE, allowed_origins=origins),
-                sections=[
-                    SectionInput(key=s.key, title=s.title, body=s.body, topics=list(s.topics))
-                    for s in demo_content.SECTIONS
-                ],
-                files=[
-                    FileInput(
-                        key=demo_content.MAP_FILE_KEY,
-                        title=demo_content.MAP_FILE_TITLE,
-                        upload=SimpleUploadedFile(
-                            demo_content.MAP_FILE_NAME, pdf, content_type="application/pdf"
-                        ),
-                        read_inline=True,
-                    )
-                ],
-                fields=[],
-            )
+            gate = demo_gate_create(allowed_origins=origins, pdf=pdf)
             self._note(True, "gate")
             return gate, "written"
         self._note(False, "gate")

@@ -42,12 +42,11 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from forms_app.demo import content as demo_content
+from forms_app.demo.gate import demo_gate_create
 from forms_app.models import Gate, GateFile, PdfStatus
-from forms_app.services.gates import FileInput, SectionInput, gate_save
 from tests.forms_app.browser.conftest import CHROMIUM
 from tests.support.celery_worker import database_url_for
 from tests.support.gunicorn import Server, gunicorn_server
@@ -105,26 +104,7 @@ def _node() -> str:
 
 
 def _demo_gate() -> Gate:
-    gate = gate_save(
-        data=dict(demo_content.GATE, allowed_origins=[]),
-        sections=[
-            SectionInput(key=s.key, title=s.title, body=s.body, topics=list(s.topics))
-            for s in demo_content.SECTIONS
-        ],
-        files=[
-            FileInput(
-                key=demo_content.MAP_FILE_KEY,
-                title=demo_content.MAP_FILE_TITLE,
-                upload=SimpleUploadedFile(
-                    demo_content.MAP_FILE_NAME,
-                    demo_content.network_map_pdf(),
-                    content_type="application/pdf",
-                ),
-                read_inline=True,
-            )
-        ],
-        fields=[],
-    )
+    gate = demo_gate_create(allowed_origins=[])
     # A transactional test: the render task ran (eagerly) when the save committed.
     gate_file = GateFile.objects.get(gate=gate, key=demo_content.MAP_FILE_KEY)
     assert gate_file.pdf_status == PdfStatus.READY
