@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from profiling.models import Delivery, GradeChange, Lead, ScoringRule
+from profiling.models import Delivery, GradeChange, Lead, ScorePending, ScoringRule
 from profiling.services.rescore import (
     leads_regrade_decayed,
     leads_rescore,
@@ -475,3 +475,25 @@ def test_the_leads_are_cut_into_sessions_and_slices_covering_each_once(gate) -> 
     assert slices[-1][1] is None
     # With fewer leads than a slice, one range of everything.
     assert _session_runs(100, 1) == (8, [[(None, None)]])
+
+
+@pytest.mark.django_db
+def test_a_lead_with_events_scoring_has_not_seen_is_left_to_its_score_task(gate) -> None:
+    # A rescore after a rule edit records its grade changes without delivering them; a
+    # lead whose new events (a hot download) wait for their score task is that task's:
+    # it makes the change, and delivers it.
+    make_endpoint(url=HOOK, grades=["warm", "hot"])
+    make_rule(gate=gate, points=10, name="read")
+    waiting = _reader(gate, 4)
+    settled = _reader(gate, 4)
+    ScorePending.objects.create(lead=waiting, since=timezone.now())
+    result = leads_rescore(push=False)
+    assert (result.leads, result.updated, result.grade_changes) == (2, 1, 1)
+    waiting.refresh_from_db()
+    settled.refresh_from_db()
+    assert (waiting.grade, settled.grade) == ("cold", "warm")
+    assert not GradeChange.objects.filter(lead=waiting).exists()
+    change = lead_score(lead_id=waiting.id, push=True)
+    assert change is not None
+    assert (change.previous_grade, change.grade) == ("cold", "warm")
+    assert Delivery.objects.filter(grade_change=change).count() == 1

@@ -28,7 +28,9 @@ moved since phase 1 is still found. Incremental scoring
 (`lead_score`) takes the same row lock and stamps `scored_at`; a lead it scored after
 phase 1 began has a result at least as new as ours and is left alone, so neither path
 overwrites a newer result with an older one. Events that arrive during a rescore are
-scored by their own `score_lead` task.
+scored by their own `score_lead` task: a lead whose events scoring has not seen yet (a
+score-pending mark, committed with the events) is left to that task, which delivers the
+grade change they make.
 """
 
 from profiling.services.rescore.runs import (

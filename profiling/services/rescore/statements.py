@@ -52,7 +52,11 @@ SELECT count(*), coalesce(array_agg(ctid), '{{}}')::text FROM (
 # Phase 2, per chunk of leads whose rows this transaction has just locked: write what
 # changed and record the grade changes. The previous grade is read here, after the lock,
 # so it is the latest committed one. A lead scored since phase 1 began (by `lead_score`,
-# from events phase 1 may not have seen) already has a newer result: left alone.
+# from events phase 1 may not have seen) already has a newer result: left alone. So is a
+# lead with a score-pending mark (written with its events): its own score task scores
+# it and delivers the grade change those events make. Were the rescore to write it, a
+# rescore after a rule edit (which records its changes without delivering them) would
+# take a hot download's grade change from the CRM.
 APPLY = f"""
 WITH cur AS (
     SELECT n.lead_id, n.score, n.grade, n.reasons, n.last_counted_at, o.grade AS old_grade
@@ -61,6 +65,7 @@ WITH cur AS (
     WHERE o.ctid = ANY(%(tids)s::tid[])
       AND o.erased_at IS NULL
       AND (o.scored_at IS NULL OR o.scored_at < %(started)s)
+      AND NOT EXISTS (SELECT 1 FROM profiling_scorepending sp WHERE sp.lead_id = n.lead_id)
       AND {IN_CHUNK}
 ),
 upd AS (
