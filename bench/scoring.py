@@ -518,8 +518,10 @@ changes in total.
 How: each session scores its range of lead ids in one statement (one pass over the
 events) per slice of at most 100,000 leads (so that its sorts and hashes stay in memory as
 the leads grow), then writes a chunk of leads per transaction, in the order of the leads'
-rows on disk (a chunk of random ids would touch every page of the table), reading and
-writing the locked rows by their addresses; lead pages keep half their room
+rows on disk (a chunk of random ids would touch every page of the table), locking,
+reading and writing each lead's row at its address (where the scoring saw it; through
+the primary key only if a write moved it since), not through the primary key, whose
+depth grows with the leads; lead pages keep half their room
 free (fillfactor 50) so a re-graded lead is a heap-only (HOT) update that touches no index
 unless its grade changed. The first scoring is slower because every row grows (empty
 reasons become text) and moves, so each one is re-indexed, trigram indexes included; after

@@ -67,8 +67,8 @@ def _per_rule_reads(p: str) -> str:
 def scored_ctes(
     p: str, *, lead_range: bool = False, lead_ids: bool = False, texts: bool = True
 ) -> str:
-    """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at, blk)`,
-    one row per lead that is not erased (`blk`: the block of the lead's row). On the
+    """CTEs ending in `{p}scored(lead_id, score, grade, reasons, last_counted_at, tid)`,
+    one row per lead that is not erased (`tid`: the address of the lead's row). On the
     way, `{p}lines(lead_id, rule_id, makes_hot, pts, name, received_at, text)` holds each
     lead's line per rule (its capped points in billionths): a rule's line depends on that
     rule and the lead's facts alone.
@@ -155,10 +155,9 @@ def scored_ctes(
     LIMIT %({p}nrules)s::integer
 ),
 {p}scope AS NOT MATERIALIZED (
-    -- `blk`: the block (page) of the lead's row, for writes in the order of the rows on
-    -- disk (profiling/services/rescore/).
-    SELECT l.id, l.is_disposable_email, l.company_domain,
-        (l.ctid::text::point)[0]::integer AS blk
+    -- `tid`: the address of the lead's row (block, then line), for writes in the order
+    -- of the rows on disk that find them by address (profiling/services/rescore/).
+    SELECT l.id, l.is_disposable_email, l.company_domain, l.ctid AS tid
     FROM profiling_lead l
     WHERE l.erased_at IS NULL{lead_in_range}
 ),
@@ -311,7 +310,7 @@ def scored_ctes(
              WHEN coalesce(pl.score, 0) >= %({p}warm)s::integer THEN 'warm'
              ELSE 'cold' END AS grade,
         coalesce(pl.reasons, '[]'::jsonb) AS reasons,
-        pl.last_counted_at, s.blk
+        pl.last_counted_at, s.tid
     FROM {p}scope s LEFT JOIN {p}per_lead pl ON pl.lead_id = s.id
 )"""  # noqa: S608
     return events + gate_texts + lines + scored
