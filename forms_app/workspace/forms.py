@@ -202,7 +202,7 @@ class QuestionForm(forms.Form):
 class OrderedFormSet(forms.BaseFormSet):
     """Rows carry a hidden ORDER: the builder's move buttons and drag and drop change it
     (static/workspace-builder.js), and without JavaScript a move button re-numbers the rows
-    on the server (forms_app/workspace/gates.py)."""
+    on the server (forms_app/workspace/gates/rows.py)."""
 
     ordering_widget = forms.HiddenInput
 
