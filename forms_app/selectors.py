@@ -1,4 +1,5 @@
-"""Reads for gates and forms, and for the team (its members and pending invitations)."""
+"""Reads for gates and forms, the keys scoring rules can name, and for the team (its members
+and pending invitations)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from forms_app.models import (
     Gate,
     GateFile,
     Invitation,
+    PdfChapter,
     PdfPage,
     PdfStatus,
     QuarantinedSubmission,
+    Section,
     SpamTally,
     SpamTallyKind,
     Submission,
@@ -99,6 +102,63 @@ def spam_tally_totals(
     for row in rows.values("kind").annotate(total=Sum("count")):
         totals[row["kind"]] = row["total"] or 0
     return totals
+
+
+# --- the keys a scoring rule can name ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleKey:
+    """A section, file or PDF chapter by its key, with what it belongs to: the rule editor
+    suggests these keys and checks a typed one against them."""
+
+    key: str
+    title: str
+    gate_slug: str
+    gate_title: str
+    file_key: str = ""  # a chapter: the file whose PDF outline has it
+
+
+@dataclass(frozen=True)
+class RuleKeys:
+    sections: list[RuleKey]
+    files: list[RuleKey]
+    # A section_view rule that names a file names one of its chapters as its section.
+    chapters: list[RuleKey]
+
+
+def rule_keys() -> RuleKeys:
+    """Every gate's section, file and PDF chapter keys, gate by gate (by title), each in
+    the order the gate shows them."""
+    sections = Section.objects.order_by("gate__title", "gate_id", "position", "id")
+    files = GateFile.objects.order_by("gate__title", "gate_id", "position", "id")
+    chapters = PdfChapter.objects.order_by(
+        "gate_file__gate__title",
+        "gate_file__gate_id",
+        "gate_file__position",
+        "gate_file_id",
+        "position",
+    )
+    return RuleKeys(
+        sections=[
+            RuleKey(key, title, slug, gate_title)
+            for key, title, slug, gate_title in sections.values_list(
+                "key", "title", "gate__slug", "gate__title"
+            )
+        ],
+        files=[
+            RuleKey(key, title, slug, gate_title)
+            for key, title, slug, gate_title in files.values_list(
+                "key", "title", "gate__slug", "gate__title"
+            )
+        ],
+        chapters=[
+            RuleKey(key, title, slug, gate_title, file_key)
+            for key, title, slug, gate_title, file_key in chapters.values_list(
+                "key", "title", "gate_file__gate__slug", "gate_file__gate__title", "gate_file__key"
+            )
+        ],
+    )
 
 
 # --- the first run: what a new marketer still has to do ----------------------------------

@@ -1,7 +1,10 @@
 """Workspace forms: they shape HTML input into what the services take. Every rule about
 what is allowed lives in the services (gate_save and its friction guard, scoring_rule_save,
 webhook_endpoint_save, ...), which the views call and whose errors they show inline; where
-a form checks early (origins, upload size), it asks the service's own rule."""
+a form checks early (origins, upload size), it asks the service's own rule. One check is the
+workspace's own: the rule editor refuses a section or file key that the rule's gate (or,
+for any gate, every gate) lacks, since a mistyped key saves a rule that never matches; the
+marketer API keeps its contract, which takes such a key."""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from forms_app.models import KEY_VALIDATOR, FieldType, Gate, Language, Stage
+from forms_app.selectors import RuleKey, RuleKeys
 from forms_app.services.gates import MAX_UPLOAD_BYTES, UPLOAD_TOO_LARGE, gate_origins_clean
-from profiling.models import RULE_TYPE_CHOICES, Grade, ProfileCondition
+from profiling.models import RULE_TYPE_CHOICES, EventType, Grade, ProfileCondition
 
 TEXTAREA_SMALL = forms.Textarea(attrs={"rows": 2})
 
@@ -233,8 +237,21 @@ class RuleForm(forms.Form):
     )
     event_type = forms.ChoiceField(choices=RULE_TYPE_CHOICES, label="When a lead…")
     gate = forms.ChoiceField(required=False, label="On gate")
-    section = forms.CharField(max_length=80, required=False, label="Section key (blank: any)")
-    file = forms.CharField(max_length=80, required=False, label="File key (blank: any)")
+    # `list`: the suggestions the rule editor draws (rule_edit.html), so a key is picked
+    # from those that exist rather than typed from memory.
+    section = forms.CharField(
+        max_length=80,
+        required=False,
+        label="Section key (blank: any)",
+        widget=forms.TextInput(attrs={"list": "rule-section-keys", "autocomplete": "off"}),
+        help_text="A section of the gate; with a file key, a chapter of that file's PDF.",
+    )
+    file = forms.CharField(
+        max_length=80,
+        required=False,
+        label="File key (blank: any)",
+        widget=forms.TextInput(attrs={"list": "rule-file-keys", "autocomplete": "off"}),
+    )
     event_name = forms.CharField(max_length=200, required=False, label="Track event name")
     profile_condition = forms.ChoiceField(
         choices=[("", "—"), *ProfileCondition.choices], required=False, label="Profile fact"
@@ -253,9 +270,19 @@ class RuleForm(forms.Form):
     makes_hot = forms.BooleanField(required=False, label="Makes the lead hot")
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
-    def __init__(self, *args: Any, gates: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        gates: list[tuple[str, str]],
+        keys: RuleKeys | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`keys`: the keys that exist (forms_app.selectors.rule_keys), which the section
+        and file keys are checked against; None checks nothing (the live read-back, which
+        reads a half-typed key back as it is)."""
         super().__init__(*args, **kwargs)
         self.fields["gate"].choices = [("", "any gate"), *gates]  # type: ignore[attr-defined]
+        self.keys = keys
 
     def clean_gate(self) -> Gate | None:
         slug = self.cleaned_data.get("gate")
@@ -265,6 +292,37 @@ class RuleForm(forms.Form):
         if gate is None:  # deleted since the page was drawn
             raise ValidationError("Select a valid choice. That gate no longer exists.")
         return gate
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.keys is not None and not {"event_type", "gate"} & set(self.errors):
+            self._check_keys(data, self.keys)
+        return data
+
+    def _check_keys(self, data: dict[str, Any], keys: RuleKeys) -> None:
+        """Only where the key names something exactly: a section or file key on a trigger
+        that cannot name one is the model's to refuse (ScoringRule.clean), and so is a
+        chapter without a gate; and a section_view rule naming a file names a chapter of
+        its PDF, not a section."""
+        kind = data.get("event_type")
+        gate: Gate | None = data.get("gate")
+        section, file = data.get("section") or "", data.get("file") or ""
+        file_error = None
+        if file and kind in (EventType.DOWNLOAD, EventType.SECTION_VIEW):
+            file_error = _key_error("file", file, gate, keys.files)
+            if file_error:
+                self.add_error("file", file_error)
+        if not section or kind != EventType.SECTION_VIEW:
+            return
+        if not file:
+            error = _key_error("section", section, gate, keys.sections)
+        elif gate is not None and not file_error:
+            chapters = [c for c in keys.chapters if c.file_key == file]
+            error = _key_error("chapter", section, gate, chapters, of_file=file)
+        else:
+            error = None
+        if error:
+            self.add_error("section", error)
 
     def rule_data(self) -> dict[str, Any]:
         """The rule's fields as scoring_rule_save takes them (the model's names)."""
@@ -284,6 +342,25 @@ class RuleForm(forms.Form):
             "makes_hot": bool(d.get("makes_hot")),
             "is_active": bool(d.get("is_active")),
         }
+
+
+def _key_error(
+    noun: str, key: str, gate: Gate | None, known: list[RuleKey], *, of_file: str = ""
+) -> str | None:
+    """Why `key` names no `noun` of `gate` (any gate: of no gate), listing the gate's own
+    (the file's, for a chapter); None when it names one."""
+    if gate is None:
+        if any(k.key == key for k in known):
+            return None
+        return f'No gate has a {noun} with the key "{key}".'
+    own = [k.key for k in known if k.gate_slug == gate.slug]
+    if key in own:
+        return None
+    owner = f'file "{of_file}" of gate "{gate.slug}"' if of_file else f'gate "{gate.slug}"'
+    listed = f"its {noun}s are {', '.join(own)}." if own else f"it has no {noun}s."
+    if of_file:
+        listed += " Chapters come from the PDF's outline."
+    return f'"{key}" is not a {noun} of {owner}: {listed}'
 
 
 class ThresholdsForm(forms.Form):

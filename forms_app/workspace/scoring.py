@@ -19,6 +19,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from forms_app.models import Gate
+from forms_app.selectors import rule_keys
 from forms_app.workspace.access import marketer_required
 from forms_app.workspace.common import add_errors, page, validation_messages
 from forms_app.workspace.forms import RuleForm, ThresholdsForm
@@ -118,15 +119,17 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
     # The rule read back: the saved rule's, or the draft's once the form is valid.
     sentence = rule_sentence(rule) if rule is not None else ""
     status = 200
+    # Suggested in the key fields, and what a typed key is checked against.
+    keys = rule_keys()
     if request.method == "POST":
-        form = RuleForm(request.POST, gates=_gates())
+        form = RuleForm(request.POST, gates=_gates(), keys=keys)
         action = request.POST.get("action", "preview")
         if action == "delete" and rule is not None:
             if request.POST.get("confirm") == "1":
                 scoring_rule_delete(rule=rule)
                 messages.success(request, f"Deleted rule “{rule.name}”. Leads are being re-graded.")
                 return redirect("workspace:scoring")
-            form = RuleForm(initial=_rule_initial(rule), gates=_gates())
+            form = RuleForm(initial=_rule_initial(rule), gates=_gates(), keys=keys)
             whatif = scoring_what_if(rules=_draft(rule, None), sample_size=WHATIF_SAMPLE)
             return page(
                 request,
@@ -164,6 +167,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
             if rule
             else {"is_active": True, "event_type": "section_view"},
             gates=_gates(),
+            keys=keys,
         )
     return page(
         request,
@@ -179,7 +183,8 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
 def rule_sentence_preview(request: HttpRequest) -> HttpResponseBase:
     """The editor's fields (a query string) read back as a sentence, while the marketer
     types (static/rule-edit.js); saves nothing. No name or points yet read as a draft of
-    0 points; a value the form refuses is a 400 in the contract's error shape."""
+    0 points; a value the form refuses is a 400 in the contract's error shape. A section or
+    file key no gate has is read back as typed: the editor refuses it on preview and save."""
     data = request.GET.copy()
     data["name"] = data.get("name") or "draft"
     data["points"] = data.get("points") or "0"

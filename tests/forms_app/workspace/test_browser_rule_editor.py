@@ -1,5 +1,6 @@
 """The rule editor in headless Chromium: only the fields that fit the chosen trigger show,
-hidden ones are not sent, and a field that already holds a value stays in sight."""
+hidden ones are not sent, a field that already holds a value stays in sight, and a key the
+gate lacks is refused with the keys it has."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from profiling.models import ScoringRule
+from tests.support.axe import assert_accessible
 from tests.support.factories import make_gate, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,6 +77,27 @@ def test_fields_follow_the_trigger(chromium: Any, live_server: Any) -> None:
         live.replace("downloaded;", "downloaded, at most 100;"), timeout=10_000
     )
     page.fill("#id_max_points", "")
+    expect(page.locator("#rule-sentence")).to_have_text(live, timeout=10_000)
+    # A key the gate lacks: refused on save with the gate's keys, the suggestions offered
+    # from the page itself, and the page with its error stays accessible.
+    page.fill("#id_file", "network_map")
+    page.click("button:has-text('Save rule')")
+    expect(page.locator("#id_file ~ .ws-error")).to_have_text(
+        '"network_map" is not a file of gate "vbook": its files are network-map.'
+    )
+    assert page.locator("#id_file").get_attribute("list") == "rule-file-keys"
+    options = page.locator("#rule-file-keys option")
+    assert options.evaluate_all("os => os.map(o => [o.value, o.label])") == [
+        ["network-map", "Network Map — gate Network vBook"]
+    ]
+    assert_accessible(page, where="rule editor with a refused file key")
+    assert not ScoringRule.objects.filter(name="Map download").exists()
+    # Chromium logs the refused save's status (400, as for every refused form): only that.
+    assert errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+    errors.clear()
+    page.fill("#id_file", "network-map")
     expect(page.locator("#rule-sentence")).to_have_text(live, timeout=10_000)
     page.click("button:has-text('Preview impact')")
     page.wait_for_load_state()

@@ -1,14 +1,17 @@
 """Scoring rules and thresholds in the workspace: what-if before saving, the API's
-validation shown inline, saves through the scoring services."""
+validation shown inline, saves through the scoring services; the section and file keys
+offered from the gates and checked against them."""
 
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from forms_app.models import GateFile, PdfChapter
 from profiling.models import ScoringRule, ScoringSettings
 from tests.support.factories import (
     make_event,
@@ -115,7 +118,7 @@ def test_new_rule_preview_and_create(mclient: Client, reader: Any) -> None:
 @pytest.mark.parametrize(
     ("override", "field_message"),
     [
-        ({"gate": "ebook", "section": "no-such-section"}, "has no section"),
+        ({"gate": "ebook", "section": "no-such-section"}, "is not a section of gate"),
         (
             {"event_type": "download", "section": "section-1"},
             "Only section_view rules can name a section",
@@ -138,6 +141,127 @@ def test_bad_rules_are_refused_inline(
         assert field_message in html
         assert "Nothing was saved" in html
     assert ScoringRule.objects.count() == 1
+
+
+def test_the_key_fields_suggest_every_gates_keys_with_gate_and_title(
+    mclient: Client, reader: Any
+) -> None:
+    make_gate(slug="vbook", title="Network vBook", sections=["why-fibre"], files=["pricing"])
+    gate_file = GateFile.objects.get(gate__slug="vbook", key="pricing")
+    PdfChapter.objects.create(
+        gate_file=gate_file, key="tariffs", title="Tariffs", first_page=2, last_page=3
+    )
+    html = mclient.get("/app/scoring/rules/new").content.decode()
+    # Server-rendered suggestions: a datalist each key field points at.
+    assert re.search(r'<input[^>]*name="section"[^>]*list="rule-section-keys"', html)
+    assert re.search(r'<input[^>]*name="file"[^>]*list="rule-file-keys"', html)
+    # The section key's help (a chapter with a file key) is what its input is described by.
+    assert re.search(r'<input[^>]*name="section"[^>]*aria-describedby="id_section_helptext"', html)
+    assert '<p class="ws-help" id="id_section_helptext">A section of the gate;' in html
+    sections = re.search(r'<datalist id="rule-section-keys">(.*?)</datalist>', html, re.S)
+    files = re.search(r'<datalist id="rule-file-keys">(.*?)</datalist>', html, re.S)
+    assert sections
+    assert files
+    assert '<option value="section-1">Section 1 — gate Guide ebook</option>' in sections[1]
+    assert '<option value="why-fibre">Why Fibre — gate Network vBook</option>' in sections[1]
+    assert (
+        '<option value="tariffs">Tariffs — chapter of file pricing, gate Network vBook</option>'
+        in sections[1]
+    )
+    assert '<option value="network-map">Network Map — gate Guide ebook</option>' in files[1]
+    assert '<option value="pricing">Pricing — gate Network vBook</option>' in files[1]
+    assert "section-1" not in files[1]
+
+
+def test_a_key_the_chosen_gate_lacks_is_refused_with_its_keys(mclient: Client, reader: Any) -> None:
+    make_gate(slug="network-vbook", sections=["why-fibre"], files=["network-map", "pricing"])
+    data = rule_post(
+        name="Map download", event_type="download", gate="network-vbook", file="network_map"
+    )
+    for action in ("preview", "save"):
+        response = mclient.post("/app/scoring/rules/new", dict(data, action=action))
+        assert response.status_code == 400
+        html = unescape(response.content.decode())
+        assert "Nothing was saved" in html
+        assert (
+            '"network_map" is not a file of gate "network-vbook": '
+            "its files are network-map, pricing." in html
+        )
+        assert 'value="network_map"' in html  # what was typed comes back to be fixed
+    response = mclient.post(
+        "/app/scoring/rules/new",
+        rule_post(gate="network-vbook", section="why_fibre", action="save"),
+    )
+    assert response.status_code == 400
+    assert (
+        '"why_fibre" is not a section of gate "network-vbook": its sections are why-fibre.'
+        in unescape(response.content.decode())
+    )
+    assert ScoringRule.objects.count() == 1  # the reader's rule only
+
+    response = mclient.post("/app/scoring/rules/new", dict(data, file="network-map", action="save"))
+    assert response.status_code == 302
+    rule = ScoringRule.objects.get(name="Map download")
+    assert (rule.gate.slug if rule.gate else None, rule.file_key) == (
+        "network-vbook",
+        "network-map",
+    )
+
+
+def test_with_any_gate_a_key_must_exist_on_some_gate(mclient: Client, reader: Any) -> None:
+    make_gate(slug="network-vbook", sections=["why-fibre"], files=["pricing"])
+    refused = {
+        "file": (
+            rule_post(event_type="download", file="price-list"),
+            'No gate has a file with the key "price-list".',
+        ),
+        "section": (
+            rule_post(section="why_fibre"),
+            'No gate has a section with the key "why_fibre".',
+        ),
+    }
+    for data, message in refused.values():
+        response = mclient.post("/app/scoring/rules/new", dict(data, action="save"))
+        assert response.status_code == 400
+        assert message in unescape(response.content.decode())
+    assert ScoringRule.objects.count() == 1
+    # A key of another gate than the first one (blank stays "any").
+    for name, data in (
+        ("Any pricing download", rule_post(event_type="download", file="pricing")),
+        ("Any why-fibre read", rule_post(section="why-fibre")),
+        ("Any section read", rule_post()),
+    ):
+        response = mclient.post("/app/scoring/rules/new", dict(data, name=name, action="save"))
+        assert response.status_code == 302, name
+    saved = ScoringRule.objects.filter(gate=None).order_by("id")
+    assert [(r.name, r.section_key, r.file_key) for r in saved] == [
+        ("Any pricing download", "", "pricing"),
+        ("Any why-fibre read", "why-fibre", ""),
+        ("Any section read", "", ""),
+    ]
+
+
+def test_a_file_rule_names_a_chapter_of_its_pdf_not_a_section(mclient: Client, reader: Any) -> None:
+    """A section_view rule naming a file counts the pages of its PDF read inline; its
+    section key is one of the PDF's chapters, which the gate's sections do not list."""
+    gate_file = GateFile.objects.get(gate=reader["gate"], key="network-map")
+    gate_file.read_inline = True
+    gate_file.save()
+    PdfChapter.objects.create(
+        gate_file=gate_file, key="pricing", title="Pricing", first_page=5, last_page=6
+    )
+    data = rule_post(name="Pricing read", gate="ebook", file="network-map", action="save")
+    response = mclient.post("/app/scoring/rules/new", dict(data, section="section-1"))
+    assert response.status_code == 400
+    assert (
+        '"section-1" is not a chapter of file "network-map" of gate "ebook": '
+        "its chapters are pricing. Chapters come from the PDF's outline."
+    ) in unescape(response.content.decode())
+    assert ScoringRule.objects.count() == 1
+    response = mclient.post("/app/scoring/rules/new", dict(data, section="pricing"))
+    assert response.status_code == 302
+    rule = ScoringRule.objects.get(name="Pricing read")
+    assert (rule.file_key, rule.section_key) == ("network-map", "pricing")
 
 
 def test_delete_rule_previews_then_deletes(mclient: Client, reader: Any) -> None:
@@ -247,6 +371,10 @@ def test_the_sentence_endpoint_reads_a_draft_back(mclient: Client, reader: Any) 
         "sentence": "0 points for each section of any gate read (off)"
     }
     assert list(mclient.get("/app/scoring/rules/sentence").json()["errors"]) == ["event_type"]
+    # A key being typed is read back as it is: preview and save are where it is checked.
+    assert mclient.get(
+        "/app/scoring/rules/sentence", {"event_type": "download", "file": "network_m"}
+    ).json() == {"sentence": "0 points when the file “network_m” of any gate is downloaded (off)"}
     refused = mclient.get(
         "/app/scoring/rules/sentence", {"event_type": "download", "points": "ten"}
     )
