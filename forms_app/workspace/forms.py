@@ -344,6 +344,9 @@ class RuleForm(forms.Form):
         }
 
 
+KEYS_LISTED = 12
+
+
 def _key_error(
     noun: str, key: str, gate: Gate | None, known: list[RuleKey], *, of_file: str = ""
 ) -> str | None:
@@ -357,7 +360,12 @@ def _key_error(
     if key in own:
         return None
     owner = f'file "{of_file}" of gate "{gate.slug}"' if of_file else f'gate "{gate.slug}"'
-    listed = f"its {noun}s are {', '.join(own)}." if own else f"it has no {noun}s."
+    # A gate may have up to 200 sections: the first few, and the field's suggestions
+    # list them all.
+    shown = ", ".join(own[:KEYS_LISTED])
+    if len(own) > KEYS_LISTED:
+        shown += f" and {len(own) - KEYS_LISTED} more"
+    listed = f"its {noun}s are {shown}." if own else f"it has no {noun}s."
     if of_file:
         listed += " Chapters come from the PDF's outline."
     return f'"{key}" is not a {noun} of {owner}: {listed}'

@@ -208,6 +208,21 @@ def test_a_key_the_chosen_gate_lacks_is_refused_with_its_keys(mclient: Client, r
     )
 
 
+def test_a_long_key_list_names_the_first_keys_and_counts_the_rest(
+    mclient: Client, reader: Any
+) -> None:
+    make_gate(slug="handbook", sections=[f"part-{i:02}" for i in range(1, 31)])
+    response = mclient.post(
+        "/app/scoring/rules/new", rule_post(gate="handbook", section="part-99", action="save")
+    )
+    assert response.status_code == 400
+    listed = ", ".join(f"part-{i:02}" for i in range(1, 13))
+    assert (
+        f'"part-99" is not a section of gate "handbook": its sections are {listed} and 18 more.'
+        in unescape(response.content.decode())
+    )
+
+
 def test_with_any_gate_a_key_must_exist_on_some_gate(mclient: Client, reader: Any) -> None:
     make_gate(slug="network-vbook", sections=["why-fibre"], files=["pricing"])
     refused = {
