@@ -251,6 +251,10 @@ class RuleForm(forms.Form):
         required=False,
         label="File key (blank: any)",
         widget=forms.TextInput(attrs={"list": "rule-file-keys", "autocomplete": "off"}),
+        # A read rule naming a file counts the pages of its PDF read inline; without one,
+        # the gate's sections (profiling/services/scoring_sql).
+        help_text="For a download, the file; for a read, the PDF whose pages count"
+        " (blank: the gate's sections).",
     )
     event_name = forms.CharField(max_length=200, required=False, label="Track event name")
     profile_condition = forms.ChoiceField(

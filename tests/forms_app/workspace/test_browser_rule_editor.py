@@ -41,9 +41,10 @@ def test_fields_follow_the_trigger(chromium: Any, live_server: Any) -> None:
     page.wait_for_url(re.compile(r".*/app/$"))
 
     page.goto(live_server.url + "/app/scoring/rules/new")
-    # A new rule starts on section_view: the section key, no file, track name or fact.
+    # A new rule starts on section_view: the section key and the file (a PDF's pages
+    # count as its reads), no track name or fact.
     assert _visible(page, "section")
-    assert not _visible(page, "file")
+    assert _visible(page, "file")
     assert not _visible(page, "event_name")
     assert not _visible(page, "profile_condition")
     assert _visible(page, "gate")

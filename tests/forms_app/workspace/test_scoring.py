@@ -331,7 +331,7 @@ def test_rule_editor_reads_the_rule_back_and_groups_fields_by_trigger(
     # script (a static file: no inline script under the CSP) shows only those.
     for trigger, field in (
         ("section_view", "section"),
-        ("download", "file"),
+        ("section_view download", "file"),  # a read rule's file: its PDF's pages
         ("track", "event_name"),
         ("profile", "profile_condition"),
     ):
