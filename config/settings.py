@@ -424,8 +424,8 @@ LEADGATE_METRICS_TOKEN = env_str("LEADGATE_METRICS_TOKEN", default="")
 # Everything leadgate's pages load comes from leadgate itself: no third-party hosts, no
 # inline script without the request's nonce (`{{ request.csp_nonce }}`), no inline
 # styles, and no framing. Views that differ say so themselves: the embed
-# (frame-ancestors from the gate's allowed_origins, forms_app/views.py), the workspace's
-# live preview (same-origin framing) and the API reader (config/api_docs.py).
+# (frame-ancestors from the gate's allowed_origins, forms_app/views/gate.py), the
+# workspace's live preview (same-origin framing) and the API reader (config/api_docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -23,7 +23,7 @@ from forms_app.links import base_url
 from forms_app.models import Gate, GateFile, PdfStatus
 from forms_app.pdf import PAGE_IMAGE_SMALL_WIDTH
 from forms_app.selectors import gate_file_get, gate_get_active, pdf_page_get, pdf_pages
-from forms_app.views import (
+from forms_app.views.common import (
     _not_found,
     _private,
     _set_access_cookie,
@@ -110,7 +110,8 @@ def _pdf_reader_answer(request: HttpRequest, gate: Gate, gate_file: GateFile) ->
             "download_href": reverse("gate-file", kwargs={"slug": slug, "key": key}) + query,
             "base_template": "forms_app/base.html",
             # The visitor gave their name and email under the form's notice (see
-            # views._render_content): the tracker may run with GPC or DNT on.
+            # _render_content in forms_app/views/gate_render.py): the tracker may run with
+            # GPC or DNT on.
             "identified": access is not None,
         },
     )

@@ -26,7 +26,7 @@ from forms_app.models import (
 from forms_app.section_body import body_html
 from forms_app.selectors import gate_get
 from forms_app.stage_policy import fields_for
-from forms_app.views import field_views
+from forms_app.views.gate_render import field_views
 from forms_app.workspace.access import marketer_required
 from forms_app.workspace.common import page
 from forms_app.workspace.forms import FileFormSet, QuestionFormSet, SectionFormSet
