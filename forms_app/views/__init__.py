@@ -11,29 +11,9 @@ the templates render them), `download` (the tracked download), `common` (the vis
 and access cookies and the response helpers the pages, and the PDF reader, share).
 """
 
-from forms_app.views.common import (
-    _not_found,
-    _private,
-    _set_access_cookie,
-    _set_visitor_cookie,
-    access_for,
-    visitor_id_from,
-)
+# The views forms_app/urls.py routes to; the helpers are imported from their modules.
 from forms_app.views.download import gate_file
 from forms_app.views.gate import gate_embed, gate_page
-from forms_app.views.gate_render import field_views
 from forms_app.views.landing import home
 
-__all__ = [
-    "_not_found",
-    "_private",
-    "_set_access_cookie",
-    "_set_visitor_cookie",
-    "access_for",
-    "field_views",
-    "gate_embed",
-    "gate_file",
-    "gate_page",
-    "home",
-    "visitor_id_from",
-]
+__all__ = ["gate_embed", "gate_file", "gate_page", "home"]
