@@ -23,6 +23,7 @@ The ratio 1M / 10k says how the page scales with the table (1.0 = flat; 100 = li
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -218,8 +219,10 @@ def run(quick: bool) -> str:
     setup_django()
     database = use_own_database("workspace")
     big, small = (QUICK_FULL, QUICK_BASE) if quick else (FULL, BASE)
+    load_before = os.getloadavg()[0]
     small_load, small_rebuild, small_res = _measure(small)
     big_load, big_rebuild, big_res = _measure(big)
+    load_after, cores = os.getloadavg()[0], os.cpu_count() or 1
     rows = "\n".join(
         f"| {name} | {small_res[name]:.0f} ms | **{big_res[name]:.0f} ms** | {big_res[name] / small_res[name]:.1f}x |"
         for name in big_res
@@ -253,5 +256,6 @@ every lead of the range, the same dashboard took 89 ms and 2,447 ms (27.4x) for 
 gates and 40 ms and 842 ms (21.0x) for one gate (the last run before them). A fold (the beat
 task, every minute) refolds today up to its moment, recounts the last 7 days of gate
 counts (late events) and refolds the days whose leads' grade rose; it runs in the
-background and holds no lock the dashboard waits for. Run on the shared 2-core development machine while other work
-ran, so absolute times are noisy; ratios are measured in the same run."""
+background and holds no lock the dashboard waits for. 1-minute load average
+{load_before:.1f} before the timings and {load_after:.1f} after them on {cores} cores:
+absolute times vary with the machine, the ratios are measured in the same run."""
