@@ -39,7 +39,7 @@ GATES = 5
 def _generate(n: int) -> tuple[float, list[int]]:
     from django.db import connection
 
-    from bench.scoring import _defaults_select
+    from bench._scoring_data import defaults_select
     from forms_app.models import Gate
     from profiling.models import Event, GradeChange, Lead, Visitor
 
@@ -56,7 +56,7 @@ def _generate(n: int) -> tuple[float, list[int]]:
     ]
     gate_array = "ARRAY[" + ",".join(map(str, gates)) + "]"
     started = time.perf_counter()
-    lead_cols, lead_exprs = _defaults_select(
+    lead_cols, lead_exprs = defaults_select(
         Lead,
         {
             "id": "md5('lead' || g)::uuid",
@@ -76,10 +76,10 @@ def _generate(n: int) -> tuple[float, list[int]]:
             "+ mod(g * 104729, 600))",
         },
     )
-    visitor_cols, visitor_exprs = _defaults_select(
+    visitor_cols, visitor_exprs = defaults_select(
         Visitor, {"id": "md5('visitor' || g)::uuid", "lead_id": "md5('lead' || g)::uuid"}
     )
-    event_cols, event_exprs = _defaults_select(
+    event_cols, event_exprs = defaults_select(
         Event,
         {
             "id": "md5('event' || e)::uuid",
@@ -91,7 +91,7 @@ def _generate(n: int) -> tuple[float, list[int]]:
             "received_at": f"now() - make_interval(secs => ({n} - (e + 1) / 2) * (90.0 * 86400 / {n}) + 59)",
         },
     )
-    change_cols, change_exprs = _defaults_select(
+    change_cols, change_exprs = defaults_select(
         GradeChange,
         {
             # Identity column: take the next values, or every row would get the default 0.
