@@ -183,8 +183,9 @@ def _rescore_run_of_slices(
             # no bound to range on), where a probe of this index reads a few pages.
             cursor.execute("CREATE INDEX rescore_scored_lead ON rescore_scored (lead_id)")
             # No ANALYZE of the temporary table (a fifth of a second per 50,000 leads):
-            # the chunk statements below reach it and the leads through the bounds and
-            # the indexes, which need no statistics to be the right plan.
+            # without statistics the planner guesses, so every way it can reach the
+            # results (the chunk's range, or a lead's id) has an index of its own; with
+            # one missing, a guess made the write quadratic (above).
             cursor.execute(CUTS, {"chunk": chunk_size})
             cuts: list[ChunkBound] = [(str(tid), str(lead_id)) for tid, lead_id in cursor]
         bounds: list[ChunkBound] = [(None, None), *cuts, (None, None)]
